@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from reelm.accounts.models import AccessToken, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "display_name", "email", "is_active", "is_staff", "date_joined", "last_login")
+    list_filter = ("is_active", "is_staff", "is_superuser")
+    search_fields = ("username", "display_name", "email")
+    readonly_fields = ("id", "avatar_key", "date_joined", "last_login")
+    fieldsets = (
+        (None, {"fields": ("id", "username", "password")}),
+        ("Profile", {"fields": ("display_name", "email", "bio", "avatar_key")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+
+
+@admin.register(AccessToken)
+class AccessTokenAdmin(admin.ModelAdmin):
+    list_display = ("name", "owner", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "owner__username", "prefix")
+    readonly_fields = ("id", "owner", "prefix", "token_hash", "created_at", "last_used_at")
+    list_select_related = ("owner",)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import uuid
+
+from django.http import HttpRequest
+from ninja import File, Router
+from ninja.files import UploadedFile
+
+from reelm.accounts import selectors, services
+from reelm.accounts.auth import current_user
+from reelm.accounts.schemas import ProfileIn, SignupIn, TokenCreatedOut, TokenIn, TokenOut, UserOut
+
+router = Router(tags=["accounts"])
+
+
+@router.post("/accounts", response={201: UserOut}, auth=None, summary="Create an account")
+def account_create(request: HttpRequest, payload: SignupIn) -> tuple[int, UserOut]:
+    user = services.user_create(
+        username=payload.username,
+        password=payload.password,
+        email=payload.email,
+        display_name=payload.display_name,
+    )
+    return 201, UserOut.of(user)
+
+
+@router.get("/me", response=UserOut, summary="The signed-in account")
+def me(request: HttpRequest) -> UserOut:
+    return UserOut.of(current_user(request))
+
+
+@router.patch("/me", response=UserOut, summary="Edit display name and bio")
+def me_update(request: HttpRequest, payload: ProfileIn) -> UserOut:
+    user = services.profile_update(user=current_user(request), display_name=payload.display_name, bio=payload.bio)
+    return UserOut.of(user)
+
+
+@router.post("/me/avatar", response=UserOut, summary="Upload an avatar (JPEG, PNG or WebP)")
+def me_avatar(request: HttpRequest, file: File[UploadedFile]) -> UserOut:
+    user = services.avatar_set(user=current_user(request), upload=file)
+    return UserOut.of(user)
+
+
+@router.get("/users/{username}", response=UserOut, auth=None, summary="A public profile")
+def user_detail(request: HttpRequest, username: str) -> UserOut:
+    return UserOut.of(selectors.user_get_by_username(username))
+
+
+@router.get("/tokens", response=list[TokenOut], summary="Your personal access tokens")
+def token_list(request: HttpRequest) -> list[TokenOut]:
+    return [TokenOut.of(token) for token in selectors.token_list(current_user(request))]
+
+
+@router.post("/tokens", response={201: TokenCreatedOut}, summary="Create a token (its secret is shown once)")
+def token_create(request: HttpRequest, payload: TokenIn) -> tuple[int, TokenCreatedOut]:
+    issued = services.token_create(user=current_user(request), name=payload.name)
+    return 201, TokenCreatedOut(**TokenOut.of(issued.token).model_dump(), secret=issued.secret)
+
+
+@router.delete("/tokens/{token_id}", response={204: None}, summary="Revoke a token")
+def token_revoke(request: HttpRequest, token_id: uuid.UUID) -> tuple[int, None]:
+    services.token_revoke(user=current_user(request), token_id=token_id)
+    return 204, None

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
+from django.db import models
+
+from reelm.core.ids import uuid7
+from reelm.core.models import OwnedModel
+
+username_validator = RegexValidator(
+    r"^[A-Za-z0-9_.]{2,30}$", "Use 2–30 letters, digits, underscores or dots.", code="invalid_username"
+)
+
+
+class User(AbstractUser):
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    username = models.CharField(
+        max_length=30,
+        unique=True,
+        validators=[username_validator],
+        help_text="2–30 letters, digits, underscores or dots; used in @mentions and profile URLs.",
+        error_messages={"unique": "That username is taken."},
+    )
+    display_name = models.CharField(max_length=60, blank=True)
+    bio = models.TextField(max_length=500, blank=True)
+    avatar_key = models.CharField(max_length=200, blank=True, editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["username"])]
+
+    @property
+    def owner_ref(self) -> Any:
+        """Accounts own themselves."""
+        return self.id
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+
+class AccessToken(OwnedModel):
+    """A personal access token for API clients. Only a hash is stored; the secret is shown once."""
+
+    name = models.CharField(max_length=60)
+    prefix = models.CharField(max_length=12, db_index=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

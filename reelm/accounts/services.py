@@ -1,0 +1,133 @@
+"""Account writes: sign-up, profile edits, avatars and personal access tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
+
+from reelm.accounts.models import AccessToken, User
+from reelm.core.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMedia
+from reelm.core.ids import uuid7
+from reelm.storage.registry import media_store
+
+TOKEN_PREFIX = "reelm_"
+AVATAR_MAX_BYTES = 10 * 1024 * 1024
+AVATAR_SIZE = 400
+AVATAR_FORMATS = {"JPEG", "PNG", "WEBP"}
+
+
+def _validation_message(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def user_create(*, username: str, password: str, email: str = "", display_name: str = "") -> User:
+    user = User(username=username, email=email, display_name=display_name or username)
+    try:
+        user.full_clean(exclude=["password"])
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise InvalidInput(_validation_message(exc), code="invalid_account") from exc
+    user.set_password(password)
+    user.save()
+    return user
+
+
+def profile_update(*, user: User, display_name: str | None = None, bio: str | None = None) -> User:
+    if display_name is not None:
+        user.display_name = display_name.strip()
+    if bio is not None:
+        user.bio = bio.strip()
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as exc:
+        raise InvalidInput(_validation_message(exc)) from exc
+    user.save(update_fields=["display_name", "bio"])
+    return user
+
+
+def avatar_set(*, user: User, upload: BinaryIO | File) -> User:
+    """Decode the image (JPEG/PNG/WebP only), crop it square and re-encode it, which drops EXIF/GPS."""
+    data = upload.read(AVATAR_MAX_BYTES + 1)
+    if len(data) > AVATAR_MAX_BYTES:
+        raise PayloadTooLarge("Avatars are limited to 10 MiB.")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format not in AVATAR_FORMATS:
+                raise UnsupportedMedia("Avatars must be JPEG, PNG or WebP images.")
+            if probe.width * probe.height > 40_000_000:
+                raise UnsupportedMedia("The image is too large.")
+            image = probe.convert("RGB")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise UnsupportedMedia("The file is not a readable image.") from exc
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    image = image.crop((left, top, left + side, top + side)).resize((AVATAR_SIZE, AVATAR_SIZE))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=88)
+    old_key = user.avatar_key
+    key = f"avatars/{user.id}/{uuid7()}.jpg"
+    media_store().put(key, out.getvalue())
+    user.avatar_key = key
+    user.save(update_fields=["avatar_key"])
+    if old_key:
+        transaction.on_commit(lambda: media_store().delete(old_key))
+    return user
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: AccessToken
+    secret: str  # shown once, never stored
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def token_create(*, user: User, name: str) -> IssuedToken:
+    name = name.strip()
+    if not name or len(name) > 60:
+        raise InvalidInput("Give the token a name of 1–60 characters.")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = AccessToken.objects.create(
+        owner=user, name=name, prefix=secret[: len(TOKEN_PREFIX) + 6], token_hash=hash_token(secret)
+    )
+    return IssuedToken(token=token, secret=secret)
+
+
+def token_revoke(*, user: User, token_id: uuid.UUID | str) -> AccessToken:
+    token = AccessToken.objects.filter(owner=user, id=token_id).first()
+    if token is None:
+        raise NotFound("No such token.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def token_authenticate(secret: str) -> User | None:
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        AccessToken.objects.select_related("owner")
+        .filter(token_hash=hash_token(secret), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.owner.is_active:
+        return None
+    now = timezone.now()
+    # Record use at most once a minute to keep reads cheap.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        AccessToken.objects.filter(id=token.id).update(last_used_at=now)
+    return token.owner

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from reelm.accounts import selectors, services
+from reelm.accounts.auth import current_user
+from reelm.accounts.forms import ProfileForm, SignupForm, TokenForm
+from reelm.core.errors import ReelmError
+from reelm.videos.selectors import videos_of_owner
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome to Reelm!")
+        return redirect("upload")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+def profile(request: HttpRequest, username: str) -> HttpResponse:
+    try:
+        author = selectors.user_get_by_username(username)
+    except ReelmError:
+        return render(request, "404.html", status=404)
+    videos = videos_of_owner(owner_id=author.id, viewer=request.user)
+    return render(
+        request,
+        "accounts/profile.html",
+        {"author": author, "videos": videos, "avatar_url": selectors.avatar_url(author)},
+    )
+
+
+@login_required
+def settings_page(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    form = ProfileForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"display_name": user.display_name, "bio": user.bio},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.profile_update(
+                user=user,
+                display_name=form.cleaned_data["display_name"],
+                bio=form.cleaned_data["bio"],
+            )
+            if form.cleaned_data.get("avatar"):
+                services.avatar_set(user=user, upload=form.cleaned_data["avatar"])
+        except ReelmError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Profile saved.")
+            return redirect("settings")
+    return render(request, "accounts/settings.html", _settings_context(request, form))
+
+
+def _settings_context(request: HttpRequest, form: ProfileForm, **extra: object) -> dict[str, object]:
+    return {
+        "form": form,
+        "token_form": extra.pop("token_form", TokenForm()),
+        "tokens": selectors.token_list(current_user(request)),
+        "avatar_url": selectors.avatar_url(current_user(request)),
+        **extra,
+    }
+
+
+@login_required
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    token_form = TokenForm(request.POST)
+    profile_form = ProfileForm(
+        initial={"display_name": current_user(request).display_name, "bio": current_user(request).bio}
+    )
+    if not token_form.is_valid():
+        return render(
+            request, "accounts/settings.html", _settings_context(request, profile_form, token_form=token_form)
+        )
+    issued = services.token_create(user=current_user(request), name=token_form.cleaned_data["name"])
+    return render(request, "accounts/settings.html", _settings_context(request, profile_form, new_secret=issued.secret))
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: str) -> HttpResponse:
+    try:
+        services.token_revoke(user=current_user(request), token_id=token_id)
+    except (ReelmError, ValueError):
+        messages.error(request, "No such token.")
+    else:
+        messages.success(request, "Token revoked.")
+    return redirect("settings")

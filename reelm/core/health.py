@@ -1,0 +1,49 @@
+"""``reelm check``: plain-words answers to "is this deployment able to work?"."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+
+from django.conf import settings
+from django.core import checks
+from django.db import connection
+from rich.console import Console
+
+console = Console()
+
+
+def _report(ok: bool, what: str, detail: str) -> bool:
+    mark = "[green]ok[/green]" if ok else "[red]FAIL[/red]"
+    console.print(f"{mark:>18}  {what}: {detail}")
+    return ok
+
+
+def run_checks() -> bool:
+    results = []
+    problems = [m for m in checks.run_checks() if m.level >= checks.ERROR]
+    results.append(_report(not problems, "Django configuration", "; ".join(map(str, problems)) or "valid"))
+    try:
+        connection.ensure_connection()
+        results.append(_report(True, "database", f"{connection.vendor} {settings.DATABASES['default']['NAME']}"))
+    except Exception as exc:
+        results.append(_report(False, "database", str(exc)))
+    try:
+        from reelm.storage.registry import media_store
+
+        store = media_store()
+        key = f"healthcheck/{uuid.uuid4()}"
+        store.put(key, b"ok")
+        assert store.read_bytes(key) == b"ok"
+        store.delete(key)
+        results.append(_report(True, "object storage", f"{store.url} is writable"))
+    except Exception as exc:
+        results.append(_report(False, "object storage", str(exc)))
+    try:
+        from reelm.transcode.ffmpeg import ffmpeg_path
+
+        out = subprocess.run([ffmpeg_path(), "-hide_banner", "-version"], capture_output=True, text=True, check=True)
+        results.append(_report(True, "ffmpeg", out.stdout.splitlines()[0]))
+    except Exception as exc:
+        results.append(_report(False, "ffmpeg", str(exc)))
+    return all(results)

@@ -1,0 +1,143 @@
+"""Django settings for Reelm. Operators configure Reelm with REELM_* environment variables (see config.py)."""
+
+from __future__ import annotations
+
+from reelm.config import REPO_DIR, data_dir, env_bool, env_int, env_list, env_str, secret_key
+
+DATA_DIR = data_dir()
+SECRET_KEY = secret_key(DATA_DIR)
+DEBUG = env_bool("REELM_DEBUG", False)
+ALLOWED_HOSTS = env_list("REELM_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("REELM_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "huey.contrib.djhuey",
+    "reelm.core",
+    "reelm.accounts",
+    "reelm.storage",
+    "reelm.transcode",
+    "reelm.videos",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "reelm.core.middleware.ApiErrorMiddleware",
+]
+
+ROOT_URLCONF = "reelm.urls"
+WSGI_APPLICATION = "reelm.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [REPO_DIR / "reelm" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": env_str("REELM_SQLITE_PATH", str(DATA_DIR / "reelm.sqlite3")),
+        "OPTIONS": {
+            # The web server and the worker write concurrently: WAL plus IMMEDIATE transactions avoid
+            # "database is locked" on lock upgrades.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        },
+        "TEST": {"NAME": None},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+# hls.js comes from npm (./dev installs it); it is served from node_modules, never committed.
+STATICFILES_DIRS = [("vendor/hls.js", REPO_DIR / "node_modules" / "hls.js" / "dist")]
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Uploads stream to temporary files on disk, counted chunk by chunk, so an oversized body is refused while
+# it arrives rather than after it has been buffered.
+FILE_UPLOAD_HANDLERS = ["reelm.videos.uploads.LimitedTemporaryFileUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = None
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+
+#: Object storage for every media byte: file:///path (default: the data directory's media folder).
+REELM_STORAGE_URL = env_str("REELM_STORAGE_URL", (DATA_DIR / "media").as_uri())
+#: Largest accepted upload in bytes (default 512 MiB).
+REELM_MAX_UPLOAD_BYTES = env_int("REELM_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
+#: Longest accepted video in seconds (default 10 minutes).
+REELM_MAX_DURATION_SECONDS = env_int("REELM_MAX_DURATION_SECONDS", 600)
+#: Largest accepted side of a video in pixels (default 4096).
+REELM_MAX_DIMENSION = env_int("REELM_MAX_DIMENSION", 4096)
+#: Seconds a worker holds a transcode before another worker may take it over.
+REELM_TRANSCODE_LEASE_SECONDS = env_int("REELM_TRANSCODE_LEASE_SECONDS", 60)
+#: Attempts before a video whose transcode keeps failing for transient reasons is marked failed.
+REELM_TRANSCODE_MAX_ATTEMPTS = env_int("REELM_TRANSCODE_MAX_ATTEMPTS", 5)
+#: x264 preset for the ladder: a trade of encode speed for size.
+REELM_X264_PRESET = env_str("REELM_X264_PRESET", "veryfast")
+#: Path to an ffmpeg binary; by default the one shipped by the imageio-ffmpeg package.
+REELM_FFMPEG = env_str("REELM_FFMPEG", "")
+
+HUEY = {
+    "huey_class": "huey.SqliteHuey",
+    "name": "reelm",
+    "filename": env_str("REELM_QUEUE_PATH", str(DATA_DIR / "queue.sqlite3")),
+    "immediate": env_bool("REELM_QUEUE_IMMEDIATE", False),
+    "results": False,
+    "consumer": {"workers": env_int("REELM_WORKER_THREADS", 2), "worker_type": "thread"},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("REELM_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

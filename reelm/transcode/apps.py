@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TranscodeConfig(AppConfig):
+    name = "reelm.transcode"
+    label = "transcode"

@@ -1,0 +1,36 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path, re_path
+
+from reelm.accounts import views as account_views
+from reelm.api import api
+from reelm.videos import media_views
+from reelm.videos import views as video_views
+
+admin.site.site_header = "Reelm operator console"
+admin.site.site_title = "Reelm"
+
+urlpatterns = [
+    path("", video_views.home, name="home"),
+    path("upload", video_views.upload, name="upload"),
+    path("v/<str:video_id>", video_views.video_page, name="video"),
+    path("@<str:username>", account_views.profile, name="profile"),
+    path("signup", account_views.signup, name="signup"),
+    path("login", auth_views.LoginView.as_view(), name="login"),
+    path("logout", auth_views.LogoutView.as_view(), name="logout"),
+    path("settings", account_views.settings_page, name="settings"),
+    path("settings/password", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("settings/password/done", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("settings/tokens", account_views.token_create, name="token_create"),
+    path("settings/tokens/<str:token_id>/revoke", account_views.token_revoke, name="token_revoke"),
+    re_path(
+        r"^media/videos/(?P<video_id>[0-9a-f-]{36})/(?P<path>.+)$",
+        media_views.video_media,
+        name="video_media",
+    ),
+    re_path(r"^media/avatars/(?P<path>.+)$", media_views.avatar_media, name="avatar_media"),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "reelm.core.views.not_found"

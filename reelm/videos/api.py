@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from django.http import HttpRequest
+from ninja import File, Form, Query, Router
+from ninja.files import UploadedFile
+
+from reelm.accounts.auth import current_user
+from reelm.accounts.selectors import user_get_by_username
+from reelm.videos import selectors, services
+from reelm.videos.schemas import VideoOut, VideoPageOut, VideoUpdateIn
+
+router = Router(tags=["videos"])
+PAGE_SIZE = 20
+
+
+@router.post(
+    "",
+    response={201: VideoOut},
+    summary="Upload a video",
+    description="Multipart form with `file`, optional `caption` and `visibility` (public, followers, private). "
+    "The file is identified by its content (MP4/MOV, WebM, MKV). Transcoding runs in the background: poll the "
+    "video until `state` is `ready` (or `failed`, with `failure_reason`).",
+)
+def video_upload(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    caption: Form[str] = "",
+    visibility: Form[str] = "public",
+) -> tuple[int, VideoOut]:
+    video = services.video_create(
+        owner=current_user(request),
+        upload_path=Path(file.temporary_file_path()),  # type: ignore[attr-defined]
+        caption=caption,
+        visibility=visibility,
+    )
+    return 201, VideoOut.of(video)
+
+
+@router.get("", response=VideoPageOut, auth=None, summary="Newest public videos (cursor paginated)")
+def video_list(request: HttpRequest, cursor: Query[uuid.UUID | None] = None) -> VideoPageOut:
+    videos = list(selectors.videos_public(before=cursor, limit=PAGE_SIZE + 1))
+    more = len(videos) > PAGE_SIZE
+    videos = videos[:PAGE_SIZE]
+    return VideoPageOut(items=[VideoOut.of(v) for v in videos], next_cursor=videos[-1].id if more else None)
+
+
+@router.get("/by/{username}", response=list[VideoOut], auth=None, summary="An account's videos you may see")
+def video_list_by_author(request: HttpRequest, username: str) -> list[VideoOut]:
+    _authenticate_optionally(request)
+    author = user_get_by_username(username)
+    return [VideoOut.of(v) for v in selectors.videos_of_owner(owner_id=author.id, viewer=request.user)]
+
+
+@router.get("/{video_id}", response=VideoOut, auth=None, summary="A video, its state and playback URLs")
+def video_detail(request: HttpRequest, video_id: str) -> VideoOut:
+    _authenticate_optionally(request)
+    return VideoOut.of(selectors.video_get_for_viewer(video_id, request.user))
+
+
+@router.patch("/{video_id}", response=VideoOut, summary="Edit caption or visibility")
+def video_update(request: HttpRequest, video_id: str, payload: VideoUpdateIn) -> VideoOut:
+    video = selectors.video_get_for_viewer(video_id, current_user(request))
+    video = services.video_update(
+        video=video,
+        editor=current_user(request),
+        caption=payload.caption,
+        visibility=payload.visibility,
+    )
+    return VideoOut.of(video)
+
+
+@router.delete("/{video_id}", response={204: None}, summary="Delete a video and all its media")
+def video_delete(request: HttpRequest, video_id: str) -> tuple[int, None]:
+    video = selectors.video_get_for_viewer(video_id, current_user(request))
+    services.video_delete(video=video, actor=current_user(request))
+    return 204, None
+
+
+def _authenticate_optionally(request: HttpRequest) -> None:
+    """Public endpoints still recognise a bearer token, so owners can read their private videos."""
+    from reelm.accounts.services import token_authenticate
+
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        user = token_authenticate(header[7:].strip())
+        if user is not None:
+            request.user = user

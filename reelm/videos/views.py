@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from reelm.accounts.auth import current_user
+from reelm.core.errors import NotFound, ReelmError
+from reelm.videos import selectors, services
+from reelm.videos.forms import UploadForm
+from reelm.videos.schemas import VideoOut
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "videos/home.html", {"videos": selectors.videos_public(limit=48)})
+
+
+@login_required
+def upload(request: HttpRequest) -> HttpResponse:
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            video = services.video_create(
+                owner=current_user(request),
+                upload_path=Path(form.cleaned_data["file"].temporary_file_path()),
+                caption=form.cleaned_data["caption"],
+                visibility=form.cleaned_data["visibility"],
+            )
+        except ReelmError as exc:
+            form.add_error("file", exc.message)
+        else:
+            return redirect("video", video_id=video.id)
+    limit_mib = settings.REELM_MAX_UPLOAD_BYTES // (1024 * 1024)
+    return render(
+        request,
+        "videos/upload.html",
+        {"form": form, "limit_mib": limit_mib},
+        status=400 if form.errors else 200,
+    )
+
+
+def video_page(request: HttpRequest, video_id: str) -> HttpResponse:
+    try:
+        video = selectors.video_get_for_viewer(video_id, request.user)
+    except NotFound:
+        return render(request, "404.html", status=404)
+    data = VideoOut.of(video)
+    return render(request, "videos/video.html", {"video": video, "data": data, "json": data.model_dump(mode="json")})
