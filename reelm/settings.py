@@ -89,6 +89,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 # hls.js comes from npm (./dev installs it); it is served from node_modules, never committed.
 STATICFILES_DIRS = [("vendor/hls.js", REPO_DIR / "node_modules" / "hls.js" / "dist")]
 WHITENOISE_USE_FINDERS = True

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.http import HttpRequest
-from ninja import File, Router
+from ninja import File, Router, Status
 from ninja.files import UploadedFile
 
 from reelm.accounts import selectors, services
@@ -14,14 +14,14 @@ router = Router(tags=["accounts"])
 
 
 @router.post("/accounts", response={201: UserOut}, auth=None, summary="Create an account")
-def account_create(request: HttpRequest, payload: SignupIn) -> tuple[int, UserOut]:
+def account_create(request: HttpRequest, payload: SignupIn) -> Status[UserOut]:
     user = services.user_create(
         username=payload.username,
         password=payload.password,
         email=payload.email,
         display_name=payload.display_name,
     )
-    return 201, UserOut.of(user)
+    return Status(201, UserOut.of(user))
 
 
 @router.get("/me", response=UserOut, summary="The signed-in account")
@@ -52,12 +52,12 @@ def token_list(request: HttpRequest) -> list[TokenOut]:
 
 
 @router.post("/tokens", response={201: TokenCreatedOut}, summary="Create a token (its secret is shown once)")
-def token_create(request: HttpRequest, payload: TokenIn) -> tuple[int, TokenCreatedOut]:
+def token_create(request: HttpRequest, payload: TokenIn) -> Status[TokenCreatedOut]:
     issued = services.token_create(user=current_user(request), name=payload.name)
-    return 201, TokenCreatedOut(**TokenOut.of(issued.token).model_dump(), secret=issued.secret)
+    return Status(201, TokenCreatedOut(**TokenOut.of(issued.token).model_dump(), secret=issued.secret))
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, summary="Revoke a token")
-def token_revoke(request: HttpRequest, token_id: uuid.UUID) -> tuple[int, None]:
+def token_revoke(request: HttpRequest, token_id: uuid.UUID) -> Status[None]:
     services.token_revoke(user=current_user(request), token_id=token_id)
-    return 204, None
+    return Status(204, None)

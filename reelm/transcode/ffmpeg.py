@@ -9,7 +9,9 @@ its references.
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import signal
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 CONTAINERS = {"mov": {"mov", "mp4", "m4a", "3gp", "3g2", "mj2"}, "matroska": {"matroska", "webm"}}
 VIDEO_CODECS = {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "prores"}
 AUDIO_CODECS = {"aac", "mp3", "opus", "vorbis", "flac", "ac3", "eac3", "alac", "pcm_s16le", "pcm_s24le"}
+PR_SET_PDEATHSIG = 1
 INPUT_OPTIONS = {"protocol_whitelist": "file", "enable_drefs": "0"}
 
 
@@ -346,6 +349,15 @@ def run_ladder(cmd: list[str], workdir: Path, *, on_progress: Callable[[float], 
         raise OSError(f"ffmpeg was killed by signal {-code}")
     if code != 0:
         raise TranscodeError(_summarise(stderr))
+
+
+def _die_with_parent() -> None:
+    """A worker killed mid-transcode takes its ffmpeg with it (Linux); elsewhere ffmpeg runs to its end."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
 
 
 def _summarise(stderr: str) -> str:

@@ -4,7 +4,7 @@ import uuid
 from pathlib import Path
 
 from django.http import HttpRequest
-from ninja import File, Form, Query, Router
+from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
 from reelm.accounts.auth import current_user
@@ -29,14 +29,14 @@ def video_upload(
     file: File[UploadedFile],
     caption: Form[str] = "",
     visibility: Form[str] = "public",
-) -> tuple[int, VideoOut]:
+) -> Status[VideoOut]:
     video = services.video_create(
         owner=current_user(request),
         upload_path=Path(file.temporary_file_path()),  # type: ignore[attr-defined]
         caption=caption,
         visibility=visibility,
     )
-    return 201, VideoOut.of(video)
+    return Status(201, VideoOut.of(video))
 
 
 @router.get("", response=VideoPageOut, auth=None, summary="Newest public videos (cursor paginated)")
@@ -73,10 +73,10 @@ def video_update(request: HttpRequest, video_id: str, payload: VideoUpdateIn) ->
 
 
 @router.delete("/{video_id}", response={204: None}, summary="Delete a video and all its media")
-def video_delete(request: HttpRequest, video_id: str) -> tuple[int, None]:
+def video_delete(request: HttpRequest, video_id: str) -> Status[None]:
     video = selectors.video_get_for_viewer(video_id, current_user(request))
     services.video_delete(video=video, actor=current_user(request))
-    return 204, None
+    return Status(204, None)
 
 
 def _authenticate_optionally(request: HttpRequest) -> None:
