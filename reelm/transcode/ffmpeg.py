@@ -195,7 +195,12 @@ class Rendition:
 
 
 def _even(value: float) -> int:
-    return max(2, round(value / 2) * 2)
+    """Nearest even size (H.264 with 4:2:0 needs even sides)."""
+    return max(2, int(value / 2 + 0.5) * 2)
+
+
+def _even_down(value: int) -> int:
+    return max(2, value // 2 * 2)
 
 
 def plan_ladder(width: int, height: int) -> list[Rendition]:
@@ -206,12 +211,13 @@ def plan_ladder(width: int, height: int) -> list[Rendition]:
     for rung in LADDER:
         if rung.short_side > short:
             continue
-        scaled_long = _even(long_ * rung.short_side / short)
+        scaled_long = min(_even(long_ * rung.short_side / short), _even_down(long_))
         w, h = (rung.short_side, scaled_long) if portrait else (scaled_long, rung.short_side)
         renditions.append(Rendition(rung.name, w, h, rung.max_bitrate, rung.audio_bitrate))
     if not renditions:
         rung = LADDER[-1]
-        renditions.append(Rendition(f"{short}p", _even(width), _even(height), rung.max_bitrate, rung.audio_bitrate))
+        w, h = _even_down(width), _even_down(height)  # never a pixel larger than the source
+        renditions.append(Rendition(f"{min(w, h)}p", w, h, rung.max_bitrate, rung.audio_bitrate))
     return renditions
 
 
