@@ -113,9 +113,17 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_createadmin(args: argparse.Namespace) -> int:
     if args.username and args.password_stdin:
         _django()
+        from django.contrib.auth.password_validation import validate_password
+        from django.core.exceptions import ValidationError
+
         from reelm.accounts.models import User
 
         password = sys.stdin.readline().rstrip("\n")
+        try:
+            validate_password(password, User(username=args.username))
+        except ValidationError as exc:
+            print("reelm: " + " ".join(exc.messages), file=sys.stderr)
+            return 2
         User.objects.create_superuser(username=args.username, email=args.email or "", password=password)
         print(f"Created operator account {args.username!r}.")
         return 0

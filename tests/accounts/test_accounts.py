@@ -29,7 +29,13 @@ def _image(fmt: str = "PNG", size: tuple[int, int] = (300, 200), exif: bool = Fa
 def test_signup_logs_in_and_redirects_to_upload(client: Client) -> None:
     response = client.post(
         "/signup",
-        {"username": "carol", "email": "c@example.org", "display_name": "Carol", "password1": PASSWORD, "password2": PASSWORD},
+        {
+            "username": "carol",
+            "email": "c@example.org",
+            "display_name": "Carol",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
     )
     assert response.status_code == 302 and response["Location"] == "/upload"
     assert client.get("/upload").status_code == 200
@@ -48,7 +54,11 @@ def test_login_logout_and_password_change(client: Client, user: User) -> None:
     assert client.post("/login", {"username": "alice", "password": PASSWORD}).status_code == 302
     response = client.post(
         "/settings/password",
-        {"old_password": PASSWORD, "new_password1": "another fine passphrase", "new_password2": "another fine passphrase"},
+        {
+            "old_password": PASSWORD,
+            "new_password1": "another fine passphrase",
+            "new_password2": "another fine passphrase",
+        },
     )
     assert response.status_code == 302
     user.refresh_from_db()
@@ -74,7 +84,9 @@ def test_api_signup_and_errors(client: Client) -> None:
 
 
 def test_profile_edit_through_api(api: Client) -> None:
-    response = api.patch("/api/me", {"display_name": "  Alice A.  ", "bio": "I film cats"}, content_type="application/json")
+    response = api.patch(
+        "/api/me", {"display_name": "  Alice A.  ", "bio": "I film cats"}, content_type="application/json"
+    )
     assert response.status_code == 200
     assert response.json()["display_name"] == "Alice A."
     assert Client().get("/api/users/alice").json()["bio"] == "I film cats"

@@ -95,7 +95,9 @@ def test_real_ladder_run_produces_every_output(clips: dict[str, Path], tmp_path:
     outputs = plan_outputs(media)
     ffmpeg.prepare_workdir(tmp_path, outputs)
     seen: list[float] = []
-    ffmpeg.run_ladder(ffmpeg.ladder_command(clips["landscape"], media, outputs, preset="ultrafast"), tmp_path, on_progress=seen.append)
+    ffmpeg.run_ladder(
+        ffmpeg.ladder_command(clips["landscape"], media, outputs, preset="ultrafast"), tmp_path, on_progress=seen.append
+    )
     assert seen and max(seen) == pytest.approx(2.0, abs=0.3)
     playlist = (tmp_path / LadderOutputs.playlist(outputs.renditions[0])).read_text()
     assert "#EXT-X-ENDLIST" in playlist

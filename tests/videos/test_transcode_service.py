@@ -78,7 +78,9 @@ def test_running_twice_is_a_no_op(
 
 def test_a_held_lease_is_not_taken(user: User, clips: dict[str, Path], django_capture_on_commit_callbacks: Any) -> None:
     video = _uploaded(user, clips["portrait"], django_capture_on_commit_callbacks)
-    Video.objects.filter(id=video.id).update(state=VideoState.PROCESSING, lease_until=timezone.now() + timedelta(minutes=1))
+    Video.objects.filter(id=video.id).update(
+        state=VideoState.PROCESSING, lease_until=timezone.now() + timedelta(minutes=1)
+    )
     services.video_transcode(video_id=video.id)
     video.refresh_from_db()
     assert video.state == VideoState.PROCESSING and video.attempts == 0
