@@ -31,6 +31,8 @@ VIDEO_CODECS = {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "prores"}
 AUDIO_CODECS = {"aac", "mp3", "opus", "vorbis", "flac", "ac3", "eac3", "alac", "pcm_s16le", "pcm_s24le"}
 PR_SET_PDEATHSIG = 1
 INPUT_OPTIONS = {"protocol_whitelist": "file", "enable_drefs": "0"}
+# How far short of its declared duration a file's last packet may end before it counts as truncated.
+TAIL_TOLERANCE_SECONDS = 0.25
 
 
 class ProbeError(Exception):
@@ -153,16 +155,25 @@ def _first_frame(
 def _check_tail_decodes(
     container: av.container.InputContainer, video: av.video.stream.VideoStream, duration: float
 ) -> None:
-    """A file cut short still has its index; decoding near the declared end finds the missing bytes."""
-    target = max(duration - 0.5, 0.0)
+    """A file cut short can keep its whole index (an MP4 with its moov first, a Matroska file with its duration
+    up front): the packets near the declared end must actually be there, and whole."""
+    start = container.start_time / av.time_base if container.start_time is not None else 0.0
+    target = max(duration - TAIL_TOLERANCE_SECONDS, 0.0)
+    reached = None
     try:
-        container.seek(int(target * av.time_base), backward=True, any_frame=False)
-        for frame in container.decode(video):
-            if frame.time is None or frame.time >= min(target, duration * 0.5) - 1.0:
-                return
+        # Demux (no decoding) every stream from the keyframe before the last second to the end of the file.
+        container.seek(int((start + max(target - 1.0, 0.0)) * av.time_base), backward=True, any_frame=False)
+        for packet in container.demux():
+            if packet.pts is None or packet.time_base is None:
+                continue  # a flush packet
+            if packet.is_corrupt:
+                raise ProbeError("truncated", "The video is truncated or corrupt near its end.")
+            end = float((packet.pts + (packet.duration or 0)) * packet.time_base) - start
+            reached = end if reached is None else max(reached, end)
     except av.error.FFmpegError as exc:
         raise ProbeError("truncated", "The video is truncated or corrupt near its end.") from exc
-    raise ProbeError("truncated", "The video is truncated: it ends before its declared duration.")
+    if reached is None or reached < target:
+        raise ProbeError("truncated", "The video is truncated: it ends before its declared duration.")
 
 
 @dataclass(frozen=True)
@@ -287,7 +298,7 @@ def ladder_command(source: Path, media: MediaProbe, outputs: LadderOutputs, *, p
 
     gop = max(1, round(media.frame_rate * SEGMENT_SECONDS))
     cmd = [
-        ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1",
+        ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-stats_period", "0.25",
         "-protocol_whitelist", "file", "-f", media.demuxer, "-i", str(source),
         "-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact",
         "-filter_complex", ";".join(graph),
@@ -342,13 +353,26 @@ def prepare_workdir(workdir: Path, outputs: LadderOutputs) -> None:
 def run_ladder(cmd: list[str], workdir: Path, *, on_progress: Callable[[float], None] | None = None) -> None:
     """Run the ladder in ``workdir``; ``on_progress(seconds_done)`` is called as ffmpeg reports progress."""
     log.info("ffmpeg ladder in %s", workdir)
-    process = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+    process = subprocess.Popen(
+        cmd,
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+        preexec_fn=_die_with_parent,  # only calls a libc function resolved before the fork
+    )
     assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("out_time_us=") and on_progress is not None:
-            value = line.split("=", 1)[1].strip()
-            if value.isdigit():
-                on_progress(int(value) / 1_000_000)
+    try:
+        for line in process.stdout:
+            if line.startswith("out_time_us=") and on_progress is not None:
+                value = line.split("=", 1)[1].strip()
+                if value.isdigit():
+                    on_progress(int(value) / 1_000_000)
+    except BaseException:
+        process.kill()  # the caller gave up on this attempt (e.g. its lease was lost)
+        process.wait()
+        raise
     stderr = process.stderr.read() if process.stderr else ""
     code = process.wait()
     if code < 0:
@@ -357,13 +381,21 @@ def run_ladder(cmd: list[str], workdir: Path, *, on_progress: Callable[[float], 
         raise TranscodeError(_summarise(stderr))
 
 
+def _load_prctl() -> Callable[..., int] | None:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+
+# Resolved once in the parent: the forked child must not load libraries (another thread may hold the lock).
+_prctl = _load_prctl()
+
+
 def _die_with_parent() -> None:
     """A worker killed mid-transcode takes its ffmpeg with it (Linux); elsewhere ffmpeg runs to its end."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _summarise(stderr: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from reelm.storage.base import ObjectStore
@@ -18,6 +17,8 @@ log = logging.getLogger(__name__)
 
 
 class SegmentPublisher(threading.Thread):
+    """Mirrors finished segments and playlists to the store; ``playable`` turns true after the first segment."""
+
     def __init__(
         self,
         *,
@@ -26,14 +27,12 @@ class SegmentPublisher(threading.Thread):
         prefix: str,
         playlists: list[str],
         first_playlist: str,
-        on_first_playable: Callable[[], None],
         interval: float = 0.2,
     ):
         super().__init__(name="segment-publisher", daemon=True)
         self.store, self.workdir, self.prefix = store, workdir, prefix
         self.playlists = playlists
         self.first_playlist = first_playlist
-        self.on_first_playable = on_first_playable
         self.interval = interval
         self.uploaded: set[str] = set()
         self.published_playlists: dict[str, str] = {}
@@ -42,15 +41,11 @@ class SegmentPublisher(threading.Thread):
         self._halt = threading.Event()
 
     def run(self) -> None:
-        from django.db import connection
-
         try:
             while not self._halt.wait(self.interval):
                 self.sync()
         except BaseException as exc:  # reported by flush(), which runs in the caller's thread
             self.error = exc
-        finally:
-            connection.close()
 
     def stop(self) -> None:
         self._halt.set()
@@ -85,4 +80,3 @@ class SegmentPublisher(threading.Thread):
         if playlist == self.first_playlist and segments and not self.playable:
             self.playable = True
             log.info("lowest rendition playable (%s)", self.prefix)
-            self.on_first_playable()

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from reelm.core.errors import NotFound
 from reelm.videos.models import Video, Visibility
@@ -63,8 +64,9 @@ def media_key(video: Video, path: str) -> str | None:
         return None
     if video.state == VideoState.READY and video.media_prefix:
         return video.media_prefix + path
-    if video.state == VideoState.PROCESSING and video.playable_at and path.startswith("hls/"):
-        # While transcoding, the rendition playlists already published may be played.
+    live = video.lease_until is not None and video.lease_until > timezone.now()
+    if video.state == VideoState.PROCESSING and video.playable_at and live and path.startswith("hls/"):
+        # While a live attempt transcodes, what it has published may be played; a dead attempt's is not.
         return video.attempt_prefix + path
     return None
 

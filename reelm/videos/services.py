@@ -6,14 +6,14 @@ import logging
 import re
 import shutil
 import tempfile
-import threading
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -206,29 +206,34 @@ def _mine(video: Video, token: uuid.UUID) -> Any:
     return Video.objects.filter(id=video.id, attempt_token=token, state=VideoState.PROCESSING)
 
 
-class LeaseKeeper(threading.Thread):
-    """Extends the attempt's lease while ffmpeg runs; a killed worker stops renewing and its lease runs out."""
+class LeaseLost(Exception):
+    """Another worker took the video over (this one stalled past its lease)."""
 
-    def __init__(self, video: Video, token: uuid.UUID):
-        super().__init__(name=f"lease-{video.id}", daemon=True)
-        self.video, self.token = video, token
-        self.stopped = threading.Event()
-        self.lost = False
 
-    def run(self) -> None:
-        interval = max(settings.REELM_TRANSCODE_LEASE_SECONDS / 3, 0.5)
-        try:
-            while not self.stopped.wait(interval):
-                if not _mine(self.video, self.token).update(lease_until=timezone.now() + _lease()):
-                    self.lost = True
-                    log.warning("video %s: lease lost to another worker", self.video.id)
-                    return
-        finally:
-            connection.close()
+class AttemptHeartbeat:
+    """Renews the attempt's lease and records early playability, from the transcoding thread only.
 
-    def stop(self) -> None:
-        self.stopped.set()
-        self.join()
+    A killed worker stops renewing and its lease runs out. Database writes stay on one thread on purpose: the
+    publisher thread only talks to the object store.
+    """
+
+    def __init__(self, video: Video, token: uuid.UUID, outputs: ffmpeg.LadderOutputs | None = None):
+        self.video, self.token, self.outputs = video, token, outputs
+        self.interval = max(settings.REELM_TRANSCODE_LEASE_SECONDS / 3, 0.5)
+        self.renewed = time.monotonic()
+        self.marked_playable = False
+
+    def beat(self, *, playable: bool = False) -> None:
+        if playable and not self.marked_playable and self.outputs is not None:
+            lowest = min(self.outputs.renditions, key=lambda r: r.width * r.height)
+            _mine(self.video, self.token).update(
+                playable_at=timezone.now(), renditions=_renditions_json(self.outputs, lowest)
+            )
+            self.marked_playable = True
+        if time.monotonic() - self.renewed >= self.interval:
+            if not _mine(self.video, self.token).update(lease_until=timezone.now() + _lease()):
+                raise LeaseLost(f"video {self.video.id}: another worker took over")
+            self.renewed = time.monotonic()
 
 
 def video_transcode(*, video_id: uuid.UUID) -> None:
@@ -239,8 +244,6 @@ def video_transcode(*, video_id: uuid.UUID) -> None:
     video, token = claimed
     store = media_store()
     workdir = Path(tempfile.mkdtemp(prefix="reelm-transcode-"))
-    keeper = LeaseKeeper(video, token)
-    keeper.start()
     try:
         outputs, media = _transcode_into(video, token, store, workdir)
     except (ffmpeg.TranscodeError, ffmpeg.ProbeError) as exc:
@@ -251,7 +254,6 @@ def video_transcode(*, video_id: uuid.UUID) -> None:
         _attempt_released(video, token, exc)
         raise
     finally:
-        keeper.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     _publish(video, token, media, outputs)
 
@@ -259,33 +261,32 @@ def video_transcode(*, video_id: uuid.UUID) -> None:
 def _transcode_into(
     video: Video, token: uuid.UUID, store: ObjectStore, workdir: Path
 ) -> tuple[ffmpeg.LadderOutputs, ffmpeg.MediaProbe]:
+    heartbeat = AttemptHeartbeat(video, token)
     source = workdir / f"source.{Path(video.source_key).suffix.lstrip('.')}"
     fetched = store.download(video.source_key, source)
+    heartbeat.beat()
     if video.source_sha256 and fetched.sha256 != video.source_sha256:
         raise OSError(f"original {video.source_key} does not match its checksum")
     media = ffmpeg.probe(source)  # trust nothing stored earlier
     outputs = ffmpeg.plan_outputs(media)
     ffmpeg.prepare_workdir(workdir, outputs)
     lowest = min(outputs.renditions, key=lambda r: r.width * r.height)
-
-    def first_playable() -> None:
-        _mine(video, token).update(playable_at=timezone.now(), renditions=_renditions_json(outputs, lowest))
-
+    heartbeat.outputs = outputs
     publisher = SegmentPublisher(
         store=store,
         workdir=workdir,
         prefix=video.attempt_prefix,
         playlists=[outputs.playlist(r) for r in outputs.renditions],
         first_playlist=outputs.playlist(lowest),
-        on_first_playable=first_playable,
     )
     cmd = ffmpeg.ladder_command(source, media, outputs, preset=settings.REELM_X264_PRESET)
     publisher.start()
     try:
-        ffmpeg.run_ladder(cmd, workdir)
+        ffmpeg.run_ladder(cmd, workdir, on_progress=lambda _done: heartbeat.beat(playable=publisher.playable))
     finally:
         publisher.stop()
     publisher.flush()  # every final segment and playlist, with its end marker
+    heartbeat.beat(playable=publisher.playable)
     prefix = video.attempt_prefix
     store.put(prefix + "hls/master.m3u8", ffmpeg.master_playlist(outputs.renditions, media.has_audio).encode())
     store.put_file(prefix + outputs.mp4, workdir / outputs.mp4)

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from reelm.accounts.models import User
+from reelm.core.ids import uuid7
 from reelm.storage.base import ObjectStore, StorageError
 from reelm.videos import services
 from reelm.videos.admin import VideoAdmin
@@ -200,3 +201,20 @@ def test_deleting_a_video_removes_every_object(
         services.video_delete(video=video, actor=user)
     assert list(media_store.list()) == []
     assert not Video.objects.filter(id=video.id).exists()
+
+
+def test_a_worker_that_lost_its_lease_notices(
+    user: User, clips: dict[str, Path], django_capture_on_commit_callbacks: Any
+) -> None:
+    video = _uploaded(user, clips["portrait"], django_capture_on_commit_callbacks)
+    claimed = services._claim(video.id)
+    assert claimed is not None
+    mine, token = claimed
+    heartbeat = services.AttemptHeartbeat(mine, token)
+    heartbeat.interval = 0  # renew on every progress report
+    heartbeat.beat()
+    assert Video.objects.get(id=video.id).lease_until > mine.lease_until
+    # Another worker takes the video over.
+    Video.objects.filter(id=video.id).update(attempt_token=uuid7())
+    with pytest.raises(services.LeaseLost):
+        heartbeat.beat()
