@@ -7,14 +7,28 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.parser import Parser
 
 from reelm.accounts.api import router as accounts_router
 from reelm.accounts.auth import api_auth
 from reelm.core.errors import ReelmError
 from reelm.videos.api import router as videos_router
 
+
+class ObjectBodyParser(Parser):
+    """Every JSON body Reelm takes is an object; an array or a bare value is refused rather than silently read
+    as "no fields given"."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise ValueError("the request body must be a JSON object")
+        return data
+
+
 api = NinjaAPI(
     title="Reelm API",
+    parser=ObjectBodyParser(),
     version="1",
     description="Short videos: accounts, uploads, transcoding status and playback URLs. "
     "Authenticate with a personal access token (`Authorization: Bearer reelm_…`) or a browser session.",
@@ -63,7 +77,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     )
     message = str(exc)
     if message == "Cannot parse request body":
-        code, message = "malformed_json", "The request body is not valid JSON."
+        code, message = "malformed_json", "The request body is not a valid JSON object."
     return error(api, request, exc.status_code, code, message)
 
 

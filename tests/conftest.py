@@ -30,6 +30,12 @@ def media_store(settings: Any, tmp_path: Path) -> Iterator[ObjectStore]:
     registry._cached.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """Accounts made for tests need no slow password hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True, scope="session")
 def immediate_queue() -> Iterator[None]:
     """Tasks run inline in tests that use the ORM; worker-process tests start real consumers instead."""

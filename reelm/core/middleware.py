@@ -8,7 +8,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from reelm.core.errors import ReelmError
 
-_MESSAGES = {404: ("not_found", "No such endpoint."), 405: ("method_not_allowed", "Method not allowed.")}
+_MESSAGES = {
+    # Django answers a body it cannot parse (a malformed multipart upload) with its own HTML 400 page.
+    400: ("bad_request", "The request could not be parsed."),
+    404: ("not_found", "No such endpoint."),
+    405: ("method_not_allowed", "Method not allowed."),
+}
 
 
 def error_response(code: str, message: str, status: int) -> JsonResponse:

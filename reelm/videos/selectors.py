@@ -65,9 +65,12 @@ def media_key(video: Video, path: str) -> str | None:
     if video.state == VideoState.READY and video.media_prefix:
         return video.media_prefix + path
     live = video.lease_until is not None and video.lease_until > timezone.now()
-    if video.state == VideoState.PROCESSING and video.playable_at and live and path.startswith("hls/"):
-        # While a live attempt transcodes, what it has published may be played; a dead attempt's is not.
-        return video.attempt_prefix + path
+    if video.state == VideoState.PROCESSING and video.playable_at and live:
+        # While a live attempt transcodes, its lowest rendition (the playlist the API hands out as ``hls_live``)
+        # may be played; nothing else it has published yet, and nothing of a dead attempt.
+        lowest = lowest_rendition(video)
+        if lowest is not None and path.startswith(f"hls/{lowest['name']}/"):
+            return video.attempt_prefix + path
     return None
 
 
