@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
-from reelm.accounts.auth import current_user
+from reelm.accounts.auth import current_user, viewer
 from reelm.accounts.selectors import user_get_by_username
 from reelm.videos import selectors, services
 from reelm.videos.schemas import VideoOut, VideoPageOut, VideoUpdateIn
@@ -49,15 +49,13 @@ def video_list(request: HttpRequest, cursor: Query[uuid.UUID | None] = None) -> 
 
 @router.get("/by/{username}", response=list[VideoOut], auth=None, summary="An account's videos you may see")
 def video_list_by_author(request: HttpRequest, username: str) -> list[VideoOut]:
-    _authenticate_optionally(request)
     author = user_get_by_username(username)
-    return [VideoOut.of(v) for v in selectors.videos_of_owner(owner_id=author.id, viewer=request.user)]
+    return [VideoOut.of(v) for v in selectors.videos_of_owner(owner_id=author.id, viewer=viewer(request))]
 
 
 @router.get("/{video_id}", response=VideoOut, auth=None, summary="A video, its state and playback URLs")
 def video_detail(request: HttpRequest, video_id: str) -> VideoOut:
-    _authenticate_optionally(request)
-    return VideoOut.of(selectors.video_get_for_viewer(video_id, request.user))
+    return VideoOut.of(selectors.video_get_for_viewer(video_id, viewer(request)))
 
 
 @router.patch("/{video_id}", response=VideoOut, summary="Edit caption or visibility")
@@ -77,14 +75,3 @@ def video_delete(request: HttpRequest, video_id: str) -> Status[None]:
     video = selectors.video_get_for_viewer(video_id, current_user(request))
     services.video_delete(video=video, actor=current_user(request))
     return Status(204, None)
-
-
-def _authenticate_optionally(request: HttpRequest) -> None:
-    """Public endpoints still recognise a bearer token, so owners can read their private videos."""
-    from reelm.accounts.services import token_authenticate
-
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        user = token_authenticate(header[7:].strip())
-        if user is not None:
-            request.user = user

@@ -7,6 +7,7 @@ import re
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
+from reelm.accounts.auth import viewer
 from reelm.core.errors import NotFound
 from reelm.storage.http import serve_object
 from reelm.storage.registry import media_store
@@ -20,7 +21,7 @@ _AVATAR_RE = re.compile(r"^[0-9a-f-]{36}/[0-9a-f-]{36}\.jpg$")
 @require_safe
 def video_media(request: HttpRequest, video_id: str, path: str) -> HttpResponse:
     try:
-        video = video_get_for_viewer(video_id, request.user)
+        video = video_get_for_viewer(video_id, viewer(request))
     except NotFound:
         raise Http404("No such video") from None
     key = media_key(video, path)

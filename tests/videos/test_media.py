@@ -368,6 +368,8 @@ def test_private_media_is_served_to_its_owner_only(
             assert viewer.head(url(video, path)).status_code == 404, path
         ranged = stranger.get(url(video, path), headers={"Range": "bytes=0-10"})
         assert ranged.status_code == 404
+        # An API client plays its own private media with the token it already uses.
+        assert api.get(url(video, path)).status_code == 200, path
     # Made public, the same URLs play for anyone.
     made_public = api.patch(f"/api/videos/{video.id}", {"visibility": "public"}, content_type="application/json")
     assert made_public.status_code == 200
