@@ -33,6 +33,8 @@ def _serve_command(bind: str, workers: int, threads: int) -> list[str]:
         sys.executable, "-m", "gunicorn", "reelm.wsgi:application",
         "--bind", bind, "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
         "--access-logfile", "-", "--timeout", "120", "--graceful-timeout", "10",
+        # The control socket's default path is shared by every gunicorn on the machine; Reelm doesn't use it.
+        "--no-control-socket",
     ]  # fmt: skip
 
 

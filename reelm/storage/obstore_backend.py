@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -31,10 +32,16 @@ def _info(meta: Any) -> ObjectInfo:
     )
 
 
+# A local store writes ``key#<n>`` and renames it into place; a writer killed in between leaves that staging
+# file behind, and listing never shows it.
+_STAGING_SUFFIX = re.compile(r"#[0-9]+$")
+
+
 class ObstoreObjectStore:
-    def __init__(self, store: Any, url: str):
+    def __init__(self, store: Any, url: str, *, local_root: Path | None = None):
         self._store = store
         self.url = url
+        self._local_root = local_root
 
     def put(self, key: str, data: bytes | Iterable[bytes] | BinaryIO) -> WriteResult:
         validate_key(key)
@@ -113,6 +120,11 @@ class ObstoreObjectStore:
         keys = [info.key for info in self.list(prefix)]
         for key in keys:
             self.delete(key)
+        if self._local_root is not None:
+            folder = self._local_root / validate_key(prefix.rstrip("/"))
+            for leftover in folder.rglob("*#*"):
+                if _STAGING_SUFFIX.search(leftover.name) and leftover.is_file():
+                    leftover.unlink(missing_ok=True)
         return len(keys)
 
     def download(self, key: str, path: Path) -> WriteResult:

@@ -18,7 +18,7 @@ def store_from_url(url: str) -> ObjectStore:
     if parsed.scheme == "file":
         root = Path(unquote(parsed.path))
         root.mkdir(parents=True, exist_ok=True)
-        return ObstoreObjectStore(LocalStore(root, mkdir=True), url)
+        return ObstoreObjectStore(LocalStore(root, mkdir=True), url, local_root=root)
     raise ValueError(f"unsupported storage URL scheme {parsed.scheme!r} in {url!r} (supported: file://)")
 
 

@@ -383,7 +383,7 @@ def run_ladder(cmd: list[str], workdir: Path, *, on_progress: Callable[[float], 
 
 def _load_prctl() -> Callable[..., int] | None:
     try:
-        return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
+        return ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):  # not Linux
         return None
 

@@ -236,6 +236,15 @@ class AttemptHeartbeat:
             self.renewed = time.monotonic()
 
 
+WORKDIR_PREFIX = "reelm-transcode-"
+
+
+def _remove_local_leftovers(video_id: uuid.UUID) -> None:
+    """A worker killed on this machine left its scratch folder; the claim proves nobody here still uses it."""
+    for leftover in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}{video_id}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
 def video_transcode(*, video_id: uuid.UUID) -> None:
     """Run one transcode attempt. Safe to call twice or concurrently: only the claim holder works."""
     claimed = _claim(video_id)
@@ -243,7 +252,8 @@ def video_transcode(*, video_id: uuid.UUID) -> None:
         return
     video, token = claimed
     store = media_store()
-    workdir = Path(tempfile.mkdtemp(prefix="reelm-transcode-"))
+    _remove_local_leftovers(video.id)
+    workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{video.id}-"))
     try:
         outputs, media = _transcode_into(video, token, store, workdir)
     except (ffmpeg.TranscodeError, ffmpeg.ProbeError) as exc:

@@ -104,3 +104,16 @@ def test_keys_stay_inside_the_store_root(tmp_path: Path) -> None:
 def test_unknown_scheme_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unsupported storage URL scheme"):
         store_from_url("ftp://example.invalid/bucket")
+
+
+def test_delete_prefix_removes_a_killed_writers_staging_files(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    store = store_from_url(root.as_uri())
+    store.put("videos/v1/a/index.m3u8", b"#EXTM3U\n")
+    # The local store writes "<key>#<n>" and renames it into place; a writer killed in between leaves it.
+    (root / "videos/v1/a/seg_00001.ts#1").write_bytes(b"half a segment")
+    (root / "videos/v2").mkdir(parents=True)
+    (root / "videos/v2/keep.ts#1").write_bytes(b"another video's")
+    assert store.delete_prefix("videos/v1/") == 1
+    assert not [p for p in (root / "videos/v1").rglob("*") if p.is_file()]
+    assert (root / "videos/v2/keep.ts#1").exists()

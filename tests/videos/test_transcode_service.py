@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -218,3 +219,15 @@ def test_a_worker_that_lost_its_lease_notices(
     Video.objects.filter(id=video.id).update(attempt_token=uuid7())
     with pytest.raises(services.LeaseLost):
         heartbeat.beat()
+
+
+def test_a_killed_workers_scratch_folder_is_removed_by_the_next_attempt(
+    user: User, clips: dict[str, Path], django_capture_on_commit_callbacks: Any
+) -> None:
+    video = _uploaded(user, clips["portrait"], django_capture_on_commit_callbacks)
+    stale = Path(tempfile.gettempdir()) / f"{services.WORKDIR_PREFIX}{video.id}-killed"
+    (stale / "hls").mkdir(parents=True)
+    (stale / "hls" / "seg_00000.ts").write_bytes(b"partial")
+    services.video_transcode(video_id=video.id)
+    assert not stale.exists()
+    assert not list(Path(tempfile.gettempdir()).glob(f"{services.WORKDIR_PREFIX}{video.id}-*"))
