@@ -38,8 +38,9 @@ def _serve_command(bind: str, workers: int, threads: int) -> list[str]:
     ]  # fmt: skip
 
 
-def _worker_command(threads: int) -> list[str]:
-    return [sys.executable, "-m", "reelm.cli", "worker", "--threads", str(threads)]
+def _worker_command(threads: int | None) -> list[str]:
+    command = [sys.executable, "-m", "reelm.cli", "worker"]
+    return command + ["--threads", str(threads)] if threads else command
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -103,7 +104,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    _manage("run_huey", "--workers", str(args.threads), "--worker-type", "thread")
+    options = ["run_huey"]
+    if args.threads:
+        options += ["--workers", str(args.threads)]
+    _manage(*options)
     return 0
 
 
@@ -165,7 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--bind", default=DEFAULT_BIND, help=f"address to listen on (default {DEFAULT_BIND})")
     run.add_argument("--web-workers", type=int, default=2, help="web server processes (default 2)")
     run.add_argument("--threads", type=int, default=4, help="threads per web process (default 4)")
-    run.add_argument("--worker-threads", type=int, default=2, help="background worker threads (default 2)")
+    run.add_argument(
+        "--worker-threads", type=int, default=None, help="background worker threads (default REELM_WORKER_THREADS or 2)"
+    )
     run.set_defaults(func=cmd_run)
 
     serve = sub.add_parser("serve", help="run the web server only (gunicorn)")
@@ -176,7 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run a background worker (transcoding and other tasks)")
-    worker.add_argument("--threads", type=int, default=2, help="tasks run at once (default 2)")
+    worker.add_argument(
+        "--threads", type=int, default=None, help="tasks run at once (default REELM_WORKER_THREADS or 2)"
+    )
     worker.set_defaults(func=cmd_worker)
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database tables")

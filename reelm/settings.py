@@ -149,7 +149,15 @@ HUEY = {
     "filename": env_str("REELM_QUEUE_PATH", str(DATA_DIR / "queue.sqlite3")),
     "immediate": env_bool("REELM_QUEUE_IMMEDIATE", False),
     "results": False,
-    "consumer": {"workers": env_int("REELM_WORKER_THREADS", 2), "worker_type": "thread"},
+    "consumer": {
+        "workers": env_int("REELM_WORKER_THREADS", 2),
+        "worker_type": "thread",
+        # An idle worker looks at the queue at least every half second (huey's default backs off to 10 s), so an
+        # upload starts transcoding at once; a poll of the SQLite queue costs next to nothing.
+        "initial_delay": 0.05,
+        "backoff": 1.5,
+        "max_delay": 0.5,
+    },
 }
 
 LOGGING = {
