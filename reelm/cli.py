@@ -40,7 +40,7 @@ def _serve_command(bind: str, workers: int, threads: int) -> list[str]:
 
 def _worker_command(threads: int | None) -> list[str]:
     command = [sys.executable, "-m", "reelm.cli", "worker"]
-    return command + ["--threads", str(threads)] if threads else command
+    return [*command, "--threads", str(threads)] if threads else command
 
 
 def cmd_run(args: argparse.Namespace) -> int:
