@@ -290,7 +290,8 @@ def ladder_command(source: Path, media: MediaProbe, outputs: LadderOutputs, *, p
     poster_at = min(1.0, media.duration / 3)
     poster = renditions[-1]
     graph.append(
-        f"[s{branches - 2}]select='gte(t\\,{poster_at:.3f})',scale={poster.width}:{poster.height},setsar=1[poster]"
+        # trim ends the branch after its one frame, so later frames are not filtered only to be dropped.
+        f"[s{branches - 2}]select='gte(t\\,{poster_at:.3f})',trim=end_frame=1,scale={poster.width}:{poster.height},setsar=1[poster]"
     )
     every = max(media.duration / outputs.preview_count, 0.1)
     small = renditions[0]
