@@ -12,6 +12,7 @@ from ninja.parser import Parser
 from reelm.accounts.api import router as accounts_router
 from reelm.accounts.auth import api_auth
 from reelm.core.errors import ReelmError
+from reelm.social.api import router as social_router
 from reelm.videos.api import router as videos_router
 
 
@@ -30,13 +31,14 @@ api = NinjaAPI(
     title="Reelm API",
     parser=ObjectBodyParser(),
     version="1",
-    description="Short videos: accounts, uploads, transcoding status and playback URLs. "
+    description="Short videos: accounts, uploads, transcoding status, playback URLs, follows, likes, bookmarks and comments. "
     "Authenticate with a personal access token (`Authorization: Bearer reelm_…`) or a browser session.",
     auth=api_auth,
     urls_namespace="api",
 )
 api.add_router("", accounts_router)
 api.add_router("/videos", videos_router)
+api.add_router("", social_router)
 
 
 def error(api: NinjaAPI, request: HttpRequest, status: int, code: str, message: str, **extra: Any) -> HttpResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from django.utils.csp import CSP
 
 from reelm.config import REPO_DIR, data_dir, env_bool, env_int, env_list, env_str, secret_key
@@ -26,6 +28,7 @@ INSTALLED_APPS = [
     "reelm.storage",
     "reelm.transcode",
     "reelm.videos",
+    "reelm.social",
 ]
 
 MIDDLEWARE = [
@@ -70,7 +73,9 @@ DATABASES = {
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         },
-        "TEST": {"NAME": None},
+        # Tests use a file (one per test process) rather than an in-memory database, so tests that run threads
+        # get real, separate connections with WAL and the busy timeout, as the web server and worker do.
+        "TEST": {"NAME": env_str("REELM_TEST_DB", str(DATA_DIR / f"test-{os.getpid()}.sqlite3"))},
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -9,12 +9,16 @@ from reelm.accounts.models import AccessToken, User
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     list_display = ("username", "display_name", "email", "is_active", "is_staff", "date_joined", "last_login")
-    list_filter = ("is_active", "is_staff", "is_superuser")
+    list_filter = ("is_active", "is_staff", "is_superuser", "is_private")
     search_fields = ("username", "display_name", "email")
-    readonly_fields = ("id", "avatar_key", "date_joined", "last_login")
+    # Privacy and the follow counters change only through reelm.social's services, which keep them consistent.
+    readonly_fields = (
+        "id", "avatar_key", "date_joined", "last_login", "is_private", "follower_count", "following_count",
+    )  # fmt: skip
     fieldsets = (
         (None, {"fields": ("id", "username", "password")}),
         ("Profile", {"fields": ("display_name", "email", "bio", "avatar_key")}),
+        ("Social", {"fields": ("is_private", "follower_count", "following_count")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )

@@ -9,6 +9,7 @@ from ninja.files import UploadedFile
 from reelm.accounts import selectors, services
 from reelm.accounts.auth import current_user
 from reelm.accounts.schemas import ProfileIn, SignupIn, TokenCreatedOut, TokenIn, TokenOut, UserOut
+from reelm.social.services import account_privacy_set
 
 router = Router(tags=["accounts"])
 
@@ -29,9 +30,17 @@ def me(request: HttpRequest) -> UserOut:
     return UserOut.of(current_user(request))
 
 
-@router.patch("/me", response=UserOut, summary="Edit display name and bio")
+@router.patch(
+    "/me",
+    response=UserOut,
+    summary="Edit display name, bio and privacy",
+    description="A private account's videos and follow lists are seen only by approved followers; making it "
+    "public again approves every pending follow request.",
+)
 def me_update(request: HttpRequest, payload: ProfileIn) -> UserOut:
     user = services.profile_update(user=current_user(request), display_name=payload.display_name, bio=payload.bio)
+    if payload.is_private is not None:
+        user = account_privacy_set(user=user, is_private=payload.is_private)
     return UserOut.of(user)
 
 

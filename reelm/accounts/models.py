@@ -26,6 +26,12 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=60, blank=True)
     bio = models.TextField(max_length=500, blank=True)
     avatar_key = models.CharField(max_length=200, blank=True, editable=False)
+    is_private = models.BooleanField(
+        default=False, help_text="Only approved followers see a private account's videos and follow lists."
+    )
+    # Kept by reelm.social's services with F() updates; accepted follows only.
+    follower_count = models.PositiveIntegerField(default=0, editable=False)
+    following_count = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         indexes = [models.Index(fields=["username"])]

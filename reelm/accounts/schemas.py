@@ -16,6 +16,9 @@ class UserOut(Schema):
     bio: str
     avatar_url: str | None
     profile_url: str
+    is_private: bool
+    follower_count: int
+    following_count: int
 
     @staticmethod
     def of(user: User) -> UserOut:
@@ -26,6 +29,9 @@ class UserOut(Schema):
             bio=user.bio,
             avatar_url=avatar_url(user),
             profile_url=f"/@{user.username}",
+            is_private=user.is_private,
+            follower_count=user.follower_count,
+            following_count=user.following_count,
         )
 
 
@@ -39,6 +45,7 @@ class SignupIn(Schema):
 class ProfileIn(Schema):
     display_name: str | None = None
     bio: str | None = None
+    is_private: bool | None = None
 
 
 class TokenIn(Schema):

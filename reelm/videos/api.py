@@ -36,7 +36,7 @@ def video_upload(
         caption=caption,
         visibility=visibility,
     )
-    return Status(201, VideoOut.of(video))
+    return Status(201, VideoOut.for_viewer(video, current_user(request)))
 
 
 @router.get("", response=VideoPageOut, auth=None, summary="Newest public videos (cursor paginated)")
@@ -44,18 +44,20 @@ def video_list(request: HttpRequest, cursor: Query[uuid.UUID | None] = None) -> 
     videos = list(selectors.videos_public(before=cursor, limit=PAGE_SIZE + 1))
     more = len(videos) > PAGE_SIZE
     videos = videos[:PAGE_SIZE]
-    return VideoPageOut(items=[VideoOut.of(v) for v in videos], next_cursor=videos[-1].id if more else None)
+    return VideoPageOut(items=VideoOut.many(videos, viewer(request)), next_cursor=videos[-1].id if more else None)
 
 
 @router.get("/by/{username}", response=list[VideoOut], auth=None, summary="An account's videos you may see")
 def video_list_by_author(request: HttpRequest, username: str) -> list[VideoOut]:
     author = user_get_by_username(username)
-    return [VideoOut.of(v) for v in selectors.videos_of_owner(owner_id=author.id, viewer=viewer(request))]
+    who = viewer(request)
+    return VideoOut.many(selectors.videos_of_owner(owner_id=author.id, viewer=who), who)
 
 
 @router.get("/{video_id}", response=VideoOut, auth=None, summary="A video, its state and playback URLs")
 def video_detail(request: HttpRequest, video_id: str) -> VideoOut:
-    return VideoOut.of(selectors.video_get_for_viewer(video_id, viewer(request)))
+    who = viewer(request)
+    return VideoOut.for_viewer(selectors.video_get_for_viewer(video_id, who), who)
 
 
 @router.patch("/{video_id}", response=VideoOut, summary="Edit caption or visibility")
@@ -67,7 +69,7 @@ def video_update(request: HttpRequest, video_id: str, payload: VideoUpdateIn) ->
         caption=payload.caption,
         visibility=payload.visibility,
     )
-    return VideoOut.of(video)
+    return VideoOut.for_viewer(video, current_user(request))
 
 
 @router.delete("/{video_id}", response={204: None}, summary="Delete a video and all its media")

@@ -11,8 +11,7 @@ from reelm.accounts.auth import viewer
 from reelm.core.errors import NotFound
 from reelm.storage.http import serve_object
 from reelm.storage.registry import media_store
-from reelm.videos.models import Visibility
-from reelm.videos.selectors import media_key, video_get_for_viewer
+from reelm.videos.selectors import is_publicly_visible, media_key, video_get_for_viewer
 from reelm.videos.states import VideoState
 
 _AVATAR_RE = re.compile(r"^[0-9a-f-]{36}/[0-9a-f-]{36}\.jpg$")
@@ -27,7 +26,7 @@ def video_media(request: HttpRequest, video_id: str, path: str) -> HttpResponse:
     key = media_key(video, path)
     if key is None:
         raise Http404("No such file")
-    public = video.visibility == Visibility.PUBLIC and video.state == VideoState.READY
+    public = is_publicly_visible(video)
     if path.endswith(".m3u8") and video.state != VideoState.READY:
         cache = "no-store"
     elif public:

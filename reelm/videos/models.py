@@ -42,6 +42,11 @@ class Video(OwnedModel):
     renditions = models.JSONField(default=list, blank=True)
     preview_count = models.PositiveSmallIntegerField(default=0)
 
+    # Kept by reelm.social's services with F() updates in the transaction that adds or removes the row.
+    like_count = models.PositiveIntegerField(default=0, editable=False)
+    comment_count = models.PositiveIntegerField(default=0, editable=False)
+    bookmark_count = models.PositiveIntegerField(default=0, editable=False)
+
     class Meta:
         ordering = ["-id"]
         indexes = [

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from ninja import Schema
+from ninja import Field, Schema
 
 from reelm.accounts.schemas import UserOut
+from reelm.social.selectors import viewer_reactions
 from reelm.videos.models import Video
 from reelm.videos.selectors import lowest_rendition
 from reelm.videos.states import VideoState
@@ -44,9 +47,31 @@ class VideoOut(Schema):
     ready_at: datetime | None
     playable_at: datetime | None
     urls: VideoUrls
+    like_count: int
+    comment_count: int
+    bookmark_count: int
+    liked: bool | None = Field(description="Whether you liked it; null when not signed in.")
+    bookmarked: bool | None = Field(description="Whether you bookmarked it; null when not signed in.")
 
     @staticmethod
-    def of(video: Video) -> VideoOut:
+    def many(videos: Iterable[Video], viewer: Any) -> list[VideoOut]:
+        """Representations for one viewer: two queries for their likes and bookmarks, whatever the count."""
+        videos = list(videos)
+        signed_in = viewer is not None and viewer.is_authenticated
+        liked, saved = viewer_reactions(viewer, [v.id for v in videos])
+        return [
+            VideoOut.of(
+                v, liked=(v.id in liked) if signed_in else None, bookmarked=(v.id in saved) if signed_in else None
+            )
+            for v in videos
+        ]
+
+    @staticmethod
+    def for_viewer(video: Video, viewer: Any) -> VideoOut:
+        return VideoOut.many([video], viewer)[0]
+
+    @staticmethod
+    def of(video: Video, *, liked: bool | None = None, bookmarked: bool | None = None) -> VideoOut:
         base = f"/media/videos/{video.id}/"
         ready = video.state == VideoState.READY
         lowest = lowest_rendition(video)
@@ -57,8 +82,8 @@ class VideoOut(Schema):
             id=video.id,
             author=UserOut.of(video.owner),
             caption=video.caption,
-            hashtags=[link.hashtag.name for link in video.hashtag_links.select_related("hashtag")],
-            mentions=[m.mentioned.username for m in video.mentions.select_related("mentioned")],
+            hashtags=[link.hashtag.name for link in _related(video, "hashtag_links", "hashtag")],
+            mentions=[m.mentioned.username for m in _related(video, "mentions", "mentioned")],
             visibility=video.visibility,
             state=video.state,
             failure_reason=video.failure_reason,
@@ -81,7 +106,19 @@ class VideoOut(Schema):
                 poster=f"{base}poster.jpg" if ready else None,
                 previews=[f"{base}preview_{i}.jpg" for i in range(1, video.preview_count + 1)] if ready else [],
             ),
+            like_count=video.like_count,
+            comment_count=video.comment_count,
+            bookmark_count=video.bookmark_count,
+            liked=liked,
+            bookmarked=bookmarked,
         )
+
+
+def _related(video: Video, name: str, target: str) -> list[Any]:
+    """Links already prefetched for a list (see ``selectors.with_listing``), else fetched with their target."""
+    if name in getattr(video, "_prefetched_objects_cache", {}):
+        return list(getattr(video, name).all())
+    return list(getattr(video, name).select_related(target))
 
 
 class VideoUpdateIn(Schema):

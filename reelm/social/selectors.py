@@ -1,0 +1,113 @@
+"""Social reads: the follow graph, viewer reactions and comments, with video visibility enforced."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from reelm.accounts.models import User
+from reelm.core.errors import Forbidden, NotFound
+from reelm.social.models import Bookmark, Comment, CommentLike, Follow, FollowStatus, Like
+from reelm.videos.models import Video
+from reelm.videos.selectors import can_view, follows, video_get_for_viewer, with_listing
+
+
+def _authenticated(viewer: Any) -> bool:
+    return viewer is not None and bool(getattr(viewer, "is_authenticated", False))
+
+
+def follow_status(viewer: Any, account: User) -> str | None:
+    if not _authenticated(viewer):
+        return None
+    return Follow.objects.filter(owner_id=viewer.id, followee=account).values_list("status", flat=True).first()
+
+
+def _check_lists_visible(account: User, viewer: Any) -> None:
+    if not account.is_private:
+        return
+    if _authenticated(viewer) and (viewer.id == account.id or viewer.is_staff):
+        return
+    if not follows(viewer, account.id):
+        raise Forbidden("This account is private.", code="private_account")
+
+
+def followers_of(account: User, viewer: Any, *, before: uuid.UUID | None = None, limit: int = 50) -> list[Follow]:
+    """Accepted follows of ``account`` (newest first); private accounts show them only to approved followers."""
+    _check_lists_visible(account, viewer)
+    queryset = Follow.objects.select_related("owner").filter(followee=account, status=FollowStatus.ACCEPTED)
+    if before is not None:
+        queryset = queryset.filter(id__lt=before)
+    return list(queryset.order_by("-id")[:limit])
+
+
+def following_of(account: User, viewer: Any, *, before: uuid.UUID | None = None, limit: int = 50) -> list[Follow]:
+    _check_lists_visible(account, viewer)
+    queryset = Follow.objects.select_related("followee").filter(owner=account, status=FollowStatus.ACCEPTED)
+    if before is not None:
+        queryset = queryset.filter(id__lt=before)
+    return list(queryset.order_by("-id")[:limit])
+
+
+def follow_requests_pending(account: User) -> QuerySet[Follow]:
+    return Follow.objects.select_related("owner").filter(followee=account, status=FollowStatus.PENDING).order_by("-id")
+
+
+def viewer_reactions(viewer: Any, video_ids: Iterable[Any]) -> tuple[set[Any], set[Any]]:
+    """The ids among ``video_ids`` this viewer liked and bookmarked: two queries, whatever the number of videos."""
+    ids = list(video_ids)
+    if not _authenticated(viewer) or not ids:
+        return set(), set()
+    liked = set(Like.objects.filter(owner_id=viewer.id, video_id__in=ids).values_list("video_id", flat=True))
+    saved = set(Bookmark.objects.filter(owner_id=viewer.id, video_id__in=ids).values_list("video_id", flat=True))
+    return liked, saved
+
+
+def bookmarks_of(account: User, *, limit: int = 60) -> list[Video]:
+    """The videos ``account`` bookmarked that it may still see, newest bookmark first."""
+    marks = Bookmark.objects.filter(owner=account).order_by("-id").values_list("video_id", flat=True)[:limit]
+    ids = list(marks)
+    videos = {v.id: v for v in with_listing(Video.objects.filter(id__in=ids))}
+    return [videos[i] for i in ids if i in videos and can_view(videos[i], account)]
+
+
+def comment_get_for_viewer(comment_id: uuid.UUID | str, viewer: Any) -> Comment:
+    """A comment on a video this viewer may see; anything else is reported as missing."""
+    try:
+        key = uuid.UUID(str(comment_id))
+    except ValueError:
+        raise NotFound("No such comment.") from None
+    comment = Comment.objects.select_related("owner", "video", "video__owner").filter(id=key).first()
+    if comment is None:
+        raise NotFound("No such comment.")
+    try:
+        video_get_for_viewer(comment.video_id, viewer)
+    except NotFound:
+        raise NotFound("No such comment.") from None
+    return comment
+
+
+def comments_of_video(
+    video: Video, *, parent: Comment | None = None, cursor: uuid.UUID | None = None, limit: int = 50
+) -> list[Comment]:
+    """Top-level comments (pinned first, then newest) or, with ``parent``, its replies (oldest first).
+
+    ``cursor`` is the last id of the previous page (ids are time-ordered)."""
+    queryset = Comment.objects.select_related("owner").filter(video=video, parent=parent)
+    if parent is None:
+        queryset = queryset.annotate(reply_total=Count("replies"))
+        if cursor is not None:
+            queryset = queryset.filter(id__lt=cursor, pinned=False)
+        return list(queryset.order_by("-pinned", "-id")[:limit])
+    if cursor is not None:
+        queryset = queryset.filter(id__gt=cursor)
+    return list(queryset.order_by("id")[:limit])
+
+
+def viewer_comment_likes(viewer: Any, comment_ids: Iterable[Any]) -> set[Any]:
+    ids = list(comment_ids)
+    if not _authenticated(viewer) or not ids:
+        return set()
+    return set(CommentLike.objects.filter(owner_id=viewer.id, comment_id__in=ids).values_list("comment_id", flat=True))

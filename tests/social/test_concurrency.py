@@ -1,0 +1,88 @@
+"""Counters under real concurrency: threads with their own database connections (the test database is a file with
+WAL and a busy timeout, as in production), liking and unliking one video at once."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from reelm.accounts.models import User
+from reelm.social import services
+from reelm.social.models import Follow, Like
+from reelm.videos.models import Video
+from tests.social.conftest import make_video
+
+THREADS = 8
+ROUNDS = 12
+
+
+def run_threads(work: list[threading.Thread]) -> None:
+    for thread in work:
+        thread.start()
+    for thread in work:
+        thread.join(timeout=120)
+        assert not thread.is_alive(), "a worker thread hung"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_likes_and_unlikes_keep_the_counter_exact() -> None:
+    assert connection.vendor == "sqlite" and "memory" not in str(connection.settings_dict["NAME"])
+    author = User.objects.create(username="author")
+    fans = [User.objects.create(username=f"fan{i}") for i in range(THREADS)]
+    video = make_video(author)
+    errors: list[BaseException] = []
+    start = threading.Barrier(THREADS * 2)
+
+    def hammer(fan: User, seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            start.wait()
+            for _ in range(ROUNDS):
+                if rng.random() < 0.6:
+                    services.like_create(user=fan, video=video)
+                else:
+                    services.like_delete(user=fan, video=video)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    # Two threads per account, so the same (owner, video) row is created and deleted by racing requests.
+    run_threads([threading.Thread(target=hammer, args=(fan, seed)) for seed, fan in enumerate(fans + fans)])
+    assert errors == []
+    likes = Like.objects.filter(video=video).count()
+    assert Video.objects.get(id=video.id).like_count == likes
+    assert Like.objects.filter(video=video).values("owner").distinct().count() == likes  # never doubled
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_follows_keep_follower_counts_exact() -> None:
+    star = User.objects.create(username="star")
+    fans = [User.objects.create(username=f"fan{i}") for i in range(THREADS)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(THREADS * 2)
+
+    def churn(fan: User, seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            start.wait()
+            for _ in range(ROUNDS):
+                if rng.random() < 0.6:
+                    services.follow_create(follower=fan, followee=star)
+                else:
+                    services.follow_delete(follower=fan, followee=star)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    run_threads([threading.Thread(target=churn, args=(fan, seed)) for seed, fan in enumerate(fans + fans)])
+    assert errors == []
+    star.refresh_from_db()
+    assert star.follower_count == Follow.objects.filter(followee=star).count()
+    for fan in fans:
+        fan.refresh_from_db()
+        assert fan.following_count == Follow.objects.filter(owner=fan).count()
