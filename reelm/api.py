@@ -12,6 +12,9 @@ from ninja.parser import Parser
 from reelm.accounts.api import router as accounts_router
 from reelm.accounts.auth import api_auth
 from reelm.core.errors import ReelmError
+from reelm.feed.api import router as feed_router
+from reelm.notifications.api import router as notifications_router
+from reelm.search.api import router as search_router
 from reelm.social.api import router as social_router
 from reelm.videos.api import router as videos_router
 
@@ -39,6 +42,9 @@ api = NinjaAPI(
 api.add_router("", accounts_router)
 api.add_router("/videos", videos_router)
 api.add_router("", social_router)
+api.add_router("/feed", feed_router)
+api.add_router("/search", search_router)
+api.add_router("/notifications", notifications_router)
 
 
 def error(api: NinjaAPI, request: HttpRequest, status: int, code: str, message: str, **extra: Any) -> HttpResponse:

@@ -29,6 +29,9 @@ INSTALLED_APPS = [
     "reelm.transcode",
     "reelm.videos",
     "reelm.social",
+    "reelm.feed",
+    "reelm.search",
+    "reelm.notifications",
 ]
 
 MIDDLEWARE = [

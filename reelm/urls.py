@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from reelm.accounts import views as account_views
 from reelm.api import api
@@ -29,6 +29,9 @@ urlpatterns = [
         name="video_media",
     ),
     re_path(r"^media/avatars/(?P<path>.+)$", media_views.avatar_media, name="avatar_media"),
+    path("", include("reelm.feed.urls")),
+    path("", include("reelm.search.urls")),
+    path("", include("reelm.notifications.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]
