@@ -12,6 +12,7 @@ from ninja.parser import Parser
 from reelm.accounts.api import router as accounts_router
 from reelm.accounts.auth import api_auth
 from reelm.core.errors import ReelmError
+from reelm.events.api import router as events_router
 from reelm.feed.api import router as feed_router
 from reelm.notifications.api import router as notifications_router
 from reelm.search.api import router as search_router
@@ -45,6 +46,7 @@ api.add_router("", social_router)
 api.add_router("/feed", feed_router)
 api.add_router("/search", search_router)
 api.add_router("/notifications", notifications_router)
+api.add_router("/events", events_router)
 
 
 def error(api: NinjaAPI, request: HttpRequest, status: int, code: str, message: str, **extra: Any) -> HttpResponse:

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "reelm.feed",
     "reelm.search",
     "reelm.notifications",
+    "reelm.events",
 ]
 
 MIDDLEWARE = [

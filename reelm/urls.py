@@ -22,6 +22,8 @@ urlpatterns = [
     path("settings/password", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("settings/password/done", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("settings/tokens", account_views.token_create, name="token_create"),
+    path("settings/export", account_views.export_download, name="export"),
+    path("settings/delete", account_views.account_delete, name="account_delete"),
     path("settings/tokens/<str:token_id>/revoke", account_views.token_revoke, name="token_revoke"),
     re_path(
         r"^media/videos/(?P<video_id>[0-9a-f-]{36})/(?P<path>.+)$",

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import tempfile
 import uuid
 
-from django.http import HttpRequest
-from ninja import File, Router, Status
+from django.http import FileResponse, HttpRequest
+from django.http.response import HttpResponseBase
+from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from reelm.accounts import selectors, services
+from reelm.accounts import data, selectors, services
 from reelm.accounts.auth import current_user
+from reelm.accounts.models import User
 from reelm.accounts.schemas import ProfileIn, SignupIn, TokenCreatedOut, TokenIn, TokenOut, UserOut
 from reelm.social.services import account_privacy_set
 
@@ -42,6 +45,36 @@ def me_update(request: HttpRequest, payload: ProfileIn) -> UserOut:
     if payload.is_private is not None:
         user = account_privacy_set(user=user, is_private=payload.is_private)
     return UserOut.of(user)
+
+
+@router.get(
+    "/me/export",
+    response={200: None},
+    summary="Download my data",
+    description="A ZIP with JSON of your profile, videos' metadata, comments, likes, bookmarks and follows, plus "
+    "your original uploads and avatar.",
+)
+def me_export(request: HttpRequest) -> HttpResponseBase:
+    return export_response(current_user(request))
+
+
+class AccountDeleteIn(Schema):
+    password: str
+
+
+@router.delete("/me", response={204: None}, summary="Delete my account and everything in it")
+def me_delete(request: HttpRequest, payload: AccountDeleteIn) -> Status[None]:
+    data.account_delete(user=current_user(request), password=payload.password)
+    return Status(204, None)
+
+
+def export_response(user: User) -> FileResponse:
+    spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
+    data.account_export(user=user, out=spool)
+    spool.seek(0)
+    return FileResponse(
+        spool, as_attachment=True, filename=f"reelm-{user.username}.zip", content_type="application/zip"
+    )
 
 
 @router.post("/me/avatar", response=UserOut, summary="Upload an avatar (JPEG, PNG or WebP)")

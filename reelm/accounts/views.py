@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from reelm.accounts import selectors, services
+from reelm.accounts import data, selectors, services
 from reelm.accounts.auth import current_user
 from reelm.accounts.forms import ProfileForm, SignupForm, TokenForm
 from reelm.core.errors import ReelmError
@@ -97,3 +98,24 @@ def token_revoke(request: HttpRequest, token_id: str) -> HttpResponse:
     else:
         messages.success(request, "Token revoked.")
     return redirect("settings")
+
+
+@login_required
+def export_download(request: HttpRequest) -> HttpResponseBase:
+    from reelm.accounts.api import export_response
+
+    return export_response(current_user(request))
+
+
+@login_required
+@require_POST
+def account_delete(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    try:
+        data.account_delete(user=user, password=request.POST.get("password", ""))
+    except ReelmError as exc:
+        messages.error(request, exc.message)
+        return redirect("settings")
+    logout(request)
+    messages.success(request, "Your account and everything in it has been deleted.")
+    return redirect("home")

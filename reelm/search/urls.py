@@ -1,5 +1,10 @@
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from reelm.search import views
+
+urlpatterns: list[URLPattern] = [
+    path("search", views.search_page, name="search"),
+    path("tag/<str:name>", views.hashtag_page, name="hashtag"),
+]

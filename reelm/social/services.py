@@ -15,6 +15,8 @@ from django.db.models import F
 
 from reelm.accounts.models import User
 from reelm.core.errors import Forbidden, InvalidInput, NotFound
+from reelm.notifications.models import Notification, NotificationKind
+from reelm.notifications.services import notification_create, notification_withdraw
 from reelm.social.models import Bookmark, Comment, CommentLike, Follow, FollowStatus, Like
 from reelm.videos.models import Video
 
@@ -38,6 +40,13 @@ def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
         follow, created = Follow.objects.get_or_create(owner=follower, followee=followee, defaults={"status": status})
         if created and follow.status == FollowStatus.ACCEPTED:
             _count_follow(follower_id=follower.id, followee_id=followee.id, delta=1)
+        if created:
+            accepted = follow.status == FollowStatus.ACCEPTED
+            notification_create(
+                recipient_id=followee.id,
+                actor_id=follower.id,
+                kind=NotificationKind.FOLLOW if accepted else NotificationKind.FOLLOW_REQUEST,
+            )
     return follow, created
 
 
@@ -50,6 +59,12 @@ def follow_delete(*, follower: User, followee: User) -> bool:
         removed, _ = Follow.objects.filter(id=follow.id, status=follow.status).delete()
         if removed and follow.status == FollowStatus.ACCEPTED:
             _count_follow(follower_id=follower.id, followee_id=followee.id, delta=-1)
+        if removed:
+            notification_withdraw(
+                recipient_id=followee.id,
+                actor_id=follower.id,
+                kinds=[NotificationKind.FOLLOW, NotificationKind.FOLLOW_REQUEST],
+            )
     return bool(removed)
 
 
@@ -69,6 +84,10 @@ def follow_request_approve(*, account: User, request_id: uuid.UUID | str) -> Fol
         follow = _pending_request(account=account, request_id=request_id)
         if Follow.objects.filter(id=follow.id, status=FollowStatus.PENDING).update(status=FollowStatus.ACCEPTED):
             _count_follow(follower_id=follow.owner_id, followee_id=account.id, delta=1)
+        # The account answered the request itself: it needs no reminder of it.
+        notification_withdraw(
+            recipient_id=account.id, actor_id=follow.owner_id, kinds=[NotificationKind.FOLLOW_REQUEST]
+        )
         follow.status = FollowStatus.ACCEPTED
     return follow
 
@@ -77,6 +96,9 @@ def follow_request_decline(*, account: User, request_id: uuid.UUID | str) -> Non
     with transaction.atomic():
         follow = _pending_request(account=account, request_id=request_id)
         Follow.objects.filter(id=follow.id, status=FollowStatus.PENDING).delete()
+        notification_withdraw(
+            recipient_id=account.id, actor_id=follow.owner_id, kinds=[NotificationKind.FOLLOW_REQUEST]
+        )
 
 
 def account_privacy_set(*, user: User, is_private: bool) -> User:
@@ -92,6 +114,10 @@ def account_privacy_set(*, user: User, is_private: bool) -> User:
                 )
                 User.objects.filter(id__in=follower_ids).update(following_count=F("following_count") + 1)
                 User.objects.filter(id=user.id).update(follower_count=F("follower_count") + len(follower_ids))
+                # Unanswered requests are now follows.
+                Notification.objects.filter(
+                    owner=user, actor_id__in=follower_ids, kind=NotificationKind.FOLLOW_REQUEST, read_at__isnull=True
+                ).update(kind=NotificationKind.FOLLOW)
     user.refresh_from_db(fields=["is_private", "follower_count", "following_count"])
     return user
 
@@ -120,11 +146,23 @@ def _remove(model: type[Like] | type[Bookmark], counter: str, *, user: User, vid
 
 def like_create(*, user: User, video: Video) -> bool:
     """Like a video the caller has already checked ``user`` may see. Returns whether a like was added."""
-    return _add(Like, "like_count", user=user, video=video)
+    with transaction.atomic():
+        added = _add(Like, "like_count", user=user, video=video)
+        if added:
+            notification_create(
+                recipient_id=video.owner_id, actor_id=user.id, kind=NotificationKind.LIKE, video_id=video.id
+            )
+    return added
 
 
 def like_delete(*, user: User, video: Video) -> bool:
-    return _remove(Like, "like_count", user=user, video=video)
+    with transaction.atomic():
+        removed = _remove(Like, "like_count", user=user, video=video)
+        if removed:
+            notification_withdraw(
+                recipient_id=video.owner_id, actor_id=user.id, kinds=[NotificationKind.LIKE], video_id=video.id
+            )
+    return removed
 
 
 def bookmark_create(*, user: User, video: Video) -> bool:
@@ -164,6 +202,23 @@ def comment_create(*, author: User, video: Video, body: str, parent: Comment | N
     with transaction.atomic():
         comment = Comment.objects.create(owner=author, video=video, parent=parent, body=text)
         Video.objects.filter(id=video.id).update(comment_count=F("comment_count") + 1)
+        # Deleting the comment deletes these with it (the foreign key cascades).
+        if parent is not None:
+            notification_create(
+                recipient_id=parent.owner_id,
+                actor_id=author.id,
+                kind=NotificationKind.REPLY,
+                video_id=video.id,
+                comment_id=comment.id,
+            )
+        if parent is None or parent.owner_id != video.owner_id:
+            notification_create(
+                recipient_id=video.owner_id,
+                actor_id=author.id,
+                kind=NotificationKind.COMMENT,
+                video_id=video.id,
+                comment_id=comment.id,
+            )
     return comment
 
 

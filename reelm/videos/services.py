@@ -21,12 +21,15 @@ from reelm.accounts.models import User
 from reelm.accounts.selectors import users_by_usernames
 from reelm.core.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge, UnsupportedMedia
 from reelm.core.ids import uuid7
+from reelm.notifications.models import NotificationKind
+from reelm.notifications.services import notification_create, notification_withdraw
 from reelm.storage.base import ObjectStore
 from reelm.storage.registry import media_store
 from reelm.transcode import ffmpeg
 from reelm.transcode.publisher import SegmentPublisher
 from reelm.videos.captions import CAPTION_MAX, parse_hashtags, parse_mentions
 from reelm.videos.models import Hashtag, Mention, Video, VideoHashtag, Visibility
+from reelm.videos.selectors import follows
 from reelm.videos.states import VideoState, check_transition
 
 log = logging.getLogger(__name__)
@@ -107,13 +110,35 @@ def video_create(*, owner: User, upload_path: Path, caption: str = "", visibilit
 
 
 def _link_caption(video: Video) -> None:
+    """Link the caption's hashtags and mentions. Only accounts mentioned for the first time are notified (and
+    only if they could see the video once it is ready); a mention taken out takes its unread notification."""
     VideoHashtag.objects.filter(video=video).delete()
+    before = set(Mention.objects.filter(video=video).values_list("mentioned_id", flat=True))
     Mention.objects.filter(video=video).delete()
     for name in parse_hashtags(video.caption):
         hashtag, _ = Hashtag.objects.get_or_create(name=name)
         VideoHashtag.objects.create(owner_id=video.owner_id, video=video, hashtag=hashtag)
+    after: set[uuid.UUID] = set()
     for user in users_by_usernames(set(parse_mentions(video.caption))):
         Mention.objects.create(owner_id=video.owner_id, video=video, mentioned=user)
+        after.add(user.id)
+        if user.id not in before and _could_see(video, user):
+            notification_create(
+                recipient_id=user.id, actor_id=video.owner_id, kind=NotificationKind.MENTION, video_id=video.id
+            )
+    for gone in before - after:
+        notification_withdraw(
+            recipient_id=gone, actor_id=video.owner_id, kinds=[NotificationKind.MENTION], video_id=video.id
+        )
+
+
+def _could_see(video: Video, user: User) -> bool:
+    """Whether ``user`` may see ``video`` once it is ready (see ``selectors.can_view``)."""
+    if video.visibility == Visibility.PRIVATE:
+        return False
+    if video.visibility == Visibility.PUBLIC and not video.owner.is_private:
+        return True
+    return follows(user, video.owner_id)
 
 
 def video_update(*, video: Video, editor: User, caption: str | None = None, visibility: str | None = None) -> Video:

@@ -9,13 +9,15 @@ from django.shortcuts import redirect, render
 
 from reelm.accounts.auth import current_user
 from reelm.core.errors import NotFound, ReelmError
+from reelm.feed.views import feed
 from reelm.videos import selectors, services
 from reelm.videos.forms import UploadForm
 from reelm.videos.schemas import VideoOut
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "videos/home.html", {"videos": selectors.videos_public(limit=48)})
+    """The front page is the For You feed, for everyone."""
+    return feed(request)
 
 
 @login_required

@@ -12,7 +12,18 @@ from reelm.core.ids import uuid7, uuid7_time_ms
 
 # Rows that belong to nobody: shared vocabularies.
 UNOWNED = {"videos.Hashtag"}
-REELM_APPS = {"accounts", "videos", "social", "storage", "transcode", "core"}
+REELM_APPS = {
+    "accounts",
+    "videos",
+    "social",
+    "storage",
+    "transcode",
+    "core",
+    "notifications",
+    "events",
+    "feed",
+    "search",
+}
 
 
 def test_uuid7_layout_and_time() -> None:

@@ -1,4 +1,4 @@
-"""Server-rendered pages: home, the upload form without JavaScript, the video page in each state."""
+"""Server-rendered pages: home (the feed), the upload form without JavaScript, the video page in each state."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_upload_form_shows_the_error_and_stores_nothing(
     assert not Video.objects.exists() and list(media_store.list()) == []
 
 
-def test_home_lists_only_public_ready_videos(
+def test_home_is_the_feed_with_only_public_ready_videos(
     client: Client, user: User, clips: dict[str, Path], django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
@@ -67,6 +67,8 @@ def test_home_lists_only_public_ready_videos(
     with django_capture_on_commit_callbacks(execute=False):
         pending = services.video_create(owner=user, upload_path=clips["portrait"], caption="still processing")
     html = client.get("/").content.decode()
+    # The front page is the vertical For You feed; its first page is in the HTML for feed.js to play.
+    assert 'id="feed-data"' in html and "feed/feed.js" in html
     assert str(public.id) in html
     assert str(private.id) not in html and str(pending.id) not in html
 

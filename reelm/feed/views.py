@@ -1,0 +1,36 @@
+"""The vertical feed page: the first page is rendered into the HTML as JSON; feed.js plays it and fetches more."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from reelm.feed.api import PAGE_SIZE
+from reelm.feed.sources import feed_get
+from reelm.videos.schemas import VideoOut
+
+SOURCES = {"for-you": "/api/feed/for-you", "following": "/api/feed/following"}
+
+
+def _render(request: HttpRequest, name: str) -> HttpResponse:
+    found = feed_get(name).page(request.user, None, PAGE_SIZE)
+    items = VideoOut.many(found.items, request.user)
+    first = {"items": [item.model_dump(mode="json") for item in items], "next_cursor": found.next_cursor}
+    return render(
+        request,
+        "feed/feed.html",
+        {"tab": name, "source": SOURCES[name], "first": first, "items": items},
+    )
+
+
+@ensure_csrf_cookie
+def feed(request: HttpRequest) -> HttpResponse:
+    return _render(request, "for-you")
+
+
+@ensure_csrf_cookie
+def feed_following(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect(f"/login?next={request.path}")
+    return _render(request, "following")

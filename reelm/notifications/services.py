@@ -1,0 +1,70 @@
+"""Notification writes. The services that cause a notification call these explicitly, inside their own
+transaction, so a notification exists exactly when its cause does (no signals).
+
+TODO(blocking): when blocks exist, ``notification_create`` must drop notifications between accounts where either
+blocks the other, and blocking should remove the unread ones already sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from reelm.notifications.models import Notification, NotificationKind
+
+
+def notification_create(
+    *,
+    recipient_id: uuid.UUID,
+    actor_id: uuid.UUID,
+    kind: str,
+    video_id: uuid.UUID | None = None,
+    comment_id: uuid.UUID | None = None,
+) -> Notification | None:
+    """Tell ``recipient`` that ``actor`` did ``kind``. Nobody is notified of their own actions; an unread like
+    of the same video by the same actor is not repeated. Returns the new notification, or None."""
+    if recipient_id == actor_id:
+        return None
+    if kind == NotificationKind.LIKE and _unread(recipient_id, actor_id, kind, video_id=video_id).exists():
+        return None
+    try:
+        with transaction.atomic():
+            return Notification.objects.create(
+                owner_id=recipient_id, actor_id=actor_id, kind=kind, video_id=video_id, comment_id=comment_id
+            )
+    except IntegrityError:  # a racing like made it first
+        return None
+
+
+def notification_withdraw(
+    *,
+    recipient_id: uuid.UUID,
+    actor_id: uuid.UUID,
+    kinds: Iterable[str],
+    video_id: uuid.UUID | None = None,
+) -> int:
+    """The cause was undone (unlike, unfollow, mention removed): remove what the recipient has not read yet."""
+    removed, _ = _unread(recipient_id, actor_id, *kinds, video_id=video_id).delete()
+    return removed
+
+
+def _unread(recipient_id: Any, actor_id: Any, *kinds: str, video_id: Any = None) -> QuerySet[Notification]:
+    queryset = Notification.objects.filter(
+        owner_id=recipient_id, actor_id=actor_id, kind__in=kinds, read_at__isnull=True
+    )
+    if video_id is not None:
+        queryset = queryset.filter(video_id=video_id)
+    return queryset
+
+
+def notifications_mark_read(*, recipient_id: uuid.UUID, ids: Iterable[uuid.UUID] | None = None) -> int:
+    """Mark the recipient's unread notifications read: all of them, or only ``ids`` (others' ids are ignored)."""
+    queryset = Notification.objects.filter(owner_id=recipient_id, read_at__isnull=True)
+    if ids is not None:
+        queryset = queryset.filter(id__in=list(ids))
+    return queryset.update(read_at=timezone.now())

@@ -1,0 +1,51 @@
+"""Feed fixtures: accounts and ready video rows (no media) with controllable ages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from itertools import count
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from reelm.accounts.models import User
+from reelm.accounts.services import user_create
+from reelm.social import services as social
+from reelm.videos.models import Video
+from tests.conftest import PASSWORD
+from tests.social.conftest import make_video
+
+_names = count()
+
+
+def account(name: str | None = None, *, private: bool = False) -> User:
+    user = user_create(username=name or f"user{next(_names)}", password=PASSWORD)
+    if private:
+        user = social.account_privacy_set(user=user, is_private=True)
+    return user
+
+
+def video(owner: User, *, hours_old: float = 0, **fields: Any) -> Video:
+    made = make_video(owner, **fields)
+    if hours_old:
+        Video.objects.filter(id=made.id).update(created_at=timezone.now() - timedelta(hours=hours_old))
+        made.refresh_from_db()
+    return made
+
+
+def like(video: Video, times: int) -> None:
+    for _ in range(times):
+        social.like_create(user=account(), video=video)
+
+
+def follow(follower: User, followee: User) -> None:
+    """An accepted follow (a private account's request is approved)."""
+    made, _ = social.follow_create(follower=follower, followee=followee)
+    if made.status != "accepted":
+        social.follow_request_approve(account=followee, request_id=made.id)
+
+
+@pytest.fixture
+def viewer(db: None) -> User:
+    return account("viewer")

@@ -1,0 +1,229 @@
+"""Feed sources: ordering, cursors that never skip or repeat, author diversity and visibility."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+
+from reelm.accounts.models import User
+from reelm.feed.sources import (
+    BadCursor,
+    FeedPage,
+    FollowingFeed,
+    ForYouFeed,
+    Ranked,
+    SnapshotCursor,
+    diversify,
+    feed_get,
+    score,
+)
+from reelm.social import services as social
+from reelm.videos.models import Video
+from tests.feed.conftest import account, follow, like, video
+
+pytestmark = pytest.mark.django_db
+
+
+def ids(page: FeedPage) -> list[Any]:
+    return [v.id for v in page.items]
+
+
+def walk(feed: Any, viewer: Any, limit: int, between: Any = None) -> list[Any]:
+    """Every id a client sees paging through the whole feed, calling ``between()`` after each page."""
+    seen: list[Any] = []
+    cursor = None
+    for _ in range(100):
+        page = feed.page(viewer, cursor, limit)
+        seen += ids(page)
+        if page.next_cursor is None:
+            return seen
+        cursor = page.next_cursor
+        if between is not None:
+            between()
+    raise AssertionError("the feed never ended")
+
+
+# --- Following -------------------------------------------------------------------------------------------------
+
+
+def test_following_is_newest_first_from_accepted_follows_only(viewer: User) -> None:
+    followed, pending_private, stranger = account(), account(private=True), account()
+    follow(viewer, followed)
+    social.follow_create(follower=viewer, followee=pending_private)  # a request, not yet approved
+    older = video(followed, caption="older")
+    newer = video(followed, caption="newer")
+    video(pending_private)
+    video(stranger)
+    video(followed, state="processing")
+    assert ids(FollowingFeed().page(viewer, None, 20)) == [newer.id, older.id]
+
+
+def test_following_shows_followers_only_and_private_accounts_but_never_private_videos(viewer: User) -> None:
+    private_account = account(private=True)
+    public_account = account()
+    follow(viewer, private_account)
+    follow(viewer, public_account)
+    shown = [
+        video(private_account),
+        video(private_account, visibility="followers"),
+        video(public_account, visibility="followers"),
+        video(public_account),
+    ]
+    video(private_account, visibility="private")
+    video(public_account, visibility="private")
+    assert set(ids(FollowingFeed().page(viewer, None, 20))) == {v.id for v in shown}
+    # Someone who does not follow them sees none of it.
+    outsider = account()
+    assert ids(FollowingFeed().page(outsider, None, 20)) == []
+    assert FollowingFeed().page(AnonymousUser(), None, 20) == FeedPage(items=[], next_cursor=None)
+
+
+def test_following_pages_have_no_gaps_or_repeats_while_new_videos_arrive(viewer: User) -> None:
+    author = account()
+    follow(viewer, author)
+    existing = [video(author).id for _ in range(7)]
+    arrived: list[Any] = []
+    seen = walk(FollowingFeed(), viewer, 3, between=lambda: arrived.append(video(author).id))
+    assert len(seen) == len(set(seen))
+    assert seen == sorted(existing, reverse=True), "new uploads must not shift the pages of an older cursor"
+    assert arrived and not set(arrived) & set(seen)
+
+
+def test_following_rejects_a_cursor_that_is_not_an_id(viewer: User) -> None:
+    with pytest.raises(BadCursor):
+        FollowingFeed().page(viewer, "not-a-uuid", 20)
+
+
+# --- For You ---------------------------------------------------------------------------------------------------
+
+
+def test_score_rewards_engagement_and_decays_with_age() -> None:
+    assert score(likes=0, comments=0, age_hours=0) == pytest.approx(1 / 2**1.5)
+    assert score(likes=3, comments=0, age_hours=1) == pytest.approx(4 / 3**1.5)
+    assert score(likes=0, comments=1, age_hours=1) > score(likes=1, comments=0, age_hours=1)
+    assert score(likes=5, comments=0, age_hours=48) < score(likes=5, comments=0, age_hours=2)
+
+
+def test_for_you_ranks_popular_recent_videos_first(viewer: User) -> None:
+    a, b, c = account(), account(), account()
+    fresh_quiet = video(a, hours_old=1)  # (0+1)/3^1.5 ≈ 0.19
+    popular = video(b, hours_old=2)  # (6+1)/4^1.5 ≈ 0.875
+    old_popular = video(c, hours_old=100)  # (6+1)/102^1.5 ≈ 0.007
+    discussed = video(a, hours_old=2)  # (0 + 2*2 + 1)/4^1.5 ≈ 0.625
+    like(popular, 6)
+    like(old_popular, 6)
+    for body in ("first", "second"):
+        social.comment_create(author=viewer, video=discussed, body=body)
+    video(c, hours_old=24 * 8)  # outside the window
+    assert ids(ForYouFeed().page(viewer, None, 20)) == [popular.id, discussed.id, fresh_quiet.id, old_popular.id]
+
+
+def test_for_you_only_ever_shows_public_videos_of_public_accounts(viewer: User) -> None:
+    public_account, private_account = account(), account(private=True)
+    follow(viewer, public_account)
+    follow(viewer, private_account)  # even an approved follower gets these in Following, not For You
+    public = video(public_account)
+    hidden = [
+        video(public_account, visibility="followers"),
+        video(public_account, visibility="private"),
+        video(public_account, state="processing"),
+        video(private_account),
+        video(private_account, visibility="followers"),
+    ]
+    like(hidden[0], 3)
+    for who in (viewer, account(), AnonymousUser()):
+        assert ids(ForYouFeed().page(who, None, 20)) == [public.id]
+    assert not {v.id for v in hidden} & set(walk(ForYouFeed(), AnonymousUser(), 1))
+
+
+def test_for_you_caps_one_author_per_run_and_per_page(viewer: User) -> None:
+    prolific = account()
+    others = [account() for _ in range(5)]
+    loud = [video(prolific, hours_old=1) for _ in range(10)]
+    for item in loud:
+        like(item, 2)  # every one of them outranks everything else
+    quiet = [video(o, hours_old=3) for o in others for _ in range(5)]
+    page = ForYouFeed().page(viewer, None, 20)
+    authors = [v.owner_id for v in page.items]
+    assert len(authors) == 20
+    assert authors[:2] == [prolific.id, prolific.id] and authors[2] != prolific.id
+    assert max(len(run) for run in _runs(authors)) <= 2, authors
+    assert authors.count(prolific.id) == 4, authors
+    # Nothing is dropped: the rest of the prolific author's videos come on the next page.
+    seen = walk(ForYouFeed(), viewer, 20)
+    assert sorted(seen) == sorted(v.id for v in loud + quiet)
+
+
+def _runs(authors: list[Any]) -> list[list[Any]]:
+    runs: list[list[Any]] = []
+    for author in authors:
+        if runs and runs[-1][-1] == author:
+            runs[-1].append(author)
+        else:
+            runs.append([author])
+    return runs
+
+
+def test_diversify_keeps_every_candidate_and_falls_back_when_one_author_is_left() -> None:
+    import uuid
+
+    ranked = [Ranked(id=uuid.uuid4(), owner_id="a", score=10 - i) for i in range(5)]
+    ranked.append(Ranked(id=uuid.uuid4(), owner_id="b", score=0.5))
+    out = diversify(ranked)
+    assert [r.owner_id for r in out] == ["a", "a", "b", "a", "a", "a"]
+    assert sorted(r.id for r in out) == sorted(r.id for r in ranked)
+
+
+def test_for_you_pages_are_stable_while_videos_and_likes_arrive(viewer: User) -> None:
+    authors = [account() for _ in range(5)]
+    start = [video(authors[i % 5], hours_old=1 + i) for i in range(17)]
+    for i, item in enumerate(start):
+        like(item, i % 4)
+    late: list[Video] = []
+
+    def meanwhile() -> None:
+        # A new upload, and a burst of likes on the lowest-ranked video, between two page loads.
+        late.append(video(authors[0]))
+        like(start[-1], 5)
+
+    seen = walk(ForYouFeed(), viewer, 5, between=meanwhile)
+    assert len(late) == 3
+    assert len(seen) == len(set(seen)), "a video was shown twice"
+    assert set(seen) == {v.id for v in start}, "a video was skipped, or a later upload slipped in"
+    # A fresh first page does see what arrived since.
+    assert {v.id for v in late} <= set(walk(ForYouFeed(), viewer, 50))
+
+
+def test_for_you_cursor_survives_the_deletion_of_the_last_video_shown(viewer: User) -> None:
+    author = account()
+    made = [video(author, hours_old=i + 1) for i in range(6)]
+    first = ForYouFeed().page(AnonymousUser(), None, 3)
+    Video.objects.filter(id=first.items[-1].id).delete()
+    second = ForYouFeed().page(AnonymousUser(), first.next_cursor, 3)
+    assert ids(first) + ids(second) == [v.id for v in made]  # ranked by age: newest first
+    assert second.next_cursor is None
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["garbage", "eyJ0IjoxfQ", SnapshotCursor(timezone.now(), 0, (Video().id,)).encode()[:-3] + "!!!", "e30"],
+)
+def test_for_you_rejects_bad_cursors(cursor: str) -> None:
+    with pytest.raises(BadCursor):
+        ForYouFeed().page(AnonymousUser(), cursor, 20)
+
+
+def test_the_feeds_are_found_by_name() -> None:
+    assert isinstance(feed_get("for-you"), ForYouFeed) and isinstance(feed_get("following"), FollowingFeed)
+
+
+def test_for_you_never_skips_ahead_when_a_whole_page_was_deleted(viewer: User) -> None:
+    author = account()
+    made = [video(author, hours_old=i + 1) for i in range(7)]
+    first = ForYouFeed().page(AnonymousUser(), None, 3)
+    Video.objects.filter(id__in=ids(first)).delete()
+    second = ForYouFeed().page(AnonymousUser(), first.next_cursor, 3)
+    assert ids(second) == [v.id for v in made[3:6]]
