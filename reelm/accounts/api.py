@@ -9,9 +9,10 @@ from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from reelm.accounts import data, selectors, services
-from reelm.accounts.auth import current_user
+from reelm.accounts.auth import current_user, viewer
 from reelm.accounts.models import User
 from reelm.accounts.schemas import ProfileIn, SignupIn, TokenCreatedOut, TokenIn, TokenOut, UserOut
+from reelm.social.blocks import account_get_for_viewer
 from reelm.social.services import account_privacy_set
 
 router = Router(tags=["accounts"])
@@ -85,7 +86,7 @@ def me_avatar(request: HttpRequest, file: File[UploadedFile]) -> UserOut:
 
 @router.get("/users/{username}", response=UserOut, auth=None, summary="A public profile")
 def user_detail(request: HttpRequest, username: str) -> UserOut:
-    return UserOut.of(selectors.user_get_by_username(username))
+    return UserOut.of(account_get_for_viewer(username, viewer(request)))
 
 
 @router.get("/tokens", response=list[TokenOut], summary="Your personal access tokens")

@@ -9,9 +9,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from reelm.accounts import data, selectors, services
+from reelm.accounts import profile as profile_reads
 from reelm.accounts.auth import current_user
 from reelm.accounts.forms import ProfileForm, SignupForm, TokenForm
 from reelm.core.errors import ReelmError
+from reelm.social.blocks import account_get_for_viewer
+from reelm.social.selectors import bookmarks_of, follow_requests_pending, follow_status
 from reelm.videos.selectors import videos_of_owner
 
 
@@ -27,14 +30,34 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 def profile(request: HttpRequest, username: str) -> HttpResponse:
     try:
-        author = selectors.user_get_by_username(username)
+        author = account_get_for_viewer(username, request.user)  # a blocked pair sees no profile
     except ReelmError:
         return render(request, "404.html", status=404)
-    videos = videos_of_owner(owner_id=author.id, viewer=request.user)
+    viewer = request.user
+    is_owner = bool(viewer.is_authenticated and viewer.id == author.id)
+    tab = request.GET.get("tab", "videos")
+    if tab not in profile_reads.PROFILE_TABS or not is_owner:
+        tab = "videos"  # the liked and bookmarked tabs are the owner's alone
+    visible = profile_reads.can_see_profile_videos(author, viewer)
+    if tab == "liked":
+        videos = profile_reads.liked_videos_of(author)
+    elif tab == "bookmarked":
+        videos = bookmarks_of(author)
+    else:
+        videos = videos_of_owner(owner_id=author.id, viewer=viewer) if visible else []
     return render(
         request,
         "accounts/profile.html",
-        {"author": author, "videos": videos, "avatar_url": selectors.avatar_url(author)},
+        {
+            "author": author,
+            "videos": videos,
+            "avatar_url": selectors.avatar_url(author),
+            "is_owner": is_owner,
+            "tab": tab,
+            "videos_visible": visible,
+            "likes_received": profile_reads.likes_received(author, viewer),
+            "follow_status": follow_status(viewer, author) or "none",
+        },
     )
 
 
@@ -69,6 +92,7 @@ def _settings_context(request: HttpRequest, form: ProfileForm, **extra: object) 
         "token_form": extra.pop("token_form", TokenForm()),
         "tokens": selectors.token_list(current_user(request)),
         "avatar_url": selectors.avatar_url(current_user(request)),
+        "follow_requests": list(follow_requests_pending(current_user(request))[:200]),
         **extra,
     }
 

@@ -9,7 +9,8 @@ cannot read one raises :class:`BadCursor` (400).
   between pages never shift what the next page holds.
 - :class:`ForYouFeed`: until the recommender lands, a transparent ranking of recent public videos,
   ``score = (likes + 2 * comments + 1) / (age_hours + 2) ** 1.5`` over the last :data:`WINDOW`, re-ordered so one
-  author never fills the screen (see :func:`diversify`).
+  author never fills the screen (see :func:`diversify`). Accounts the viewer blocks, is blocked by or muted are
+  left out of both.
 
 Why the For You cursor is a snapshot: scores decay with time and move with every like, so a keyset on
 ``(score, id)`` would let a video jump across the cursor between two requests and be shown twice or never. Instead
@@ -37,6 +38,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from reelm.core.errors import ReelmError
+from reelm.social.blocks import not_hidden
 from reelm.social.models import Comment, Follow, FollowStatus, Like
 from reelm.videos.models import Hashtag, Video, Visibility
 from reelm.videos.selectors import with_listing
@@ -98,6 +100,7 @@ class FollowingFeed:
             return FeedPage(items=[], next_cursor=None)
         followees = Follow.objects.filter(owner_id=viewer.id, status=FollowStatus.ACCEPTED).values("followee_id")
         queryset = Video.objects.filter(
+            not_hidden(viewer, muted=True),
             owner_id__in=Subquery(followees),
             state=VideoState.READY,
             visibility__in=[Visibility.PUBLIC, Visibility.FOLLOWERS],
@@ -136,8 +139,10 @@ def score(*, likes: int, comments: int, age_hours: float) -> float:
     return (likes + 2 * comments + 1) / (max(age_hours, 0.0) + 2) ** 1.5
 
 
-def ranked_at(snapshot: datetime) -> list[Ranked]:
-    """Every For You candidate at ``snapshot``, best first, ties broken by newest id: one query."""
+def ranked_at(snapshot: datetime, *, viewer: Any = None) -> list[Ranked]:
+    """Every For You candidate at ``snapshot``, best first, ties broken by newest id: one query. Authors the
+    ``viewer`` blocks, is blocked by or muted are left out in that same query (so they never take a candidate's
+    place), and the order stays the same on every page as long as the viewer blocks or mutes no one new."""
 
     def counted(model: type[Like] | type[Comment]) -> Any:
         rows = (
@@ -151,7 +156,7 @@ def ranked_at(snapshot: datetime) -> list[Ranked]:
 
     rows = (
         public_videos()
-        .filter(created_at__lte=snapshot, created_at__gte=snapshot - WINDOW)
+        .filter(not_hidden(viewer, muted=True), created_at__lte=snapshot, created_at__gte=snapshot - WINDOW)
         .order_by("-id")
         .annotate(n_likes=counted(Like), n_comments=counted(Comment), created=F("created_at"))
         .values_list("id", "owner_id", "n_likes", "n_comments", "created")[:MAX_CANDIDATES]
@@ -249,7 +254,7 @@ class ForYouFeed:
         limit = _clamp(limit)
         at = SnapshotCursor.decode(cursor) if cursor else None
         snapshot = at.snapshot if at else timezone.now()
-        order = ranked_at(snapshot)
+        order = ranked_at(snapshot, viewer=viewer)
         start = at.start_in(order) if at else 0
         chosen = order[start : start + limit]
         by_id = {v.id: v for v in with_listing(Video.objects.filter(id__in=[r.id for r in chosen]))}

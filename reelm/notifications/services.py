@@ -1,8 +1,8 @@
 """Notification writes. The services that cause a notification call these explicitly, inside their own
 transaction, so a notification exists exactly when its cause does (no signals).
 
-TODO(blocking): when blocks exist, ``notification_create`` must drop notifications between accounts where either
-blocks the other, and blocking should remove the unread ones already sent.
+Nothing is sent between two accounts where either blocks the other, nor to an account that muted the actor;
+blocking deletes what the two had already sent each other (``reelm.social.services.block_create``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from reelm.notifications.models import Notification, NotificationKind
+from reelm.social.blocks import blocked_between, muted_by
 
 
 def notification_create(
@@ -29,6 +30,8 @@ def notification_create(
     """Tell ``recipient`` that ``actor`` did ``kind``. Nobody is notified of their own actions; an unread like
     of the same video by the same actor is not repeated. Returns the new notification, or None."""
     if recipient_id == actor_id:
+        return None
+    if blocked_between(recipient_id, actor_id) or muted_by(recipient_id, actor_id):
         return None
     if kind == NotificationKind.LIKE and _unread(recipient_id, actor_id, kind, video_id=video_id).exists():
         return None

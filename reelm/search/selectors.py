@@ -13,6 +13,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from reelm.accounts.models import User
 from reelm.core.errors import InvalidInput, NotFound
 from reelm.search.backends import backend
+from reelm.social.blocks import not_hidden
 from reelm.social.models import Follow, FollowStatus
 from reelm.videos.models import Hashtag, Video, Visibility
 from reelm.videos.selectors import with_listing
@@ -54,11 +55,11 @@ def _signed_in(viewer: Any) -> bool:
 
 
 def visible_videos(viewer: Any) -> QuerySet[Video]:
-    """Videos this viewer may see, as one SQL condition mirroring ``can_view``: the author and staff see all;
-    others only ready, non-private videos, and followers-only videos or a private account's videos only with an
-    approved follow."""
+    """Videos this viewer may see, as one SQL condition mirroring ``can_view``: the author sees all; nobody sees
+    the videos of an account they block or are blocked by; staff see all others; others only ready, non-private
+    videos, and followers-only videos or a private account's videos only with an approved follow."""
     if _signed_in(viewer) and viewer.is_staff:
-        return Video.objects.all()
+        return Video.objects.filter(Q(owner_id=viewer.id) | not_hidden(viewer))
     shown = Q(state=VideoState.READY) & ~Q(visibility=Visibility.PRIVATE)
     public = Q(visibility=Visibility.PUBLIC, owner__is_private=False)
     if not _signed_in(viewer):
@@ -66,7 +67,7 @@ def visible_videos(viewer: Any) -> QuerySet[Video]:
     approved = Exists(
         Follow.objects.filter(owner_id=viewer.id, followee_id=OuterRef("owner_id"), status=FollowStatus.ACCEPTED)
     )
-    return Video.objects.filter(Q(owner_id=viewer.id) | (shown & (public | approved)))
+    return Video.objects.filter(Q(owner_id=viewer.id) | (shown & (public | approved) & not_hidden(viewer)))
 
 
 def _in_order(rows: QuerySet[Any], keys: list[str]) -> list[Any]:
@@ -83,7 +84,9 @@ def search(*, query: str, viewer: Any, types: tuple[str, ...] = TYPES, limit: in
         return results
     engine = backend()
     if "accounts" in types:
-        keys = engine.match("account", expression, within=User.objects.filter(is_active=True), limit=limit)
+        # Accounts blocked either way are not found; muted ones still are.
+        accounts = User.objects.filter(not_hidden(viewer, "id"), is_active=True)
+        keys = engine.match("account", expression, within=accounts, limit=limit)
         results.accounts = _in_order(User.objects.filter(id__in=keys), keys)
     if "videos" in types:
         keys = engine.match("video", expression, within=visible_videos(viewer), limit=limit)

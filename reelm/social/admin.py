@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from reelm.social import services
-from reelm.social.models import Bookmark, Comment, CommentLike, Follow, Like
+from reelm.social.models import Block, Bookmark, Comment, CommentLike, Follow, Like, Mute
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -90,3 +90,23 @@ class CommentLikeAdmin(ReadOnlyAdmin):
     search_fields = ("owner__username", "comment__body")
     list_select_related = ("owner", "comment")
     raw_id_fields = ("owner", "comment")
+
+
+@admin.register(Block)
+class BlockAdmin(ReadOnlyAdmin):
+    """Blocks are made and undone by the accounts themselves (``block_create`` also removes follows)."""
+
+    list_display = ("id", "owner", "blocked", "created_at")
+    search_fields = ("owner__username", "blocked__username")
+    list_select_related = ("owner", "blocked")
+    raw_id_fields = ("owner", "blocked")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Mute)
+class MuteAdmin(ReadOnlyAdmin):
+    list_display = ("id", "owner", "muted", "created_at")
+    search_fields = ("owner__username", "muted__username")
+    list_select_related = ("owner", "muted")
+    raw_id_fields = ("owner", "muted")
+    date_hierarchy = "created_at"

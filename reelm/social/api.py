@@ -12,6 +12,7 @@ from reelm.accounts.auth import current_user, viewer
 from reelm.accounts.schemas import UserOut
 from reelm.accounts.selectors import user_get_by_username
 from reelm.social import selectors, services
+from reelm.social.blocks import account_get_for_viewer, blocks_of, mutes_of
 from reelm.social.models import Comment
 from reelm.social.schemas import (
     CommentIn,
@@ -20,6 +21,7 @@ from reelm.social.schemas import (
     FollowOut,
     FollowRequestOut,
     ReactionOut,
+    RelationOut,
     UserPageOut,
 )
 from reelm.videos.models import Video
@@ -71,8 +73,9 @@ def _user_page(users: list[Any], follows: list[Any]) -> UserPageOut:
     summary="An account's followers (a private account shows them only to approved followers)",
 )
 def followers(request: HttpRequest, username: str, cursor: Query[uuid.UUID | None] = None) -> UserPageOut:
-    account = user_get_by_username(username)
-    found = selectors.followers_of(account, viewer(request), before=cursor, limit=PAGE_SIZE + 1)
+    who = viewer(request)
+    account = account_get_for_viewer(username, who)
+    found = selectors.followers_of(account, who, before=cursor, limit=PAGE_SIZE + 1)
     return _user_page([f.owner for f in found], found)
 
 
@@ -83,8 +86,9 @@ def followers(request: HttpRequest, username: str, cursor: Query[uuid.UUID | Non
     summary="Accounts an account follows (a private account shows them only to approved followers)",
 )
 def following(request: HttpRequest, username: str, cursor: Query[uuid.UUID | None] = None) -> UserPageOut:
-    account = user_get_by_username(username)
-    found = selectors.following_of(account, viewer(request), before=cursor, limit=PAGE_SIZE + 1)
+    who = viewer(request)
+    account = account_get_for_viewer(username, who)
+    found = selectors.following_of(account, who, before=cursor, limit=PAGE_SIZE + 1)
     return _user_page([f.followee for f in found], found)
 
 
@@ -105,6 +109,63 @@ def follow_request_approve(request: HttpRequest, request_id: str) -> FollowOut:
 def follow_request_decline(request: HttpRequest, request_id: str) -> Status[None]:
     services.follow_request_decline(account=current_user(request), request_id=request_id)
     return Status(204, None)
+
+
+# --- blocks and mutes ---------------------------------------------------------------------------------------
+
+
+@router.put(
+    "/users/{username}/block",
+    response={200: RelationOut, 201: RelationOut},
+    summary="Block an account",
+    description="You and the account no longer see each other's profile, videos or comments, and cannot follow "
+    "each other; follows between you are removed (unblocking does not bring them back). 201 when the block was "
+    "made, 200 when it already existed.",
+)
+def block(request: HttpRequest, username: str) -> Status[RelationOut]:
+    target = user_get_by_username(username)
+    made, created = services.block_create(blocker=current_user(request), blocked=target)
+    return Status(201 if created else 200, RelationOut(username=target.username, created_at=made.created_at))
+
+
+@router.delete("/users/{username}/block", response={204: None}, summary="Unblock an account (idempotent)")
+def unblock(request: HttpRequest, username: str) -> Status[None]:
+    services.block_delete(blocker=current_user(request), blocked=user_get_by_username(username))
+    return Status(204, None)
+
+
+@router.put(
+    "/users/{username}/mute",
+    response={200: RelationOut, 201: RelationOut},
+    summary="Mute an account",
+    description="Its videos leave your For You and Following feeds and it sends you no notifications; you can "
+    "still open its profile. 201 when the mute was made, 200 when it already existed.",
+)
+def mute(request: HttpRequest, username: str) -> Status[RelationOut]:
+    target = user_get_by_username(username)
+    made, created = services.mute_create(muter=current_user(request), muted=target)
+    return Status(201 if created else 200, RelationOut(username=target.username, created_at=made.created_at))
+
+
+@router.delete("/users/{username}/mute", response={204: None}, summary="Unmute an account (idempotent)")
+def unmute(request: HttpRequest, username: str) -> Status[None]:
+    services.mute_delete(muter=current_user(request), muted=user_get_by_username(username))
+    return Status(204, None)
+
+
+@router.get("/me/blocks", response=list[RelationOut], summary="Accounts you blocked, newest first")
+def my_blocks(request: HttpRequest) -> list[RelationOut]:
+    return [
+        RelationOut(username=b.blocked.username, created_at=b.created_at)
+        for b in blocks_of(current_user(request))[:500]
+    ]
+
+
+@router.get("/me/mutes", response=list[RelationOut], summary="Accounts you muted, newest first")
+def my_mutes(request: HttpRequest) -> list[RelationOut]:
+    return [
+        RelationOut(username=m.muted.username, created_at=m.created_at) for m in mutes_of(current_user(request))[:500]
+    ]
 
 
 # --- likes and bookmarks -------------------------------------------------------------------------------------
@@ -176,7 +237,7 @@ def _comment_page(comments: list[Comment], who: Any) -> CommentPageOut:
 def comments(request: HttpRequest, video_id: str, cursor: Query[uuid.UUID | None] = None) -> CommentPageOut:
     who = viewer(request)
     video = video_get_for_viewer(video_id, who)
-    return _comment_page(selectors.comments_of_video(video, cursor=cursor, limit=PAGE_SIZE + 1), who)
+    return _comment_page(selectors.comments_of_video(video, cursor=cursor, limit=PAGE_SIZE + 1, viewer=who), who)
 
 
 @router.get(
@@ -188,7 +249,7 @@ def comments(request: HttpRequest, video_id: str, cursor: Query[uuid.UUID | None
 def replies(request: HttpRequest, comment_id: str, cursor: Query[uuid.UUID | None] = None) -> CommentPageOut:
     who = viewer(request)
     parent = selectors.comment_get_for_viewer(comment_id, who)
-    found = selectors.comments_of_video(parent.video, parent=parent, cursor=cursor, limit=PAGE_SIZE + 1)
+    found = selectors.comments_of_video(parent.video, parent=parent, cursor=cursor, limit=PAGE_SIZE + 1, viewer=who)
     return _comment_page(found, who)
 
 

@@ -79,3 +79,34 @@ class CommentLike(OwnedModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner", "comment"], name="unique_comment_like")]
+
+
+class Block(OwnedModel):
+    """``owner`` blocked ``blocked``: the two see nothing of each other, whoever blocked whom."""
+
+    blocked = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="blocked_by_links")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "blocked"], name="unique_block"),
+            models.CheckConstraint(condition=~models.Q(owner=models.F("blocked")), name="no_self_block"),
+        ]
+        indexes = [models.Index(fields=["blocked", "owner"])]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} ⊘ {self.blocked_id}"
+
+
+class Mute(OwnedModel):
+    """``owner`` muted ``muted``: its videos leave the owner's feeds and it sends the owner no notifications."""
+
+    muted = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="muted_by_links")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "muted"], name="unique_mute"),
+            models.CheckConstraint(condition=~models.Q(owner=models.F("muted")), name="no_self_mute"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} ◌ {self.muted_id}"

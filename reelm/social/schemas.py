@@ -18,6 +18,13 @@ class FollowOut(Schema):
         return FollowOut(username=username, status=follow.status)
 
 
+class RelationOut(Schema):
+    """An account you blocked or muted."""
+
+    username: str
+    created_at: datetime = Field(description="When you blocked (or muted) it.")
+
+
 class FollowRequestOut(Schema):
     id: uuid.UUID
     follower: UserOut

@@ -10,9 +10,10 @@ from django.db.models import Count, QuerySet
 
 from reelm.accounts.models import User
 from reelm.core.errors import Forbidden, NotFound
+from reelm.social.blocks import blocked_between, not_hidden
 from reelm.social.models import Bookmark, Comment, CommentLike, Follow, FollowStatus, Like
 from reelm.videos.models import Video
-from reelm.videos.selectors import can_view, follows, video_get_for_viewer, with_listing
+from reelm.videos.selectors import follows, video_get_for_viewer, visible_among, with_listing
 
 
 def _authenticated(viewer: Any) -> bool:
@@ -37,7 +38,9 @@ def _check_lists_visible(account: User, viewer: Any) -> None:
 def followers_of(account: User, viewer: Any, *, before: uuid.UUID | None = None, limit: int = 50) -> list[Follow]:
     """Accepted follows of ``account`` (newest first); private accounts show them only to approved followers."""
     _check_lists_visible(account, viewer)
-    queryset = Follow.objects.select_related("owner").filter(followee=account, status=FollowStatus.ACCEPTED)
+    queryset = Follow.objects.select_related("owner").filter(
+        not_hidden(viewer, "owner_id"), followee=account, status=FollowStatus.ACCEPTED
+    )
     if before is not None:
         queryset = queryset.filter(id__lt=before)
     return list(queryset.order_by("-id")[:limit])
@@ -45,7 +48,9 @@ def followers_of(account: User, viewer: Any, *, before: uuid.UUID | None = None,
 
 def following_of(account: User, viewer: Any, *, before: uuid.UUID | None = None, limit: int = 50) -> list[Follow]:
     _check_lists_visible(account, viewer)
-    queryset = Follow.objects.select_related("followee").filter(owner=account, status=FollowStatus.ACCEPTED)
+    queryset = Follow.objects.select_related("followee").filter(
+        not_hidden(viewer, "followee_id"), owner=account, status=FollowStatus.ACCEPTED
+    )
     if before is not None:
         queryset = queryset.filter(id__lt=before)
     return list(queryset.order_by("-id")[:limit])
@@ -69,8 +74,8 @@ def bookmarks_of(account: User, *, limit: int = 60) -> list[Video]:
     """The videos ``account`` bookmarked that it may still see, newest bookmark first."""
     marks = Bookmark.objects.filter(owner=account).order_by("-id").values_list("video_id", flat=True)[:limit]
     ids = list(marks)
-    videos = {v.id: v for v in with_listing(Video.objects.filter(id__in=ids))}
-    return [videos[i] for i in ids if i in videos and can_view(videos[i], account)]
+    videos = {v.id: v for v in visible_among(list(with_listing(Video.objects.filter(id__in=ids))), account)}
+    return [videos[i] for i in ids if i in videos]
 
 
 def comment_get_for_viewer(comment_id: uuid.UUID | str, viewer: Any) -> Comment:
@@ -86,16 +91,24 @@ def comment_get_for_viewer(comment_id: uuid.UUID | str, viewer: Any) -> Comment:
         video_get_for_viewer(comment.video_id, viewer)
     except NotFound:
         raise NotFound("No such comment.") from None
+    if _authenticated(viewer) and blocked_between(viewer.id, comment.owner_id):
+        raise NotFound("No such comment.")
     return comment
 
 
 def comments_of_video(
-    video: Video, *, parent: Comment | None = None, cursor: uuid.UUID | None = None, limit: int = 50
+    video: Video,
+    *,
+    parent: Comment | None = None,
+    cursor: uuid.UUID | None = None,
+    limit: int = 50,
+    viewer: Any = None,
 ) -> list[Comment]:
-    """Top-level comments (pinned first, then newest) or, with ``parent``, its replies (oldest first).
+    """Top-level comments (pinned first, then newest) or, with ``parent``, its replies (oldest first), without
+    those of accounts ``viewer`` blocks or is blocked by.
 
     ``cursor`` is the last id of the previous page (ids are time-ordered)."""
-    queryset = Comment.objects.select_related("owner").filter(video=video, parent=parent)
+    queryset = Comment.objects.select_related("owner").filter(not_hidden(viewer), video=video, parent=parent)
     if parent is None:
         queryset = queryset.annotate(reply_total=Count("replies"))
         if cursor is not None:

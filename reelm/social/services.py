@@ -11,13 +11,14 @@ import unicodedata
 import uuid
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from reelm.accounts.models import User
 from reelm.core.errors import Forbidden, InvalidInput, NotFound
 from reelm.notifications.models import Notification, NotificationKind
 from reelm.notifications.services import notification_create, notification_withdraw
-from reelm.social.models import Bookmark, Comment, CommentLike, Follow, FollowStatus, Like
+from reelm.social.blocks import blocked_between
+from reelm.social.models import Block, Bookmark, Comment, CommentLike, Follow, FollowStatus, Like, Mute
 from reelm.videos.models import Video
 
 # --- follows -------------------------------------------------------------------------------------------------
@@ -34,6 +35,8 @@ def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
     if follower.id == followee.id:
         raise InvalidInput("You cannot follow yourself.", code="self_follow")
     with transaction.atomic():
+        if blocked_between(follower.id, followee.id):
+            raise Forbidden("You cannot follow this account.", code="blocked")
         # Read privacy inside the transaction, not from a possibly stale instance.
         is_private = User.objects.filter(id=followee.id).values_list("is_private", flat=True).get()
         status = FollowStatus.PENDING if is_private else FollowStatus.ACCEPTED
@@ -120,6 +123,41 @@ def account_privacy_set(*, user: User, is_private: bool) -> User:
                 ).update(kind=NotificationKind.FOLLOW)
     user.refresh_from_db(fields=["is_private", "follower_count", "following_count"])
     return user
+
+
+# --- blocks and mutes ---------------------------------------------------------------------------------------
+
+
+def block_create(*, blocker: User, blocked: User) -> tuple[Block, bool]:
+    """Block ``blocked``: follows both ways are removed (through ``follow_delete``, so counters and
+    notifications follow), and notifications between the two are deleted. Blocking again changes nothing.
+    Returns the block and whether it was created."""
+    if blocker.id == blocked.id:
+        raise InvalidInput("You cannot block yourself.", code="self_block")
+    with transaction.atomic():
+        made, created = Block.objects.get_or_create(owner=blocker, blocked=blocked)
+        if created:
+            follow_delete(follower=blocker, followee=blocked)
+            follow_delete(follower=blocked, followee=blocker)
+            Notification.objects.filter(Q(owner=blocker, actor=blocked) | Q(owner=blocked, actor=blocker)).delete()
+    return made, created
+
+
+def block_delete(*, blocker: User, blocked: User) -> bool:
+    """Unblock. Follows removed by the block stay removed. Returns whether a block was removed."""
+    removed, _ = Block.objects.filter(owner=blocker, blocked=blocked).delete()
+    return bool(removed)
+
+
+def mute_create(*, muter: User, muted: User) -> tuple[Mute, bool]:
+    if muter.id == muted.id:
+        raise InvalidInput("You cannot mute yourself.", code="self_mute")
+    return Mute.objects.get_or_create(owner=muter, muted=muted)
+
+
+def mute_delete(*, muter: User, muted: User) -> bool:
+    removed, _ = Mute.objects.filter(owner=muter, muted=muted).delete()
+    return bool(removed)
 
 
 # --- likes and bookmarks -------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
 from reelm.accounts.auth import current_user, viewer
-from reelm.accounts.selectors import user_get_by_username
+from reelm.social.blocks import account_get_for_viewer
 from reelm.videos import selectors, services
 from reelm.videos.schemas import VideoOut, VideoPageOut, VideoUpdateIn
 
@@ -41,16 +41,17 @@ def video_upload(
 
 @router.get("", response=VideoPageOut, auth=None, summary="Newest public videos (cursor paginated)")
 def video_list(request: HttpRequest, cursor: Query[uuid.UUID | None] = None) -> VideoPageOut:
-    videos = list(selectors.videos_public(before=cursor, limit=PAGE_SIZE + 1))
+    who = viewer(request)
+    videos = list(selectors.videos_public(before=cursor, limit=PAGE_SIZE + 1, viewer=who))
     more = len(videos) > PAGE_SIZE
     videos = videos[:PAGE_SIZE]
-    return VideoPageOut(items=VideoOut.many(videos, viewer(request)), next_cursor=videos[-1].id if more else None)
+    return VideoPageOut(items=VideoOut.many(videos, who), next_cursor=videos[-1].id if more else None)
 
 
 @router.get("/by/{username}", response=list[VideoOut], auth=None, summary="An account's videos you may see")
 def video_list_by_author(request: HttpRequest, username: str) -> list[VideoOut]:
-    author = user_get_by_username(username)
     who = viewer(request)
+    author = account_get_for_viewer(username, who)
     return VideoOut.many(selectors.videos_of_owner(owner_id=author.id, viewer=who), who)
 
 

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from reelm.core.errors import NotFound
+from reelm.social.blocks import blocked_between, hidden_author_ids, not_hidden
 from reelm.social.models import Follow, FollowStatus
 from reelm.videos.models import Video, Visibility
 from reelm.videos.states import VideoState
@@ -32,14 +33,23 @@ def follows(viewer: Any, account_id: Any) -> bool:
     return Follow.objects.filter(owner_id=viewer.id, followee_id=account_id, status=FollowStatus.ACCEPTED).exists()
 
 
-def can_view(video: Video, viewer: Any, *, follower: bool | None = None) -> bool:
-    """Who sees a video, like TikTok: its author and staff always; others only once it is ready, and never a
-    private one. Followers-only videos, and every video of a private account, need an approved follow.
+def can_view(video: Video, viewer: Any, *, follower: bool | None = None, blocked: bool | None = None) -> bool:
+    """Who sees a video, like TikTok: its author always; nobody the author blocks or is blocked by; staff
+    always; others only once it is ready, and never a private one. Followers-only videos, and every video of a
+    private account, need an approved follow.
 
-    ``follower`` may be given when the caller already knows whether the viewer follows the author, so a list
-    of one author's videos costs one follow lookup rather than one per video."""
-    if viewer is not None and viewer.is_authenticated and (viewer.id == video.owner_id or viewer.is_staff):
+    ``follower`` and ``blocked`` may be given when the caller already knows whether the viewer follows the
+    author and whether the two block each other, so a list costs one lookup of each rather than one per video."""
+    signed_in = viewer is not None and viewer.is_authenticated
+    if signed_in and viewer.id == video.owner_id:
         return True
+    if signed_in:
+        if blocked is None:
+            blocked = blocked_between(viewer.id, video.owner_id)
+        if blocked:
+            return False
+        if viewer.is_staff:
+            return True
     if video.state != VideoState.READY or video.visibility == Visibility.PRIVATE:
         return False
     if video.visibility == Visibility.PUBLIC and not video.owner.is_private:
@@ -73,11 +83,11 @@ def with_listing(queryset: QuerySet[Video]) -> QuerySet[Video]:
     return queryset.select_related("owner").prefetch_related("hashtag_links__hashtag", "mentions__mentioned")
 
 
-def videos_public(*, before: uuid.UUID | None = None, limit: int = 20) -> QuerySet[Video]:
-    """Newest public, ready videos of public accounts; ``before`` is a cursor (ids are time-ordered), never an
-    offset."""
+def videos_public(*, before: uuid.UUID | None = None, limit: int = 20, viewer: Any = None) -> QuerySet[Video]:
+    """Newest public, ready videos of public accounts, without those of accounts ``viewer`` blocks or is blocked
+    by; ``before`` is a cursor (ids are time-ordered), never an offset."""
     queryset = with_listing(Video.objects.all()).filter(
-        visibility=Visibility.PUBLIC, state=VideoState.READY, owner__is_private=False
+        not_hidden(viewer), visibility=Visibility.PUBLIC, state=VideoState.READY, owner__is_private=False
     )
     if before is not None:
         queryset = queryset.filter(id__lt=before)
@@ -85,9 +95,33 @@ def videos_public(*, before: uuid.UUID | None = None, limit: int = 20) -> QueryS
 
 
 def videos_of_owner(*, owner_id: Any, viewer: Any, limit: int = 60) -> list[Video]:
-    videos = list(with_listing(Video.objects.filter(owner_id=owner_id)).order_by("-id")[:limit])
+    # A blocked pair sees none of each other's videos: checked in the same query, so ``blocked=False`` below.
+    mine = viewer is not None and viewer.is_authenticated and viewer.id == owner_id
+    queryset = (
+        Video.objects.filter(owner_id=owner_id) if mine else Video.objects.filter(not_hidden(viewer), owner_id=owner_id)
+    )
+    videos = list(with_listing(queryset).order_by("-id")[:limit])
     follower = follows(viewer, owner_id)
-    return [video for video in videos if can_view(video, viewer, follower=follower)]
+    return [video for video in videos if can_view(video, viewer, follower=follower, blocked=False)]
+
+
+def visible_among(videos: list[Video], viewer: Any) -> list[Video]:
+    """The videos of any authors this viewer may see: one follow and one block lookup for the whole list."""
+    signed_in = viewer is not None and viewer.is_authenticated
+    owners = {video.owner_id for video in videos}
+    followed: set[Any] = set()
+    if signed_in and owners:
+        followed = set(
+            Follow.objects.filter(owner_id=viewer.id, followee_id__in=owners, status=FollowStatus.ACCEPTED).values_list(
+                "followee_id", flat=True
+            )
+        )
+    hidden = hidden_author_ids(viewer, muted=False) if signed_in and owners else set()
+    return [
+        video
+        for video in videos
+        if can_view(video, viewer, follower=video.owner_id in followed, blocked=video.owner_id in hidden)
+    ]
 
 
 def media_key(video: Video, path: str) -> str | None:

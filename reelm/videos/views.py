@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from reelm.accounts.auth import current_user
+from reelm.accounts.profile import comment_threads
 from reelm.core.errors import NotFound, ReelmError
 from reelm.feed.views import feed
 from reelm.videos import selectors, services
@@ -49,5 +50,16 @@ def video_page(request: HttpRequest, video_id: str) -> HttpResponse:
         video = selectors.video_get_for_viewer(video_id, request.user)
     except NotFound:
         return render(request, "404.html", status=404)
-    data = VideoOut.of(video)
-    return render(request, "videos/video.html", {"video": video, "data": data, "json": data.model_dump(mode="json")})
+    data = VideoOut.for_viewer(video, request.user)
+    me = request.user
+    return render(
+        request,
+        "videos/video.html",
+        {
+            "video": video,
+            "data": data,
+            "json": data.model_dump(mode="json"),
+            "threads": comment_threads(video, me),
+            "is_video_owner": bool(me.is_authenticated and me.id == video.owner_id),
+        },
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, Response, expect, sync_playwright
 
 from tests.conftest import PASSWORD, make_clip
 from tests.e2e.live import TEST_RESULTS, Http, ReelmProcess, wait_for
@@ -63,6 +65,15 @@ def test_feed_plays_moves_with_keys_toggles_sound_and_likes(
             page = context.new_page()
             page_errors: list[str] = []
             page.on("pageerror", lambda e: page_errors.append(str(e)))
+            # Watch events the player sends: (status, events) of every POST /api/events.
+            event_posts: list[tuple[int, list[dict[str, object]]]] = []
+
+            def on_response(response: Response) -> None:
+                if response.request.method == "POST" and response.url.endswith("/api/events"):
+                    body = json.loads(response.request.post_data or "{}")
+                    event_posts.append((response.status, body.get("events", [])))
+
+            page.on("response", on_response)
 
             page.goto("/login")
             page.fill("#id_username", "watcher")
@@ -114,6 +125,24 @@ def test_feed_plays_moves_with_keys_toggles_sound_and_likes(
             watcher_session.login("watcher", PASSWORD)
             watcher = Http(base, token=watcher_session.create_token("check"))
             assert watcher.get(f"/api/videos/{liked_id}").json()["liked"] is True
+
+            # The player reported watching the first video and moving on: a batch (sent at most ~10 s later)
+            # was accepted with 202 and holds its impression and a watch or skip.
+            first_id = shown[0]
+            deadline = time.monotonic() + 20
+            reported: set[object] = set()
+            while time.monotonic() < deadline:
+                reported = {
+                    e["kind"]
+                    for status, events in event_posts
+                    if status == 202
+                    for e in events
+                    if e["video_id"] == first_id
+                }
+                if "impression" in reported and reported & {"watch", "skip"}:
+                    break
+                page.wait_for_timeout(500)
+            assert "impression" in reported and reported & {"watch", "skip"}, event_posts
 
             page.screenshot(path=out / "feed.png")
             assert not page_errors, f"JavaScript errors on the page: {page_errors}"

@@ -85,3 +85,72 @@ def test_video_page_reports_processing_and_failure(
     assert "ffmpeg failed: broken stream" in page
     # Someone else cannot see a video that is not ready and public.
     assert Client().get(f"/v/{video.id}").status_code == 404
+
+
+# --- the video page's social parts ---------------------------------------------------------------------------
+
+
+def test_video_page_renders_comments_escaped_pinned_first_with_replies(client: Client, user: User) -> None:
+    from reelm.accounts.services import user_create
+    from reelm.social import services as social
+    from tests.conftest import PASSWORD
+    from tests.social.conftest import make_video
+
+    bob = user_create(username="bob", password=PASSWORD)
+    video = make_video(user, caption="talk to me")
+    first = social.comment_create(author=bob, video=video, body="first <script>alert(1)</script>")
+    social.comment_create(author=bob, video=video, body="second & newest")
+    social.comment_create(author=user, video=video, body="a reply from the author", parent=first)
+    social.comment_pin(actor=user, comment=first)
+
+    html = client.get(f"/v/{video.id}").content.decode()
+    section = html.split('id="comments"', 1)[1]
+    assert "<script>alert(1)</script>" not in html
+    assert "first &lt;script&gt;alert(1)&lt;/script&gt;" in section
+    assert "second &amp; newest" in section
+    # The pinned comment comes first even though it is the oldest, and carries its badge.
+    assert section.index("first &lt;script") < section.index("second &amp; newest")
+    pinned_item = section.split(f'id="c-{first.id}"', 1)[1].split('class="replies"', 1)[0]
+    assert '<span class="pin-badge">Pinned</span>' in pinned_item
+    # The reply sits in the first comment's thread, after it.
+    assert section.index("a reply from the author") < section.index("second &amp; newest")
+    assert 'class="comment reply"' in section
+    # Visitors read the comments but get a link to log in instead of the form.
+    assert "Log in to comment" in section and 'id="comment-form"' not in html
+    assert 'id="comment-count">3<' in html
+    assert "reelm/social.js" in html
+
+
+def test_video_page_shows_counts_and_the_viewers_reactions(browser: Client, user: User) -> None:
+    from reelm.accounts.services import user_create
+    from reelm.social import services as social
+    from tests.conftest import PASSWORD
+    from tests.social.conftest import make_video
+
+    bob = user_create(username="bob", password=PASSWORD)
+    carol = user_create(username="carol", password=PASSWORD)
+    video = make_video(bob)
+    social.like_create(user=user, video=video)
+    social.like_create(user=carol, video=video)
+    social.bookmark_create(user=carol, video=video)
+
+    html = browser.get(f"/v/{video.id}").content.decode()
+    assert 'id="like-count">2<' in html and 'id="bookmark-count">1<' in html
+    like_button = html.split('id="like-button"', 1)[1].split(">", 1)[0]
+    bookmark_button = html.split('id="bookmark-button"', 1)[1].split(">", 1)[0]
+    assert 'aria-pressed="true"' in like_button and 'aria-pressed="false"' in bookmark_button
+    assert 'id="comment-form"' in html and "Log in to comment" not in html
+    assert 'data-me="alice"' in html and 'data-video-owner="bob"' in html
+    assert f"/v/{video.id}" in html.split('id="share-url"', 1)[1].split(">", 1)[0]
+
+
+def test_hidden_video_page_shows_no_comments(client: Client, user: User) -> None:
+    from reelm.social import services as social
+    from tests.social.conftest import make_video
+
+    video = make_video(user, visibility="public")
+    social.comment_create(author=user, video=video, body="secret words")
+    video.visibility = "private"
+    video.save(update_fields=["visibility"])
+    response = client.get(f"/v/{video.id}")
+    assert response.status_code == 404 and b"secret words" not in response.content

@@ -1,6 +1,7 @@
 // The vertical feed: one full-height video at a time. The visible video plays (muted until asked), loops, and
 // the next two preload; the others pause. Keys: ArrowDown/j next, ArrowUp/k previous, m sound. More pages load
 // from the feed API's next_cursor as the end nears. User text is only ever set with textContent.
+// Signed-in viewers report watch events (impression, watch, complete, replay, skip) to /api/events in batches.
 (function () {
   "use strict";
   const shell = document.getElementById("feed-shell");
@@ -12,7 +13,7 @@
   const first = JSON.parse(document.getElementById("feed-data").textContent);
   const TOKEN_RE = /(?<![\p{L}\p{N}_&#])#([\p{L}\p{N}_]{1,100})|(?<![\p{L}\p{N}_@])@([A-Za-z0-9_.]{2,30})/gu;
 
-  const reels = []; // {data, el, video, hls, attached}
+  const reels = []; // {data, el, video, hls, attached, seen}
   let active = -1;
   let muted = true;
   let cursor = first.next_cursor;
@@ -118,6 +119,101 @@
       .finally(function () { btn.disabled = false; });
   }
 
+  // --- watch events: buffered, sent in batches; a failed send never touches playback ---------------------------
+  const EVENTS_URL = "/api/events";
+  const FLUSH_EVERY_MS = 10000;
+  const FLUSH_AT = 50;
+  const SKIP_BELOW_MS = 2000;
+  const sessionId = (window.crypto && window.crypto.randomUUID) ? window.crypto.randomUUID()
+    : String(Date.now()) + Math.random().toString(16).slice(2);
+  let buffer = [];
+  let retry = []; // batches that failed on the network once; sent again with the next flush, then dropped
+
+  function durationMs(reel) {
+    const d = reel.video.duration;
+    if (isFinite(d) && d > 0) return Math.round(d * 1000);
+    return reel.data.duration ? Math.round(reel.data.duration * 1000) : 0;
+  }
+
+  function record(reel, kind, watchedMs) {
+    if (!signedIn) return;
+    buffer.push({
+      video_id: reel.data.id,
+      kind: kind,
+      watched_ms: Math.max(0, Math.round(watchedMs || 0)),
+      duration_ms: durationMs(reel),
+      position_ms: Math.max(0, Math.round((reel.video.currentTime || 0) * 1000)),
+      session_id: sessionId,
+      client_at: new Date().toISOString(),
+    });
+    if (buffer.length >= FLUSH_AT) flush(false);
+  }
+
+  function send(events, keepalive, retried) {
+    try {
+      fetch(EVENTS_URL, {
+        method: "POST",
+        credentials: "same-origin",
+        keepalive: keepalive,
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+        body: JSON.stringify({ events: events }),
+      }).catch(function () {
+        if (!retried) retry.push(events); // a network error: once more later; a 4xx/5xx answer is dropped
+      });
+    } catch (_e) { /* never let reporting break the player */ }
+  }
+
+  function flush(keepalive) {
+    if (!signedIn) return;
+    const again = retry;
+    retry = [];
+    again.forEach(function (events) { send(events, keepalive, true); });
+    while (buffer.length) send(buffer.splice(0, FLUSH_AT), keepalive, false);
+  }
+
+  // Per reel while it is the active one: seen = {watchedMs, pendingMs, completed, lastTime}.
+  function startWatching(reel) {
+    if (reel.seen) return; // still the active reel (a page of more videos was added)
+    reel.seen = { watchedMs: 0, pendingMs: 0, completed: false, lastTime: reel.video.currentTime || 0 };
+    record(reel, "impression", 0);
+  }
+
+  function stopWatching(reel) {
+    const seen = reel.seen;
+    if (!seen) return;
+    reel.seen = null;
+    if (seen.pendingMs > 0) record(reel, "watch", seen.pendingMs);
+    if (!seen.completed && seen.watchedMs < SKIP_BELOW_MS) record(reel, "skip", seen.watchedMs);
+  }
+
+  function onTime(reel) {
+    const seen = reel.seen;
+    if (!seen) return;
+    const now = reel.video.currentTime;
+    const delta = now - seen.lastTime;
+    seen.lastTime = now;
+    let played = 0;
+    let looped = false;
+    if (delta > 0 && delta < 1.5) {
+      played = delta;
+    } else if (delta < 0) {
+      const duration = durationMs(reel) / 1000;
+      // Back to the start from near the end: the loop went round (a seek elsewhere counts as nothing).
+      if (duration > 0 && now < 1.5 && now - delta > duration - 1.5) {
+        looped = true;
+        played = Math.max(0, duration - (now - delta)) + now;
+      }
+    }
+    seen.watchedMs += played * 1000;
+    seen.pendingMs += played * 1000;
+    if (looped) {
+      record(reel, seen.completed ? "replay" : "complete", seen.watchedMs);
+      seen.completed = true;
+    }
+  }
+
+  setInterval(function () { flush(false); }, FLUSH_EVERY_MS);
+
   function share(reel) {
     const url = window.location.origin + reel.data.urls.page;
     const done = function () { say("Link copied"); };
@@ -143,7 +239,8 @@
     if (data.caption) overlay.appendChild(caption(data.caption));
     section.appendChild(overlay);
 
-    const reel = { data: data, el: section, video: video, hls: null, attached: false };
+    const reel = { data: data, el: section, video: video, hls: null, attached: false, seen: null };
+    video.addEventListener("timeupdate", function () { onTime(reel); });
     const actions = el("div", { class: "actions" });
     const like = button("like", "Like", data.like_count, data.liked === true);
     like.addEventListener("click", function () { react(reel, "like", like); });
@@ -196,7 +293,9 @@
 
   function activate(index) {
     if (index === active || index < 0 || index >= reels.length) return;
+    if (reels[active]) stopWatching(reels[active]);
     active = index;
+    startWatching(reels[index]);
     reels.forEach(function (reel, i) {
       if (i >= index - 1 && i <= index + 2) attach(reel); // the one before stays warm, the next two preload
       else if (Math.abs(i - index) > 4) detach(reel);
@@ -271,8 +370,24 @@
   document.addEventListener("visibilitychange", function () {
     const reel = reels[active];
     if (!reel) return;
-    if (document.hidden) reel.video.pause();
-    else reel.video.play().catch(function () {});
+    if (document.hidden) {
+      reel.video.pause();
+      if (reel.seen) {
+        onTime(reel);
+        if (reel.seen.pendingMs > 0) record(reel, "watch", reel.seen.pendingMs);
+        reel.seen.pendingMs = 0;
+      }
+      flush(true);
+    } else {
+      if (reel.seen) reel.seen.lastTime = reel.video.currentTime || 0;
+      reel.video.play().catch(function () {});
+    }
+  });
+
+  window.addEventListener("pagehide", function () {
+    const reel = reels[active];
+    if (reel) stopWatching(reel);
+    flush(true);
   });
 
   add(first.items);

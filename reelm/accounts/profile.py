@@ -1,0 +1,70 @@
+"""Reads for the profile, video and settings pages: counts, tabs and comment threads, visibility enforced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Sum
+
+from reelm.accounts.models import User
+from reelm.social.models import Comment, FollowStatus, Like
+from reelm.social.selectors import comments_of_video, follow_status, viewer_comment_likes
+from reelm.videos.models import Video, Visibility
+from reelm.videos.selectors import can_view, with_listing
+from reelm.videos.states import VideoState
+
+PROFILE_TABS = ("videos", "liked", "bookmarked")
+
+
+def _is_self_or_staff(viewer: Any, account: User) -> bool:
+    return bool(getattr(viewer, "is_authenticated", False)) and (viewer.id == account.id or viewer.is_staff)
+
+
+def can_see_profile_videos(account: User, viewer: Any) -> bool:
+    """A private account shows its videos only to itself, staff and approved followers."""
+    if not account.is_private or _is_self_or_staff(viewer, account):
+        return True
+    return follow_status(viewer, account) == FollowStatus.ACCEPTED
+
+
+def likes_received(account: User, viewer: Any) -> int:
+    """The sum of ``like_count`` over the account's videos this viewer may see (one query)."""
+    videos = Video.objects.filter(owner=account)
+    if not _is_self_or_staff(viewer, account):
+        follower = follow_status(viewer, account) == FollowStatus.ACCEPTED
+        if account.is_private and not follower:
+            return 0
+        videos = videos.filter(state=VideoState.READY).exclude(visibility=Visibility.PRIVATE)
+        if not follower:
+            videos = videos.filter(visibility=Visibility.PUBLIC)
+    return int(videos.aggregate(total=Sum("like_count"))["total"] or 0)
+
+
+def liked_videos_of(account: User, *, limit: int = 60) -> list[Video]:
+    """The videos ``account`` liked that it may still see, newest like first."""
+    ids = list(Like.objects.filter(owner=account).order_by("-id").values_list("video_id", flat=True)[:limit])
+    videos = {v.id: v for v in with_listing(Video.objects.filter(id__in=ids))}
+    return [videos[i] for i in ids if i in videos and can_view(videos[i], account)]
+
+
+@dataclass
+class Thread:
+    comment: Comment
+    liked: bool
+    replies: list[tuple[Comment, bool]] = field(default_factory=list)
+
+
+def comment_threads(video: Video, viewer: Any, *, limit: int = 50, reply_limit: int = 50) -> list[Thread]:
+    """Top-level comments (pinned first, then newest) with their first replies and the viewer's likes.
+
+    Three queries whatever the number of comments: the comments, their replies, the viewer's comment likes."""
+    top = comments_of_video(video, limit=limit)
+    replies: dict[Any, list[Comment]] = {c.id: [] for c in top}
+    found = Comment.objects.select_related("owner").filter(video=video, parent_id__in=list(replies)).order_by("id")
+    for reply in found:
+        bucket = replies[reply.parent_id]
+        if len(bucket) < reply_limit:
+            bucket.append(reply)
+    liked = viewer_comment_likes(viewer, [c.id for c in top] + [r.id for rs in replies.values() for r in rs])
+    return [Thread(comment=c, liked=c.id in liked, replies=[(r, r.id in liked) for r in replies[c.id]]) for c in top]

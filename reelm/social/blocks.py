@@ -1,0 +1,83 @@
+"""Block and mute reads: the one place that decides who is hidden from whom.
+
+A block hides two accounts from each other whoever blocked whom, so every check here is symmetric. A mute is
+one-way and soft: it only takes the muted account out of the muter's feeds and notifications.
+
+Lists never check pair by pair: :func:`not_hidden` is an SQL condition (two correlated ``NOT EXISTS``) added to a
+queryset, and :func:`hidden_author_ids` is one query for a viewer, whatever the number of blocks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from reelm.accounts.models import User
+from reelm.accounts.selectors import user_get_by_username
+from reelm.core.errors import NotFound
+from reelm.social.models import Block, Mute
+
+
+def _signed_in(viewer: Any) -> bool:
+    return viewer is not None and bool(getattr(viewer, "is_authenticated", False))
+
+
+def blocked_between(a_id: Any, b_id: Any) -> bool:
+    """Either account blocks the other: one query."""
+    if a_id is None or b_id is None or a_id == b_id:
+        return False
+    return Block.objects.filter(Q(owner_id=a_id, blocked_id=b_id) | Q(owner_id=b_id, blocked_id=a_id)).exists()
+
+
+def muted_by(muter_id: Any, muted_id: Any) -> bool:
+    return Mute.objects.filter(owner_id=muter_id, muted_id=muted_id).exists()
+
+
+def blocked_ids(viewer: Any) -> set[Any]:
+    """Accounts the viewer blocked or is blocked by: one query (none when signed out)."""
+    if not _signed_in(viewer):
+        return set()
+    rows = Block.objects.filter(Q(owner_id=viewer.id) | Q(blocked_id=viewer.id)).values_list("owner_id", "blocked_id")
+    return {other for pair in rows for other in pair if other != viewer.id}
+
+
+def hidden_author_ids(viewer: Any, *, muted: bool = True) -> set[Any]:
+    """Accounts whose videos leave this viewer's feeds: blocked either way and, with ``muted``, muted by the
+    viewer. One query (a UNION) for any number of blocks and mutes."""
+    if not _signed_in(viewer):
+        return set()
+    if not muted:
+        return blocked_ids(viewer)
+    blocks = Block.objects.filter(Q(owner_id=viewer.id) | Q(blocked_id=viewer.id)).values_list("owner_id", "blocked_id")
+    mutes = Mute.objects.filter(owner_id=viewer.id).values_list("owner_id", "muted_id")
+    return {other for pair in blocks.union(mutes, all=True) for other in pair if other != viewer.id}
+
+
+def not_hidden(viewer: Any, field: str = "owner_id", *, muted: bool = False) -> Q:
+    """An SQL condition on a queryset whose ``field`` is an account id: that account and the viewer do not block
+    each other (and, with ``muted``, the viewer did not mute it). Always true when signed out."""
+    if not _signed_in(viewer):
+        return Q()
+    condition = Q(~Exists(Block.objects.filter(owner_id=viewer.id, blocked_id=OuterRef(field)))) & Q(
+        ~Exists(Block.objects.filter(owner_id=OuterRef(field), blocked_id=viewer.id))
+    )
+    if muted:
+        condition &= Q(~Exists(Mute.objects.filter(owner_id=viewer.id, muted_id=OuterRef(field))))
+    return condition
+
+
+def account_get_for_viewer(username: str, viewer: Any) -> User:
+    """An active account, unless it and the viewer block each other: then it is reported as missing."""
+    account = user_get_by_username(username)
+    if _signed_in(viewer) and blocked_between(viewer.id, account.id):
+        raise NotFound("No such account.")
+    return account
+
+
+def blocks_of(account: User) -> QuerySet[Block]:
+    return Block.objects.select_related("blocked").filter(owner=account).order_by("-id")
+
+
+def mutes_of(account: User) -> QuerySet[Mute]:
+    return Mute.objects.select_related("muted").filter(owner=account).order_by("-id")
