@@ -37,3 +37,13 @@ def uuid7() -> uuid.UUID:
 
 def uuid7_time_ms(value: uuid.UUID) -> int:
     return value.int >> 80
+
+
+def uuid7_floor(moment_ms: int) -> uuid.UUID:
+    """The smallest UUIDv7 of that millisecond: ``id >= uuid7_floor(t)`` means "made at or after t"."""
+    return uuid.UUID(int=(moment_ms & ((1 << 48) - 1)) << 80)
+
+
+def uuid7_ceiling(moment_ms: int) -> uuid.UUID:
+    """The largest UUIDv7 of that millisecond: ``id <= uuid7_ceiling(t)`` means "made at or before t"."""
+    return uuid.UUID(int=(((moment_ms & ((1 << 48) - 1)) + 1) << 80) - 1)

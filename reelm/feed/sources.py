@@ -38,6 +38,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from reelm.core.errors import ReelmError
+from reelm.core.ids import uuid7_ceiling, uuid7_floor
 from reelm.social.blocks import not_hidden
 from reelm.social.models import Comment, Follow, FollowStatus, Like
 from reelm.videos.models import Hashtag, Video, Visibility
@@ -140,7 +141,7 @@ def score(*, likes: int, comments: int, age_hours: float) -> float:
 
 
 def ranked_at(snapshot: datetime, *, viewer: Any = None) -> list[Ranked]:
-    """Every For You candidate at ``snapshot``, best first, ties broken by newest id: one query. Authors the
+    """Every For You candidate at ``snapshot``, best first, ties broken by newest id: two queries. Authors the
     ``viewer`` blocks, is blocked by or muted are left out in that same query (so they never take a candidate's
     place), and the order stays the same on every page as long as the viewer blocks or mutes no one new."""
 
@@ -154,12 +155,22 @@ def ranked_at(snapshot: datetime, *, viewer: Any = None) -> list[Ranked]:
         )
         return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
-    rows = (
+    # First the newest candidates, bounded by id (UUIDv7 ids sort by creation time), so the database walks an
+    # index newest-first and stops after MAX_CANDIDATES; only those few rows get their reactions counted.
+    start_ms = int((snapshot - WINDOW).timestamp() * 1000)
+    end_ms = int(snapshot.timestamp() * 1000)
+    candidates = list(
         public_videos()
-        .filter(not_hidden(viewer, muted=True), created_at__lte=snapshot, created_at__gte=snapshot - WINDOW)
+        .filter(not_hidden(viewer, muted=True), id__gte=uuid7_floor(start_ms), id__lte=uuid7_ceiling(end_ms))
+        .filter(created_at__lte=snapshot, created_at__gte=snapshot - WINDOW)
         .order_by("-id")
+        .values_list("id", flat=True)[:MAX_CANDIDATES]
+    )
+    rows = (
+        Video.objects.filter(id__in=candidates)
+        .order_by()
         .annotate(n_likes=counted(Like), n_comments=counted(Comment), created=F("created_at"))
-        .values_list("id", "owner_id", "n_likes", "n_comments", "created")[:MAX_CANDIDATES]
+        .values_list("id", "owner_id", "n_likes", "n_comments", "created")
     )
     ranked = [
         Ranked(

@@ -83,3 +83,13 @@ def test_owner_ref_points_at_the_account(user) -> None:  # type: ignore[no-untyp
     token = token_create(user=user, name="x").token
     assert token.owner_ref == user.id
     assert user.owner_ref == user.id
+
+
+def test_uuid7_bounds_bracket_the_ids_of_a_millisecond() -> None:
+    from reelm.core.ids import uuid7_ceiling, uuid7_floor
+
+    value = uuid7()
+    ms = uuid7_time_ms(value)
+    assert uuid7_floor(ms) <= value <= uuid7_ceiling(ms)
+    assert uuid7_ceiling(ms - 1) < value < uuid7_floor(ms + 1)
+    assert str(uuid7_floor(ms)).replace("-", "") < str(value).replace("-", "")  # SQLite compares the hex text

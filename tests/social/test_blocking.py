@@ -425,7 +425,7 @@ def _block_many(account: User, start: int, n: int) -> None:
 @pytest.mark.parametrize(
     ("path", "params", "budget"),
     [
-        ("/api/feed/for-you", {}, 8),
+        ("/api/feed/for-you", {}, 9),
         ("/api/feed/following", {}, 8),
         ("/api/search", {"q": "crowd"}, 14),
         ("/api/videos", {}, 9),
