@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.live import ReelmProcess, child_env, start_server
+from tests.e2e.live import CHROMIUM, TEST_RESULTS, ReelmProcess, child_env, start_server
 
 SERVER_FIXTURE = "reelm_server"
 
@@ -40,3 +40,14 @@ def pytest_runtest_makereport(
     if report.failed and report.when == "call" and isinstance(server, ReelmProcess):
         report.sections.append((f"reelm run log ({server.log_path})", server.log_text()))
     return report
+
+
+@pytest.fixture
+def browser_artifacts(request: pytest.FixtureRequest) -> Path:
+    """This test's screenshot folder under test-results/. Fails, never skips, when Chromium is missing: a browser
+    test that quietly skips hides a broken setup."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium)")
+    out = TEST_RESULTS / request.node.name
+    out.mkdir(parents=True, exist_ok=True)
+    return out

@@ -29,6 +29,17 @@ REELM = Path(sys.executable).parent / "reelm"
 TEST_RESULTS = REPO_ROOT / "test-results"
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
 def reelm_bin() -> str:
     if not REELM.exists():
         raise RuntimeError(f"{REELM} is missing: install the project into the virtualenv (./dev setup)")
@@ -337,3 +348,12 @@ def processes() -> list[ProcInfo]:
             continue
         found.append(ProcInfo(int(entry.name), int(ppid), state, cmdline, cwd))
     return found
+
+
+def sign_up_with_token(base_url: str, username: str, password: str, *, token_name: str) -> Http:
+    """Create an account through the API, log in through the form, and return a client holding a fresh token."""
+    created = Http(base_url).post("/api/accounts", json_body={"username": username, "password": password})
+    assert created.status == 201, created.body
+    session = Http(base_url)
+    session.login(username, password)
+    return Http(base_url, token=session.create_token(token_name))

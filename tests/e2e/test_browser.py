@@ -11,17 +11,8 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import PASSWORD, make_clip
-from tests.e2e.live import TEST_RESULTS, ReelmProcess
+from tests.e2e.live import CHROMIUM, CHROMIUM_ARGS, ReelmProcess
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 VIDEO_URL = re.compile(r"/v/(?P<id>[0-9a-f-]{36})$")
 
 # Reports every change of the upload progress bar and status line to the console, which Playwright records even
@@ -41,16 +32,8 @@ PLAYER = "document.getElementById('player')"
 
 @pytest.mark.browser
 @pytest.mark.timeout(240)
-def test_sign_up_upload_and_watch_over_hls(
-    reelm_server: ReelmProcess, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    # Fail, never skip: a browser test that quietly skips hides a broken setup.
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium) to run browser tests"
-        )
-    out = TEST_RESULTS / request.node.name
-    out.mkdir(parents=True, exist_ok=True)
+def test_sign_up_upload_and_watch_over_hls(reelm_server: ReelmProcess, tmp_path: Path, browser_artifacts: Path) -> None:
+    out = browser_artifacts
     clip = make_clip(tmp_path / "clip.mp4", size="320x568", duration=4)
     base = reelm_server.base_url
 

@@ -10,8 +10,7 @@ import pytest
 from playwright.sync_api import Page, Response, expect, sync_playwright
 
 from tests.conftest import PASSWORD, make_clip
-from tests.e2e.live import TEST_RESULTS, Http, ReelmProcess, wait_for
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.live import CHROMIUM, CHROMIUM_ARGS, Http, ReelmProcess, sign_up_with_token, wait_for
 
 
 def reel(index: int) -> str:
@@ -25,22 +24,15 @@ def video_js(index: int) -> str:
 @pytest.mark.browser
 @pytest.mark.timeout(300)
 def test_feed_plays_moves_with_keys_toggles_sound_and_likes(
-    reelm_server: ReelmProcess, tmp_path: Path, request: pytest.FixtureRequest
+    reelm_server: ReelmProcess, tmp_path: Path, browser_artifacts: Path
 ) -> None:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium)")
-    out = TEST_RESULTS / request.node.name
-    out.mkdir(parents=True, exist_ok=True)
+    out = browser_artifacts
     base = reelm_server.base_url
 
     # --- seed three short videos through the HTTP API and wait until they are ready ----------------------------
-    anonymous = Http(base)
-    for name in ("maker", "watcher"):
-        created = anonymous.post("/api/accounts", json_body={"username": name, "password": PASSWORD})
-        assert created.status == 201, created.body
-    maker_session = Http(base)
-    maker_session.login("maker", PASSWORD)
-    maker = Http(base, token=maker_session.create_token("feed e2e"))
+    maker = sign_up_with_token(base, "maker", PASSWORD, token_name="feed e2e")
+    watcher_created = Http(base).post("/api/accounts", json_body={"username": "watcher", "password": PASSWORD})
+    assert watcher_created.status == 201, watcher_created.body
     ids = []
     for i in range(3):
         clip = make_clip(tmp_path / f"clip{i}.mp4", size="320x568", duration=4)
@@ -120,7 +112,7 @@ def test_feed_plays_moves_with_keys_toggles_sound_and_likes(
             expect(like.locator(".count")).to_have_text("1")
             expect(like).to_have_attribute("aria-pressed", "true")
             liked_id = shown[1]
-            assert anonymous.get(f"/api/videos/{liked_id}").json()["like_count"] == 1
+            assert Http(base).get(f"/api/videos/{liked_id}").json()["like_count"] == 1
             watcher_session = Http(base)
             watcher_session.login("watcher", PASSWORD)
             watcher = Http(base, token=watcher_session.create_token("check"))

@@ -8,8 +8,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.conftest import PASSWORD, make_clip
-from tests.e2e.live import TEST_RESULTS, Http, ReelmProcess, wait_for
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.live import CHROMIUM, CHROMIUM_ARGS, Http, ReelmProcess, sign_up_with_token, wait_for
 
 
 def _signed_in(browser: Browser, base: str, username: str, viewport: dict[str, int], **extra: bool) -> Page:
@@ -27,22 +26,15 @@ def _signed_in(browser: Browser, base: str, username: str, viewport: dict[str, i
 @pytest.mark.browser
 @pytest.mark.timeout(300)
 def test_follow_like_comment_reply_and_pin_across_two_browsers(
-    reelm_server: ReelmProcess, tmp_path: Path, request: pytest.FixtureRequest
+    reelm_server: ReelmProcess, tmp_path: Path, browser_artifacts: Path
 ) -> None:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium)")
-    out = TEST_RESULTS / request.node.name
-    out.mkdir(parents=True, exist_ok=True)
+    out = browser_artifacts
     base = reelm_server.base_url
 
     # --- A uploads a clip through the HTTP API and waits until it is ready ---------------------------------------
-    anonymous = Http(base)
-    for name in ("author_a", "viewer_b"):
-        created = anonymous.post("/api/accounts", json_body={"username": name, "password": PASSWORD})
-        assert created.status == 201, created.body
-    session = Http(base)
-    session.login("author_a", PASSWORD)
-    author = Http(base, token=session.create_token("social e2e"))
+    author = sign_up_with_token(base, "author_a", PASSWORD, token_name="social e2e")
+    viewer_created = Http(base).post("/api/accounts", json_body={"username": "viewer_b", "password": PASSWORD})
+    assert viewer_created.status == 201, viewer_created.body
     uploaded = author.upload(make_clip(tmp_path / "clip.mp4", duration=3), caption="social clip", visibility="public")
     assert uploaded.status == 201, uploaded.body
     video_id = uploaded.json()["id"]
