@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-import tempfile
 import uuid
 
-from django.http import FileResponse, HttpRequest
+from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from reelm.accounts import data, selectors, services
 from reelm.accounts.auth import current_user, viewer
-from reelm.accounts.models import User
 from reelm.accounts.schemas import ProfileIn, SignupIn, TokenCreatedOut, TokenIn, TokenOut, UserOut
 from reelm.social.blocks import account_get_for_viewer
 from reelm.social.services import account_privacy_set
@@ -56,7 +54,7 @@ def me_update(request: HttpRequest, payload: ProfileIn) -> UserOut:
     "your original uploads and avatar.",
 )
 def me_export(request: HttpRequest) -> HttpResponseBase:
-    return export_response(current_user(request))
+    return data.account_export_response(user=current_user(request))
 
 
 class AccountDeleteIn(Schema):
@@ -67,15 +65,6 @@ class AccountDeleteIn(Schema):
 def me_delete(request: HttpRequest, payload: AccountDeleteIn) -> Status[None]:
     data.account_delete(user=current_user(request), password=payload.password)
     return Status(204, None)
-
-
-def export_response(user: User) -> FileResponse:
-    spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
-    data.account_export(user=user, out=spool)
-    spool.seek(0)
-    return FileResponse(
-        spool, as_attachment=True, filename=f"reelm-{user.username}.zip", content_type="application/zip"
-    )
 
 
 @router.post("/me/avatar", response=UserOut, summary="Upload an avatar (JPEG, PNG or WebP)")

@@ -7,12 +7,14 @@ profiles stays right, and every media object of the account is removed from the 
 from __future__ import annotations
 
 import json
+import tempfile
 import zipfile
 from pathlib import PurePosixPath
 from typing import IO, Any
 
 from django.contrib.auth.hashers import check_password
 from django.db import transaction
+from django.http import FileResponse
 
 from reelm.accounts.models import AccessToken, User
 from reelm.core.errors import Forbidden
@@ -111,6 +113,16 @@ def account_export(*, user: User, out: IO[bytes]) -> None:
             with archive.open(zipfile.ZipInfo(meta["original"]), "w", force_zip64=True) as entry:
                 for chunk in store.stream(video.source_key):
                     entry.write(chunk)
+
+
+def account_export_response(*, user: User) -> FileResponse:
+    """The export as a download, spooled to disk past 32 MiB so big accounts don't sit in memory."""
+    spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
+    account_export(user=user, out=spool)
+    spool.seek(0)
+    return FileResponse(
+        spool, as_attachment=True, filename=f"reelm-{user.username}.zip", content_type="application/zip"
+    )
 
 
 def account_delete(*, user: User, password: str) -> None:

@@ -126,9 +126,7 @@ def token_revoke(request: HttpRequest, token_id: str) -> HttpResponse:
 
 @login_required
 def export_download(request: HttpRequest) -> HttpResponseBase:
-    from reelm.accounts.api import export_response
-
-    return export_response(current_user(request))
+    return data.account_export_response(user=current_user(request))
 
 
 @login_required

@@ -33,8 +33,7 @@ class FollowAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
-@admin.register(Like)
-class LikeAdmin(ReadOnlyAdmin):
+class VideoReactionAdmin(ReadOnlyAdmin):
     list_display = ("id", "owner", "video", "created_at")
     search_fields = ("owner__username", "video__id")
     list_filter = ("video__visibility",)
@@ -43,14 +42,7 @@ class LikeAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
-@admin.register(Bookmark)
-class BookmarkAdmin(ReadOnlyAdmin):
-    list_display = ("id", "owner", "video", "created_at")
-    search_fields = ("owner__username", "video__id")
-    list_filter = ("video__visibility",)
-    list_select_related = ("owner", "video")
-    raw_id_fields = ("owner", "video")
-    date_hierarchy = "created_at"
+admin.site.register([Like, Bookmark], VideoReactionAdmin)
 
 
 @admin.register(Comment)

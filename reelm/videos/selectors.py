@@ -33,13 +33,21 @@ def follows(viewer: Any, account_id: Any) -> bool:
     return Follow.objects.filter(owner_id=viewer.id, followee_id=account_id, status=FollowStatus.ACCEPTED).exists()
 
 
-def can_view(video: Video, viewer: Any, *, follower: bool | None = None, blocked: bool | None = None) -> bool:
+def can_view(
+    video: Video,
+    viewer: Any,
+    *,
+    follower: bool | None = None,
+    blocked: bool | None = None,
+    once_ready: bool = False,
+) -> bool:
     """Who sees a video, like TikTok: its author always; nobody the author blocks or is blocked by; staff
     always; others only once it is ready, and never a private one. Followers-only videos, and every video of a
     private account, need an approved follow.
 
     ``follower`` and ``blocked`` may be given when the caller already knows whether the viewer follows the
-    author and whether the two block each other, so a list costs one lookup of each rather than one per video."""
+    author and whether the two block each other, so a list costs one lookup of each rather than one per video.
+    ``once_ready`` asks whether the viewer will see the video when its transcode finishes."""
     signed_in = viewer is not None and viewer.is_authenticated
     if signed_in and viewer.id == video.owner_id:
         return True
@@ -50,7 +58,7 @@ def can_view(video: Video, viewer: Any, *, follower: bool | None = None, blocked
             return False
         if viewer.is_staff:
             return True
-    if video.state != VideoState.READY or video.visibility == Visibility.PRIVATE:
+    if (video.state != VideoState.READY and not once_ready) or video.visibility == Visibility.PRIVATE:
         return False
     if video.visibility == Visibility.PUBLIC and not video.owner.is_private:
         return True

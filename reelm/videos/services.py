@@ -29,7 +29,7 @@ from reelm.transcode import ffmpeg
 from reelm.transcode.publisher import SegmentPublisher
 from reelm.videos.captions import CAPTION_MAX, parse_hashtags, parse_mentions
 from reelm.videos.models import Hashtag, Mention, Video, VideoHashtag, Visibility
-from reelm.videos.selectors import follows
+from reelm.videos.selectors import can_view
 from reelm.videos.states import VideoState, check_transition
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def _link_caption(video: Video) -> None:
     for user in users_by_usernames(set(parse_mentions(video.caption))):
         Mention.objects.create(owner_id=video.owner_id, video=video, mentioned=user)
         after.add(user.id)
-        if user.id not in before and _could_see(video, user):
+        if user.id not in before and can_view(video, user, once_ready=True):
             notification_create(
                 recipient_id=user.id, actor_id=video.owner_id, kind=NotificationKind.MENTION, video_id=video.id
             )
@@ -130,15 +130,6 @@ def _link_caption(video: Video) -> None:
         notification_withdraw(
             recipient_id=gone, actor_id=video.owner_id, kinds=[NotificationKind.MENTION], video_id=video.id
         )
-
-
-def _could_see(video: Video, user: User) -> bool:
-    """Whether ``user`` may see ``video`` once it is ready (see ``selectors.can_view``)."""
-    if video.visibility == Visibility.PRIVATE:
-        return False
-    if video.visibility == Visibility.PUBLIC and not video.owner.is_private:
-        return True
-    return follows(user, video.owner_id)
 
 
 def video_update(*, video: Video, editor: User, caption: str | None = None, visibility: str | None = None) -> Video:

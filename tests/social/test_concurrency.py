@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 
 import pytest
 from django.db import connection, connections
@@ -19,12 +20,30 @@ THREADS = 8
 ROUNDS = 12
 
 
-def run_threads(work: list[threading.Thread]) -> None:
+def race(fans: list[User], add: Callable[[User], object], remove: Callable[[User], object]) -> None:
+    """Two threads per account, each adding and removing at random, all released at once, so the same row is
+    created and deleted by racing requests."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(fans) * 2)
+
+    def churn(fan: User, seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            start.wait()
+            for _ in range(ROUNDS):
+                (add if rng.random() < 0.6 else remove)(fan)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    work = [threading.Thread(target=churn, args=(fan, seed)) for seed, fan in enumerate(fans + fans)]
     for thread in work:
         thread.start()
     for thread in work:
         thread.join(timeout=120)
         assert not thread.is_alive(), "a worker thread hung"
+    assert errors == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -33,26 +52,11 @@ def test_racing_likes_and_unlikes_keep_the_counter_exact() -> None:
     author = User.objects.create(username="author")
     fans = [User.objects.create(username=f"fan{i}") for i in range(THREADS)]
     video = make_video(author)
-    errors: list[BaseException] = []
-    start = threading.Barrier(THREADS * 2)
-
-    def hammer(fan: User, seed: int) -> None:
-        rng = random.Random(seed)
-        try:
-            start.wait()
-            for _ in range(ROUNDS):
-                if rng.random() < 0.6:
-                    services.like_create(user=fan, video=video)
-                else:
-                    services.like_delete(user=fan, video=video)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    # Two threads per account, so the same (owner, video) row is created and deleted by racing requests.
-    run_threads([threading.Thread(target=hammer, args=(fan, seed)) for seed, fan in enumerate(fans + fans)])
-    assert errors == []
+    race(
+        fans,
+        lambda fan: services.like_create(user=fan, video=video),
+        lambda fan: services.like_delete(user=fan, video=video),
+    )
     likes = Like.objects.filter(video=video).count()
     assert Video.objects.get(id=video.id).like_count == likes
     assert Like.objects.filter(video=video).values("owner").distinct().count() == likes  # never doubled
@@ -62,25 +66,11 @@ def test_racing_likes_and_unlikes_keep_the_counter_exact() -> None:
 def test_racing_follows_keep_follower_counts_exact() -> None:
     star = User.objects.create(username="star")
     fans = [User.objects.create(username=f"fan{i}") for i in range(THREADS)]
-    errors: list[BaseException] = []
-    start = threading.Barrier(THREADS * 2)
-
-    def churn(fan: User, seed: int) -> None:
-        rng = random.Random(seed)
-        try:
-            start.wait()
-            for _ in range(ROUNDS):
-                if rng.random() < 0.6:
-                    services.follow_create(follower=fan, followee=star)
-                else:
-                    services.follow_delete(follower=fan, followee=star)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    run_threads([threading.Thread(target=churn, args=(fan, seed)) for seed, fan in enumerate(fans + fans)])
-    assert errors == []
+    race(
+        fans,
+        lambda fan: services.follow_create(follower=fan, followee=star),
+        lambda fan: services.follow_delete(follower=fan, followee=star),
+    )
     star.refresh_from_db()
     assert star.follower_count == Follow.objects.filter(followee=star).count()
     for fan in fans:
