@@ -79,6 +79,15 @@ class ObjectStore(Protocol):
         """SHA-256 of the object's content, computed by reading it (ETags are not content hashes everywhere)."""
         ...
 
+    def copy(self, src_key: str, dst_key: str) -> None:
+        """Copy an object within this store, overwriting ``dst_key``."""
+        ...
+
+    def signed_url(self, key: str, expires_in: int) -> str | None:
+        """A URL that lets anyone GET the object for ``expires_in`` seconds, or None where the backend cannot sign
+        (callers then serve the object through Reelm)."""
+        ...
+
 
 def hashing(chunks: Iterable[bytes], digest: hashlib._Hash, counter: list[int]) -> Iterator[bytes]:
     for chunk in chunks:

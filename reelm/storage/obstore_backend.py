@@ -141,3 +141,18 @@ class ObstoreObjectStore:
         for chunk in self.stream(key):
             digest.update(chunk)
         return digest.hexdigest()
+
+    def copy(self, src_key: str, dst_key: str) -> None:
+        validate_key(src_key)
+        validate_key(dst_key)
+        try:
+            obstore.copy(self._store, src_key, dst_key)
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(src_key) from exc
+        except OSError as exc:
+            raise StorageError(f"could not copy {src_key!r} to {dst_key!r}: {exc}") from exc
+
+    def signed_url(self, key: str, expires_in: int) -> str | None:
+        if self._local_root is not None:
+            return None  # local disk has no URL of its own; Reelm serves it
+        raise NotImplementedError
