@@ -3,16 +3,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from reelm.accounts.auth import current_user
 from reelm.accounts.profile import comment_threads
 from reelm.core.errors import NotFound, ReelmError
 from reelm.feed.views import feed
 from reelm.videos import selectors, services
-from reelm.videos.forms import UploadForm
+from reelm.videos.forms import UploadForm, VideoEditForm
 from reelm.videos.schemas import VideoOut
 
 
@@ -52,6 +54,7 @@ def video_page(request: HttpRequest, video_id: str) -> HttpResponse:
         return render(request, "404.html", status=404)
     data = VideoOut.for_viewer(video, request.user)
     me = request.user
+    is_owner = bool(me.is_authenticated and me.id == video.owner_id)
     return render(
         request,
         "videos/video.html",
@@ -60,6 +63,42 @@ def video_page(request: HttpRequest, video_id: str) -> HttpResponse:
             "data": data,
             "json": data.model_dump(mode="json"),
             "threads": comment_threads(video, me),
-            "is_video_owner": bool(me.is_authenticated and me.id == video.owner_id),
+            "is_video_owner": is_owner,
+            "edit_form": VideoEditForm(initial={"caption": video.caption, "visibility": video.visibility})
+            if is_owner
+            else None,
         },
     )
+
+
+@login_required
+@require_POST
+def video_edit(request: HttpRequest, video_id: str) -> HttpResponse:
+    """The author's caption and visibility form on the video page (works without JavaScript)."""
+    try:
+        video = selectors.video_get_for_viewer(video_id, request.user)
+    except NotFound:
+        return render(request, "404.html", status=404)
+    form = VideoEditForm(request.POST)
+    if not form.is_valid():
+        return redirect("video", video_id=video.id)
+    services.video_update(
+        video=video,
+        editor=current_user(request),
+        caption=form.cleaned_data["caption"],
+        visibility=form.cleaned_data["visibility"],
+    )
+    messages.success(request, f"Saved: the video is now {video.get_visibility_display().lower()}.")
+    return redirect("video", video_id=video.id)
+
+
+@login_required
+@require_POST
+def video_remove(request: HttpRequest, video_id: str) -> HttpResponse:
+    try:
+        video = selectors.video_get_for_viewer(video_id, request.user)
+    except NotFound:
+        return render(request, "404.html", status=404)
+    services.video_delete(video=video, actor=current_user(request))
+    messages.success(request, "The video and all its files were deleted.")
+    return redirect("profile", username=current_user(request).username)

@@ -1,4 +1,4 @@
-"""axe-core (from npm) run in Chromium over the main pages: no critical accessibility violations."""
+"""axe-core (from npm, pinned) run in Chromium over the main pages: no accessibility violations of any impact."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _audit(page: Page, path: str) -> list[dict[str, Any]]:
 
 @pytest.mark.browser
 @pytest.mark.timeout(300)
-def test_main_pages_have_no_critical_accessibility_violations(
+def test_main_pages_have_no_accessibility_violations(
     reelm_server: ReelmProcess, tmp_path: Path, browser_artifacts: Path
 ) -> None:
     assert AXE.exists(), f"{AXE} is missing: ./dev installs axe-core from npm"
@@ -41,7 +41,15 @@ def test_main_pages_have_no_critical_accessibility_violations(
         message="the video never became ready",
     )
     anonymous_pages = ["/", "/login", "/signup", f"/v/{video_id}", "/@access_author", "/search?q=accessible"]
-    signed_in_pages = ["/", "/upload", "/settings", "/notifications", f"/v/{video_id}", "/@access_author"]
+    signed_in_pages = [
+        "/",
+        "/feed/following",
+        "/upload",
+        "/settings",
+        "/notifications",
+        f"/v/{video_id}",
+        "/@access_author",
+    ]
     violations: list[dict[str, Any]] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -65,5 +73,4 @@ def test_main_pages_have_no_critical_accessibility_violations(
         for v in violations
     ]
     (browser_artifacts / "axe.json").write_text(json.dumps(report, indent=2))
-    critical = [v for v in report if v["impact"] == "critical"]
-    assert not critical, json.dumps(critical, indent=2)
+    assert not report, json.dumps(report, indent=2)

@@ -81,20 +81,20 @@ def test_feed_plays_moves_with_keys_toggles_sound_and_likes(
             expect(page.locator(f"{reel(0)} .caption a[href='/tag/feed']")).to_have_text("#feed")
             expect(page.locator(f"{reel(0)} .caption a[href='/@watcher']")).to_have_text("@watcher")
 
-            _assert_plays(page, 0)
+            assert_plays(page, 0)
             assert page.evaluate(f"{video_js(0)}.muted") is True
 
             page.keyboard.press("ArrowDown")
             expect(page.locator(reel(1))).to_have_class("reel active")
-            _assert_plays(page, 1)
+            assert_plays(page, 1)
             page.wait_for_function(f"() => {video_js(0)}.paused")
 
             page.keyboard.press("j")
             expect(page.locator(reel(2))).to_have_class("reel active")
-            _assert_plays(page, 2)
+            assert_plays(page, 2)
             page.keyboard.press("k")
             expect(page.locator(reel(1))).to_have_class("reel active")
-            _assert_plays(page, 1)
+            assert_plays(page, 1)
             assert page.evaluate(f"{video_js(2)}.paused") and page.evaluate(f"{video_js(0)}.paused")
             # The active reel fills the phone screen under the header.
             box = page.locator(reel(1)).bounding_box()
@@ -142,7 +142,7 @@ def test_feed_plays_moves_with_keys_toggles_sound_and_likes(
             browser.close()
 
 
-def _assert_plays(page: Page, index: int) -> None:
+def assert_plays(page: Page, index: int) -> None:
     """The reel's video is playing: not paused, and its currentTime moves forward."""
     video = video_js(index)
     page.wait_for_function(f"() => !{video}.paused && {video}.currentTime > 0.05", timeout=30_000)

@@ -11,7 +11,7 @@ from django.test import Client
 from reelm.accounts.models import User
 from reelm.storage.base import ObjectStore
 from reelm.videos import services
-from reelm.videos.models import Video
+from reelm.videos.models import Video, VideoHashtag
 
 pytestmark = pytest.mark.django_db
 
@@ -154,3 +154,50 @@ def test_hidden_video_page_shows_no_comments(client: Client, user: User) -> None
     video.save(update_fields=["visibility"])
     response = client.get(f"/v/{video.id}")
     assert response.status_code == 404 and b"secret words" not in response.content
+
+
+def test_author_edits_caption_and_visibility_from_the_video_page(browser: Client, user: User) -> None:
+    from tests.social.conftest import make_video
+
+    video = make_video(user, visibility="public")
+    page = browser.get(f"/v/{video.id}").content.decode()
+    assert 'id="edit-video"' in page and f'action="/v/{video.id}/edit"' in page
+
+    response = browser.post(f"/v/{video.id}/edit", {"caption": "now #hidden", "visibility": "private"})
+    assert response.status_code == 302 and response["Location"] == f"/v/{video.id}"
+    video.refresh_from_db()
+    assert video.visibility == "private" and video.caption == "now #hidden"
+    assert list(VideoHashtag.objects.filter(video=video).values_list("hashtag__name", flat=True)) == ["hidden"]
+    assert Client().get(f"/v/{video.id}").status_code == 404
+    assert "now private" in browser.get(f"/v/{video.id}").content.decode()
+
+
+def test_only_the_author_sees_and_uses_the_edit_and_delete_forms(browser: Client, user: User) -> None:
+    from reelm.accounts.services import user_create
+    from tests.conftest import PASSWORD
+    from tests.social.conftest import make_video
+
+    bob = user_create(username="bob", password=PASSWORD)
+    video = make_video(bob, visibility="public")
+    assert 'id="edit-video"' not in browser.get(f"/v/{video.id}").content.decode()
+    assert browser.post(f"/v/{video.id}/edit", {"caption": "mine now", "visibility": "private"}).status_code == 403
+    assert browser.post(f"/v/{video.id}/delete").status_code == 403
+    assert browser.get(f"/v/{video.id}/edit").status_code == 405
+    video.refresh_from_db()
+    assert video.visibility == "public" and video.caption != "mine now"
+    assert Client().post(f"/v/{video.id}/delete").status_code == 302  # to the login page
+    assert Video.objects.filter(id=video.id).exists()
+
+
+def test_author_deletes_a_video_from_its_page(
+    browser: Client, user: User, media_store: ObjectStore, django_capture_on_commit_callbacks: Any
+) -> None:
+    from tests.social.conftest import make_video
+
+    video = make_video(user, visibility="public")
+    media_store.put(f"videos/{video.id}/poster.jpg", b"jpeg")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser.post(f"/v/{video.id}/delete")
+    assert response.status_code == 302 and response["Location"] == "/@alice"
+    assert not Video.objects.filter(id=video.id).exists()
+    assert not media_store.exists(f"videos/{video.id}/poster.jpg")

@@ -291,4 +291,11 @@
       }).catch(function (err) { btn.disabled = false; say(err.message); });
     });
   }
+
+  // --- forms that destroy something ask first ---------------------------------------------------------------
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
 })();

@@ -83,9 +83,11 @@
   }
 
   function button(cls, label, count, pressed) {
-    const b = el("button", { type: "button", class: cls, "aria-label": label });
+    // The name is the hidden label plus the visible count ("Like 3"), so speech input can say what it sees.
+    const b = el("button", { type: "button", class: cls });
     if (pressed !== undefined) b.setAttribute("aria-pressed", pressed ? "true" : "false");
     b.appendChild(icon(cls));
+    b.appendChild(el("span", { class: "visually-hidden" }, label));
     b.appendChild(el("span", { class: "count" }, count === null ? "" : String(count)));
     return b;
   }
@@ -226,7 +228,13 @@
 
   function build(data) {
     const index = reels.length;
-    const section = el("section", { class: "reel", "aria-label": "Video by @" + data.author.username });
+    // ARIA's feed pattern: articles in a role=feed container; the length of an endless feed is unknown (-1).
+    const section = el("article", {
+      class: "reel",
+      "aria-label": "Video by @" + data.author.username,
+      "aria-posinset": String(index + 1),
+      "aria-setsize": "-1",
+    });
     section.dataset.index = String(index);
     section.dataset.id = data.id;
     const video = el("video", { playsinline: "", loop: "", preload: "none", "aria-label": "Video by @" + data.author.username });
@@ -327,17 +335,23 @@
   function more() {
     if (loading || !cursor) return;
     loading = true;
+    feed.setAttribute("aria-busy", "true");
     fetch(source + "?cursor=" + encodeURIComponent(cursor), { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(new Error(String(r.status))); })
       .then(function (page) { cursor = page.next_cursor; add(page.items); })
       .catch(function () { say("Could not load more videos."); })
-      .finally(function () { loading = false; });
+      .finally(function () { loading = false; feed.removeAttribute("aria-busy"); });
   }
 
   function add(items) {
     const seen = new Set(reels.map(function (r) { return r.data.id; }));
     items.forEach(function (item) { if (!seen.has(item.id)) build(item); });
     empty.hidden = reels.length > 0;
+    if (reels.length) {
+      // A feed role needs articles inside, so an empty feed stays a plain container.
+      feed.setAttribute("role", "feed");
+      feed.setAttribute("aria-label", feed.dataset.label);
+    }
     if (active >= 0) { const keep = active; active = -1; activate(keep); }
   }
 
