@@ -16,6 +16,7 @@ urlpatterns = [
     path("v/<str:video_id>", video_views.video_page, name="video"),
     path("v/<str:video_id>/edit", video_views.video_edit, name="video_edit"),
     path("v/<str:video_id>/delete", video_views.video_remove, name="video_delete"),
+    path("embed/<str:video_id>", video_views.embed, name="embed"),
     path("@<str:username>", account_views.profile, name="profile"),
     path("signup", account_views.signup, name="signup"),
     path("login", auth_views.LoginView.as_view(), name="login"),

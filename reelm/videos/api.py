@@ -2,14 +2,17 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
 from reelm.accounts.auth import current_user, viewer
+from reelm.core.errors import ReelmError
 from reelm.social.blocks import account_get_for_viewer
 from reelm.videos import selectors, services
+from reelm.videos.embed import OEmbedOut, oembed
 from reelm.videos.schemas import VideoOut, VideoPageOut, VideoUpdateIn
 
 router = Router(tags=["videos"])
@@ -53,6 +56,28 @@ def video_list_by_author(request: HttpRequest, username: str) -> list[VideoOut]:
     who = viewer(request)
     author = account_get_for_viewer(username, who)
     return VideoOut.many(selectors.videos_of_owner(owner_id=author.id, viewer=who), who)
+
+
+@router.get(
+    "/oembed",
+    response=OEmbedOut,
+    auth=None,
+    url_name="video_oembed",
+    summary="oEmbed for a video page URL (public videos only)",
+    description="https://oembed.com: `url` is a video page of this site (`/v/<id>`); the answer's `html` is an "
+    "iframe of the embed player. Only JSON is offered (`format=xml` answers 501).",
+)
+def video_oembed(
+    request: HttpRequest,
+    url: str,
+    maxwidth: int | None = None,
+    maxheight: int | None = None,
+    format: str = "json",
+) -> dict[str, Any]:
+    if format != "json":
+        raise ReelmError("Only format=json is offered.", code="format_not_supported", status=501)
+    origin = f"{request.scheme}://{request.get_host()}"
+    return oembed(url, origin, max_width=maxwidth, max_height=maxheight)
 
 
 @router.get("/{video_id}", response=VideoOut, auth=None, summary="A video, its state and playback URLs")

@@ -1,19 +1,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csp import csp_override
+from django.views.decorators.http import require_POST, require_safe
 
 from reelm.accounts.auth import current_user
 from reelm.accounts.profile import comment_threads
 from reelm.core.errors import NotFound, ReelmError
 from reelm.feed.views import feed
 from reelm.videos import selectors, services
+from reelm.videos.embed import embed_code, embeddable
 from reelm.videos.forms import UploadForm, VideoEditForm
 from reelm.videos.schemas import VideoOut
 
@@ -64,6 +68,7 @@ def video_page(request: HttpRequest, video_id: str) -> HttpResponse:
             "json": data.model_dump(mode="json"),
             "threads": comment_threads(video, me),
             "is_video_owner": is_owner,
+            "embed_code": embed_code(video, _origin(request)) if embeddable(video) else "",
             "edit_form": VideoEditForm(initial={"caption": video.caption, "visibility": video.visibility})
             if is_owner
             else None,
@@ -102,3 +107,25 @@ def video_remove(request: HttpRequest, video_id: str) -> HttpResponse:
     services.video_delete(video=video, actor=current_user(request))
     messages.success(request, "The video and all its files were deleted.")
     return redirect("profile", username=current_user(request).username)
+
+
+def _origin(request: HttpRequest) -> str:
+    return f"{request.scheme}://{request.get_host()}"
+
+
+# Any site may frame the embed player (and only it); it shows public videos only.
+_EMBED_CSP: dict[str, Any] = {**settings.SECURE_CSP, "frame-ancestors": ["*"]}
+
+
+@require_safe
+@xframe_options_exempt
+@csp_override(_EMBED_CSP)
+def embed(request: HttpRequest, video_id: str) -> HttpResponse:
+    try:
+        video = selectors.video_get(video_id)
+    except NotFound:
+        video = None
+    if video is None or not embeddable(video):
+        return render(request, "videos/embed_missing.html", status=404)
+    data = VideoOut.of(video)
+    return render(request, "videos/embed.html", {"video": video, "json": data.model_dump(mode="json")})

@@ -150,11 +150,23 @@ def test_two_people_find_follow_watch_react_and_lose_access_when_made_private(
             pin.click()
             expect(pin).to_have_text("Unpin")
 
-            b.reload()
+            b.goto(f"/v/{video_id}")
             mine = b.locator(f"#c-{comment_id}")
             expect(mine).to_have_class("comment pinned")
             expect(mine.locator(".replies .comment-body")).to_have_text("Thanks for watching")
             expect(b.locator("header a.bell")).to_have_attribute("aria-label", "Notifications, 1 unread")
+
+            # --- the video plays embedded in another page, from the page's embed code ----------------------
+            code = b.locator("#embed-code").input_value()
+            b.goto("about:blank")
+            b.set_content(f"<!doctype html><title>Another site</title>{code}")
+            frame = b.frame_locator("iframe")
+            expect(frame.locator("a.watch-on")).to_have_text("@author_a on Reelm")
+            embedded = b.frames[1]
+            embedded.wait_for_function(
+                '() => { const v = document.getElementById("player"); return !v.paused && v.currentTime > 0.3; }',
+                timeout=30_000,
+            )
 
             # --- A makes the video private: B loses the page, the media and the feed entry -----------------
             a.goto(f"/v/{video_id}")
@@ -168,6 +180,7 @@ def test_two_people_find_follow_watch_react_and_lose_access_when_made_private(
             assert b.request.get(media_url).status == 404
             assert b.request.get(poster_url).status == 404
             assert Http(base).get(media_url).status == 404
+            assert Http(base).get(f"/embed/{video_id}").status == 404
             b.goto("/feed/following")
             expect(b.locator("#feed .reel")).to_have_count(1)
             assert b.eval_on_selector_all("#feed .reel", "els => els.map(e => e.dataset.id)") == [older_id]
