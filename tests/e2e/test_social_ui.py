@@ -4,7 +4,11 @@ makes the video private and B loses the page and the media."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import re
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,32 @@ def _signed_in(browser: Browser, base: str, username: str, device: dict[str, Any
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(base + "/")
     return page
+
+
+@contextlib.contextmanager
+def another_site(page: str) -> Iterator[str]:
+    """A second origin on loopback (another port) that serves one page: a stand-in for a site that embeds."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = page.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _wait_ready(client: Http, video_id: str) -> None:
@@ -158,15 +188,14 @@ def test_two_people_find_follow_watch_react_and_lose_access_when_made_private(
 
             # --- the video plays embedded in another page, from the page's embed code ----------------------
             code = b.locator("#embed-code").input_value()
-            b.goto("about:blank")
-            b.set_content(f"<!doctype html><title>Another site</title>{code}")
-            frame = b.frame_locator("iframe")
-            expect(frame.locator("a.watch-on")).to_have_text("@author_a on Reelm")
-            embedded = b.frames[1]
-            embedded.wait_for_function(
-                '() => { const v = document.getElementById("player"); return !v.paused && v.currentTime > 0.3; }',
-                timeout=30_000,
-            )
+            with another_site(f"<!doctype html><title>Another site</title>{code}") as elsewhere:
+                b.goto(elsewhere)
+                frame = b.frame_locator("iframe")
+                expect(frame.locator("a.watch-on")).to_have_text("@author_a on Reelm")
+                b.frames[1].wait_for_function(
+                    '() => { const v = document.getElementById("player"); return !v.paused && v.currentTime > 0.3; }',
+                    timeout=30_000,
+                )
 
             # --- A makes the video private: B loses the page, the media and the feed entry -----------------
             a.goto(f"/v/{video_id}")
