@@ -1,4 +1,4 @@
-"""The ``reelm`` command: run, serve, worker, migrate, createadmin, check, manage."""
+"""The ``reelm`` command: run, serve, worker, migrate, createadmin, check, storage, manage."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ import sys
 import time
 import urllib.request
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reelm.storage.console import Output
 
 DEFAULT_BIND = "127.0.0.1:8000"
 
@@ -157,6 +161,118 @@ def cmd_manage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_storage_migrate(args: argparse.Namespace) -> int:
+    """Copy, verify, switch and purge, as asked; each step refuses rather than risk an object."""
+    _django()
+    from reelm.storage import migration
+    from reelm.storage.base import StorageError
+    from reelm.storage.console import Output
+
+    out = Output()
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as cleanly as on Ctrl-C
+    try:
+        if args.dry_run:
+            out.plan(
+                migration.migration_plan(realm=args.realm, target_url=args.to, switch=args.switch, purge=args.purge_old)
+            )
+            return 0
+        if args.verify_only:
+            return _storage_verify(args, out)
+        return _storage_migrate(args, out)
+    except (migration.MigrationError, StorageError, ValueError) as exc:
+        out.error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        out.error(
+            "interrupted; finished copies are recorded. Run the same command again to resume "
+            "(meanwhile the site keeps writing to both stores and reading from either)."
+        )
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _storage_migrate(args: argparse.Namespace, out: Output) -> int:
+    from reelm.storage import migration
+    from reelm.storage.models import RunState
+
+    run = migration.migration_begin(realm=args.realm, target_url=args.to)
+    with out.progress(f"Copying {run.source_url} → {run.target_url}") as progress:
+        report = migration.migration_copy(run, concurrency=args.concurrency, progress=progress)
+    out.copy_summary(run, report)
+    if run.objects_verified < run.objects_total:
+        out.error(
+            f"{run.objects_total - run.objects_verified} objects are not copied yet (see the failures above, "
+            "or `reelm storage status`); run the same command again to retry them"
+        )
+        return 1
+    if args.switch and run.state not in (RunState.SWITCHED, RunState.PURGED):
+        with out.progress("Comparing both stores before the switch") as progress:
+            migration.migration_switch(run, concurrency=args.concurrency, progress=progress)
+        out.say(f"Switched: {run.target_url} is now the primary store; reads fall back to {run.source_url}.")
+    if args.purge_old:
+        with out.progress("Re-reading every old object and its copy before deleting") as progress:
+            purged = migration.migration_purge(run, concurrency=args.concurrency, progress=progress)
+        out.purge(purged, run.source_url)
+        out.say(f"Done. Set REELM_STORAGE_URL (or the realm's entry) to {run.target_url} at your next restart.")
+    elif run.state == RunState.SWITCHED:
+        out.say("Next: check the site, then run the same command with --purge-old to delete the old copies.")
+    elif not args.switch:
+        out.say("Next: run the same command with --switch to make the new store primary.")
+    return 0
+
+
+def _storage_verify(args: argparse.Namespace, out: Output) -> int:
+    from reelm.storage import migration, registry
+
+    source_url = migration.source_url_for(args.realm, args.to)
+    run = migration.run_for(args.realm, args.to)
+    source, target = registry._cached(source_url), registry.store_from_url(args.to)
+    with out.progress(f"Comparing {source_url} with {args.to}") as progress:
+        comparison = migration.stores_compare(
+            source, target, run=run, concurrency=args.concurrency, reread=args.reread, progress=progress
+        )
+    out.comparison(comparison, source_url, args.to)
+    return 0 if comparison.clean else 1
+
+
+def cmd_storage_status(args: argparse.Namespace) -> int:
+    _django()
+    from reelm.storage.console import Output
+    from reelm.storage.models import MigrationRun, ObjectState, StoreConfig
+    from reelm.storage.routing import current_route
+
+    out = Output()
+    configs = {config.realm: config for config in StoreConfig.objects.all()}
+    realms = sorted({"default", *settings_realms(), *configs})
+    for realm in realms:
+        route = current_route(realm)
+        reads = f"reads {route.new_url}, then {route.old_url}" if route.old_url else f"uses {route.primary_url}"
+        out.say(f"realm {realm!r}: {route.phase} (v{route.version}), {reads}")
+    for run in MigrationRun.objects.all()[:10]:
+        counts = {state: run.items.filter(state=state).count() for state in ObjectState.values}
+        out.say(
+            f"run {run.id} {run.realm!r}: {run.source_url} → {run.target_url}, {run.state}, started {run.created_at:%Y-%m-%d %H:%M}"
+        )
+        out.say("  " + ", ".join(f"{count} {state}" for state, count in counts.items()))
+        for item in run.items.filter(state=ObjectState.FAILED)[:10]:
+            out.say(f"  failed: {item.key}: {item.error}")
+    return 0
+
+
+def settings_realms() -> list[str]:
+    from django.conf import settings
+
+    return list(settings.REELM_REALM_STORAGE_URLS)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reelm",
@@ -198,6 +314,48 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="check the configuration, database, storage and ffmpeg")
     check.set_defaults(func=cmd_check)
+
+    storage = sub.add_parser("storage", help="move media to another object store while the site keeps serving")
+    storage_sub = storage.add_subparsers(dest="storage_command", required=True, metavar="STORAGE_COMMAND")
+    migrate_store = storage_sub.add_parser(
+        "migrate",
+        help="copy every object to another store, verify, switch, purge (resumable)",
+        description="Copy every object of a realm (originals, renditions, posters, avatars, exports) to the store "
+        "at --to, verifying each copy by SHA-256. From the first run until --switch the site writes to both stores; "
+        "until --purge-old it reads the new store first and falls back to the old. Interrupt it at any time "
+        "(Ctrl-C) and run "
+        "the same command again to resume. Typical use: run it once, then again with --switch, then again with "
+        "--purge-old.",
+    )
+    migrate_store.add_argument(
+        "--to", required=True, metavar="URL", help="the new store (file://, s3://, gs://, az://)"
+    )
+    migrate_store.add_argument("--realm", default="default", help="the realm to move (default: 'default')")
+    migrate_store.add_argument(
+        "--concurrency", type=_positive, default=8, metavar="N", help="objects copied at once (default 8)"
+    )
+    migrate_store.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    migrate_store.add_argument(
+        "--verify-only",
+        action="store_true",
+        help="only compare the stores: missing, differing and extra objects (exit 1 if they differ)",
+    )
+    migrate_store.add_argument(
+        "--reread", action="store_true", help="with --verify-only: hash every object, even ones verified before"
+    )
+    migrate_store.add_argument(
+        "--switch",
+        action="store_true",
+        help="once everything is copied and the stores are identical, make the new store primary",
+    )
+    migrate_store.add_argument(
+        "--purge-old",
+        action="store_true",
+        help="after the switch: re-check every old object against its copy, then delete the old copies",
+    )
+    migrate_store.set_defaults(func=cmd_storage_migrate)
+    status = storage_sub.add_parser("status", help="show each realm's store and the recorded migration runs")
+    status.set_defaults(func=cmd_storage_status)
 
     manage = sub.add_parser("manage", help="run any Django management command (e.g. 'reelm manage shell')")
     manage.add_argument("args", nargs=argparse.REMAINDER, help="the command and its arguments")

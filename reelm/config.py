@@ -37,6 +37,17 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+def env_map(name: str) -> dict[str, str]:
+    """``"a=x,b=y"`` as ``{"a": "x", "b": "y"}`` (values may contain ``=``; an entry without one is an error)."""
+    result = {}
+    for item in env_list(name, ""):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise RuntimeError(f"{name} must look like 'name=value,name=value', got {item!r}")
+        result[key.strip()] = value.strip()
+    return result
+
+
 def data_dir() -> Path:
     path = Path(env_str("REELM_DATA_DIR", str(REPO_DIR / "var"))).resolve()
     path.mkdir(parents=True, exist_ok=True)

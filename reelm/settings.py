@@ -6,7 +6,7 @@ import os
 
 from django.utils.csp import CSP
 
-from reelm.config import REPO_DIR, data_dir, env_bool, env_int, env_list, env_str, secret_key
+from reelm.config import REPO_DIR, data_dir, env_bool, env_int, env_list, env_map, env_str, secret_key
 
 DATA_DIR = data_dir()
 SECRET_KEY = secret_key(DATA_DIR)
@@ -119,7 +119,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Pages run only Reelm's own scripts; hls.js feeds the <video> element through blob: URLs (Media Source).
-SECURE_CSP = {
+SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
@@ -135,8 +135,24 @@ SECURE_CSP = {
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
+# On disk in the data directory: shared by every worker process, unlike Django's default in-process cache, and
+# free of database queries (For You keeps its shared rankings here). A multi-host deployment points this at a
+# shared cache instead.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": DATA_DIR / "cache"}}
+
 #: Object storage for every media byte: file:///path (default: the data directory's media folder).
 REELM_STORAGE_URL = env_str("REELM_STORAGE_URL", (DATA_DIR / "media").as_uri())
+#: Stores of other realms, as "realm=URL,realm=URL" (e.g. "eu=s3://...,us=file:///srv/us"); the realm "default"
+#: uses REELM_STORAGE_URL. Once `reelm storage migrate --switch` has moved a realm, the database records its store.
+REELM_REALM_STORAGE_URLS = env_map("REELM_REALM_STORAGE_URLS")
+#: Origins of buckets that browsers may fetch media from directly (e.g. "https://videos.s3.eu-west-1.amazonaws.com"):
+#: when set, and the store can sign URLs, segments, MP4s and posters are answered with a redirect to a short-lived
+#: signed URL, so their bytes no longer pass through Reelm. Playlists and the access check stay with Reelm.
+REELM_MEDIA_DIRECT_ORIGINS = env_list("REELM_MEDIA_DIRECT_ORIGINS", "")
+#: Lifetime of those signed URLs in seconds.
+REELM_MEDIA_URL_SECONDS = env_int("REELM_MEDIA_URL_SECONDS", 600)
+for _directive in ("img-src", "media-src", "connect-src"):
+    SECURE_CSP[_directive] = [*SECURE_CSP[_directive], *REELM_MEDIA_DIRECT_ORIGINS]
 #: Largest accepted upload in bytes (default 512 MiB).
 REELM_MAX_UPLOAD_BYTES = env_int("REELM_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
 #: Longest accepted video in seconds (default 10 minutes).

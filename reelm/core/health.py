@@ -19,6 +19,27 @@ def _report(ok: bool, what: str, detail: str) -> bool:
     return ok
 
 
+def _storage() -> tuple[bool, str]:
+    """Write, read back and delete a small object, and say in one sentence what went wrong."""
+    from reelm.storage.registry import media_store
+
+    # Every failure becomes a FAIL line, never a crash of ``reelm check``.
+    try:
+        store = media_store()
+    except Exception as exc:
+        return False, f"REELM_STORAGE_URL is not usable: {exc}"
+    key = f"healthcheck/{uuid.uuid4()}"
+    try:
+        store.put(key, b"ok")
+        readable = store.read_bytes(key) == b"ok"
+        store.delete(key)
+    except Exception as exc:
+        return False, f"cannot write to {store.url}; is the server reachable and are its credentials right? ({exc})"
+    if not readable:
+        return False, f"{store.url} returned something else than what was written to it"
+    return True, f"{store.url} is writable"
+
+
 def run_checks() -> bool:
     results = []
     problems = [m for m in checks.run_checks() if m.level >= checks.ERROR]
@@ -28,17 +49,8 @@ def run_checks() -> bool:
         results.append(_report(True, "database", f"{connection.vendor} {settings.DATABASES['default']['NAME']}"))
     except Exception as exc:
         results.append(_report(False, "database", str(exc)))
-    try:
-        from reelm.storage.registry import media_store
-
-        store = media_store()
-        key = f"healthcheck/{uuid.uuid4()}"
-        store.put(key, b"ok")
-        assert store.read_bytes(key) == b"ok"
-        store.delete(key)
-        results.append(_report(True, "object storage", f"{store.url} is writable"))
-    except Exception as exc:
-        results.append(_report(False, "object storage", str(exc)))
+    storage_ok, storage_detail = _storage()
+    results.append(_report(storage_ok, "object storage", storage_detail))
     try:
         from reelm.transcode.ffmpeg import ffmpeg_path
 

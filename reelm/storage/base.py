@@ -1,6 +1,8 @@
 """The one storage seam: every media byte Reelm writes or reads goes through an ``ObjectStore``.
 
-Keys are chosen by Reelm (never derived from user input), use ``/`` as separator and carry no leading slash.
+Keys are chosen by Reelm (never derived from user input), use ``/`` as separator and carry no leading slash. They are
+ASCII letters, digits and ``._-/`` only (``validate_key``), so every backend stores them verbatim and no key needs
+escaping in a URL; a non-ASCII key is refused, not stored.
 """
 
 from __future__ import annotations
@@ -51,14 +53,22 @@ def validate_key(key: str) -> str:
 class ObjectStore(Protocol):
     """Operations every backend provides. Reads stream; nothing loads a whole video into memory."""
 
-    url: str
+    @property
+    def url(self) -> str:
+        """Where the store is, with no secrets in it (safe to log)."""
+        ...
 
-    def put(self, key: str, data: bytes | Iterable[bytes] | BinaryIO) -> WriteResult: ...
+    def put(self, key: str, data: bytes | Iterable[bytes] | BinaryIO) -> WriteResult:
+        """Stream ``data`` into ``key``. The object appears only once complete: a writer that fails publishes
+        nothing (its own error comes through), and concurrent writers to one key never mix; one complete write
+        wins (on Azure a losing writer gets a ``StorageError``)."""
+        ...
 
     def put_file(self, key: str, path: Path) -> WriteResult: ...
 
     def stream(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        """Bytes ``[start, end)`` of the object, in chunks."""
+        """Bytes ``[start, end)`` of the object, in chunks, as slicing would give them: a range reaching past the
+        end is cut short, one starting past it is empty."""
         ...
 
     def read_bytes(self, key: str) -> bytes: ...

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import obstore
+from obstore.exceptions import BaseError
 
 from reelm.storage.base import (
     CHUNK_SIZE,
@@ -25,11 +27,42 @@ from reelm.storage.base import (
 if TYPE_CHECKING:
     from obstore import GetOptions  # defined in the type stubs only
 
+# Parts of a multipart upload: large objects stream through in pieces this big, never whole.
+PART_SIZE = CHUNK_SIZE * 5
+# Parts uploaded at once; each holds its bytes until sent, so this times PART_SIZE bounds a put's memory.
+_PARTS_IN_FLIGHT = 2
+# S3's DeleteObjects takes at most 1000 keys a request.
+_DELETE_BATCH = 1000
+
 
 def _info(meta: Any) -> ObjectInfo:
     return ObjectInfo(
         key=meta["path"], size=meta["size"], etag=meta.get("e_tag"), last_modified=meta.get("last_modified")
     )
+
+
+def plain(exc: BaseException) -> str:
+    """The first line of a client error; obstore appends a multi-line debug dump to every message."""
+    return str(exc).split("\n", 1)[0].strip() or type(exc).__name__
+
+
+@contextlib.contextmanager
+def storage_errors(action: str, key: str) -> Iterator[None]:
+    """Missing objects become ``ObjectNotFound``, every other client failure ``StorageError``."""
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise ObjectNotFound(key) from exc
+    except (OSError, BaseError) as exc:
+        raise StorageError(f"could not {action} {key!r}: {plain(exc)}") from exc
+
+
+def as_chunks(data: bytes | Iterable[bytes] | BinaryIO) -> Iterable[bytes]:
+    if isinstance(data, bytes):
+        return [data]
+    if hasattr(data, "read"):
+        return file_chunks(cast(BinaryIO, data))
+    return cast(Iterable[bytes], data)
 
 
 # A local store writes ``key#<n>`` and renames it into place; a writer killed in between leaves that staging
@@ -38,24 +71,30 @@ _STAGING_SUFFIX = re.compile(r"#[0-9]+$")
 
 
 class ObstoreObjectStore:
+    """Local disk, S3 and Azure Blob (and GCS reads, see ``gcs_backend``): the obstore ``store`` is already scoped
+    to the URL's bucket and prefix, so keys here are relative to that prefix."""
+
     def __init__(self, store: Any, url: str, *, local_root: Path | None = None):
         self._store = store
         self.url = url
         self._local_root = local_root
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url}>"
+
     def put(self, key: str, data: bytes | Iterable[bytes] | BinaryIO) -> WriteResult:
         validate_key(key)
-        if isinstance(data, bytes):
-            chunks: Iterable[bytes] = [data]
-        elif hasattr(data, "read"):
-            chunks = file_chunks(cast(BinaryIO, data))
-        else:
-            chunks = cast(Iterable[bytes], data)
         digest, counter = hashlib.sha256(), [0]
-        try:
-            obstore.put(self._store, key, hashing(chunks, digest, counter), chunk_size=CHUNK_SIZE * 5)
-        except OSError as exc:
-            raise StorageError(f"could not write {key!r}: {exc}") from exc
+        with storage_errors("write", key):
+            # Objects above one part go up as a multipart upload holding a few parts in memory at most; the
+            # object only appears once complete, so concurrent writers never leave a torn object.
+            obstore.put(
+                self._store,
+                key,
+                hashing(as_chunks(data), digest, counter),
+                chunk_size=PART_SIZE,
+                max_concurrency=_PARTS_IN_FLIGHT,
+            )
         return WriteResult(key=key, size=counter[0], sha256=digest.hexdigest())
 
     def put_file(self, key: str, path: Path) -> WriteResult:
@@ -64,35 +103,45 @@ class ObstoreObjectStore:
 
     def _get(self, key: str, options: GetOptions | None = None) -> Any:
         validate_key(key)
-        try:
+        with storage_errors("read", key):
             return obstore.get(self._store, key, options=options)
-        except FileNotFoundError as exc:
-            raise ObjectNotFound(key) from exc
-        except OSError as exc:
-            raise StorageError(f"could not read {key!r}: {exc}") from exc
 
     def stream(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Like slicing the content: ranges past the end are cut short, or empty. Only explicit offsets are used
+        (Azure has no suffix ranges)."""
+        if start < 0 or (end is not None and end < 0):
+            raise ValueError("stream takes non-negative offsets")
         if end is not None and end <= start:
+            self.head(key)  # a missing object is still an error
             return iter(())
         options: GetOptions | None = None
         if end is not None:
             options = {"range": (start, end)}
         elif start:
             options = {"range": {"offset": start}}
-        result = self._get(key, options)
-        return (bytes(chunk) for chunk in result.stream(min_chunk_size=CHUNK_SIZE))
+        try:
+            result = self._get(key, options)
+        except ObjectNotFound:
+            raise
+        except StorageError:
+            # Servers answer a range that starts past the end with 416; slicing semantics say empty.
+            if options is None or start < self.head(key).size:
+                raise
+            return iter(())
+        return self._chunks(key, result)
+
+    def _chunks(self, key: str, result: Any) -> Iterator[bytes]:
+        with storage_errors("read", key):
+            for chunk in result.stream(min_chunk_size=CHUNK_SIZE):
+                yield bytes(chunk)
 
     def read_bytes(self, key: str) -> bytes:
-        return bytes(self._get(key).bytes())
+        return b"".join(self.stream(key))
 
     def head(self, key: str) -> ObjectInfo:
         validate_key(key)
-        try:
+        with storage_errors("stat", key):
             return _info(obstore.head(self._store, key))
-        except FileNotFoundError as exc:
-            raise ObjectNotFound(key) from exc
-        except OSError as exc:
-            raise StorageError(f"could not stat {key!r}: {exc}") from exc
 
     def exists(self, key: str) -> bool:
         try:
@@ -107,21 +156,29 @@ class ObstoreObjectStore:
                 for meta in batch:
                     yield _info(meta)
         except FileNotFoundError:
-            return
+            return  # a local store whose folder does not exist yet holds nothing
+        except (OSError, BaseError) as exc:
+            raise StorageError(f"could not list {prefix!r}: {plain(exc)}") from exc
 
     def delete(self, key: str) -> None:
         validate_key(key)
-        with contextlib.suppress(FileNotFoundError):  # deleting is idempotent
-            obstore.delete(self._store, key)
+        self._delete_keys([key])
+
+    def _delete_keys(self, keys: Sequence[str]) -> None:
+        for first in range(0, len(keys), _DELETE_BATCH):
+            batch = keys[first : first + _DELETE_BATCH]
+            with contextlib.suppress(ObjectNotFound), storage_errors("delete", batch[0]):
+                # Deleting is idempotent. A batch with a missing key still deletes the others (Azure reports it).
+                obstore.delete(self._store, batch)
 
     def delete_prefix(self, prefix: str) -> int:
         if not prefix.endswith("/"):
             raise ValueError("delete_prefix takes a folder-like prefix ending in '/'")
+        validate_key(prefix.rstrip("/"))
         keys = [info.key for info in self.list(prefix)]
-        for key in keys:
-            self.delete(key)
+        self._delete_keys(keys)
         if self._local_root is not None:
-            folder = self._local_root / validate_key(prefix.rstrip("/"))
+            folder = self._local_root / prefix.rstrip("/")
             for leftover in folder.rglob("*#*"):
                 if _STAGING_SUFFIX.search(leftover.name) and leftover.is_file():
                     leftover.unlink(missing_ok=True)
@@ -129,8 +186,9 @@ class ObstoreObjectStore:
 
     def download(self, key: str, path: Path) -> WriteResult:
         digest, size = hashlib.sha256(), 0
+        chunks = self.stream(key)  # before opening, so a missing object leaves no empty file behind
         with open(path, "wb") as handle:
-            for chunk in self.stream(key):
+            for chunk in chunks:
                 handle.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)
@@ -145,14 +203,12 @@ class ObstoreObjectStore:
     def copy(self, src_key: str, dst_key: str) -> None:
         validate_key(src_key)
         validate_key(dst_key)
-        try:
+        with storage_errors("copy", src_key):
             obstore.copy(self._store, src_key, dst_key)
-        except FileNotFoundError as exc:
-            raise ObjectNotFound(src_key) from exc
-        except OSError as exc:
-            raise StorageError(f"could not copy {src_key!r} to {dst_key!r}: {exc}") from exc
 
     def signed_url(self, key: str, expires_in: int) -> str | None:
+        validate_key(key)
         if self._local_root is not None:
             return None  # local disk has no URL of its own; Reelm serves it
-        raise NotImplementedError
+        with storage_errors("sign a URL for", key):
+            return str(obstore.sign(self._store, "GET", key, timedelta(seconds=expires_in)))

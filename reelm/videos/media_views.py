@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
@@ -33,8 +34,22 @@ def video_media(request: HttpRequest, video_id: str, path: str) -> HttpResponse:
         cache = "public, max-age=31536000, immutable"  # attempt prefixes make every URL's content final
     else:
         cache = "private, no-store"
+    store = media_store()
+    if settings.REELM_MEDIA_DIRECT_ORIGINS and not path.endswith(".m3u8"):
+        # Playlists stay here: their relative segment URIs must resolve against Reelm, which redirects each one.
+        signed = store.signed_url(key, settings.REELM_MEDIA_URL_SECONDS)
+        if signed:
+            return _redirect(signed, public)
     name = path.replace("/", "-")
-    return serve_object(request, media_store(), key, download_name=name, cache_control=cache)
+    return serve_object(request, store, key, download_name=name, cache_control=cache)
+
+
+def _redirect(url: str, public: bool) -> HttpResponse:
+    # A browser may reuse the redirect for a while, never past the signature's expiry; shared caches never.
+    max_age = settings.REELM_MEDIA_URL_SECONDS // 2 if public else 0
+    response = HttpResponse(status=302, headers={"Location": url, "Cache-Control": f"private, max-age={max_age}"})
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @require_safe

@@ -11,7 +11,8 @@ from django.db import models
 from reelm.core.ids import uuid7, uuid7_time_ms
 
 # Rows that belong to nobody: shared vocabularies.
-UNOWNED = {"videos.Hashtag"}
+# Rows that belong to no account: shared vocabulary, and the operator's storage configuration and migration records.
+UNOWNED = {"videos.Hashtag", "storage.StoreConfig", "storage.MigrationRun", "storage.MigrationObject"}
 REELM_APPS = {
     "accounts",
     "videos",

@@ -1,16 +1,23 @@
-"""The storage seam on the local-disk backend (obstore's LocalStore)."""
+"""The storage seam on the local-disk backend (obstore's LocalStore), and building stores from URLs."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import os
+import re
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from reelm.storage.base import ObjectNotFound, ObjectStore, validate_key
+from reelm.core import health
+from reelm.storage import registry
+from reelm.storage.base import ObjectNotFound, ObjectStore, StorageError, validate_key
 from reelm.storage.registry import store_from_url
+from tests.storage.servers import Server, free_port
 
 
 def test_put_get_head_and_checksum(media_store: ObjectStore) -> None:
@@ -102,8 +109,64 @@ def test_keys_stay_inside_the_store_root(tmp_path: Path) -> None:
 
 
 def test_unknown_scheme_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="unsupported storage URL scheme"):
+    with pytest.raises(ValueError, match="unsupported storage URL scheme") as raised:
         store_from_url("ftp://example.invalid/bucket")
+    for scheme in ("file://", "s3://", "gs://", "az://"):
+        assert scheme in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("s3://", "needs a bucket"),
+        ("s3://AKIA:hunter2@bucket/p", "no credentials"),
+        ("s3://bucket?secret_access_key=hunter2", "secrets belong in the environment"),
+        ("s3://bucket?endpoint=ftp://host", "http:// or https://"),
+        ("s3://bucket/a/../b", "invalid object key"),
+        ("az://container/p?endpoint=http://127.0.0.1:1/acct", "need ?account="),
+        ("az://container/p?account=acct", "AZURE_STORAGE_ACCOUNT_KEY"),
+        ("gs://bucket/p", "GOOGLE_APPLICATION_CREDENTIALS"),
+        ("file://relative/path", "file:///absolute/path"),
+    ],
+)
+def test_malformed_storage_urls_say_what_is_wrong(monkeypatch: pytest.MonkeyPatch, url: str, complaint: str) -> None:
+    for name in ("AZURE_STORAGE_ACCOUNT_KEY", "GOOGLE_APPLICATION_CREDENTIALS"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ValueError, match=re.escape(complaint)) as raised:
+        store_from_url(url)
+    assert "hunter2" not in str(raised.value)
+
+
+SECRET = "s3cr3t-that-must-never-show"
+
+
+def _unreachable_s3(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "reelm-test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    return f"s3://videos/p?endpoint=http://127.0.0.1:{free_port()}&region=us-east-1"  # nothing listens there
+
+
+def test_unreachable_cloud_store_fails_fast_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = _unreachable_s3(monkeypatch)
+    store = store_from_url(url)
+    assert store.url == url and SECRET not in repr(store)
+    started = time.monotonic()
+    with pytest.raises(StorageError) as raised:
+        store.put("a/b", b"x")
+    assert time.monotonic() - started < 20  # bounded retries, not obstore's default of minutes
+    message = str(raised.value)
+    assert "\n" not in message and SECRET not in message
+    assert message.startswith("could not write 'a/b': ")
+
+
+@pytest.mark.django_db
+def test_reelm_check_names_an_unreachable_store_in_one_sentence(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    settings.REELM_STORAGE_URL = _unreachable_s3(monkeypatch)
+    registry._cached.cache_clear()
+    ok, detail = health._storage()
+    assert not ok
+    assert detail.startswith(f"cannot write to {settings.REELM_STORAGE_URL}; is the server reachable")
+    assert "\n" not in detail and "Debug source" not in detail and SECRET not in detail
 
 
 def test_delete_prefix_removes_a_killed_writers_staging_files(tmp_path: Path) -> None:
@@ -117,3 +180,14 @@ def test_delete_prefix_removes_a_killed_writers_staging_files(tmp_path: Path) ->
     assert store.delete_prefix("videos/v1/") == 1
     assert not [p for p in (root / "videos/v1").rglob("*") if p.is_file()]
     assert (root / "videos/v2/keep.ts#1").exists()
+
+
+def test_azure_emulator_flag_needs_no_key(
+    storage_servers: Callable[[str], Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``?emulator=true`` brings Azurite's published account and key, so a developer sets nothing."""
+    monkeypatch.delenv("AZURE_STORAGE_ACCOUNT_KEY", raising=False)
+    endpoint = storage_servers("azure").endpoint
+    store = store_from_url(f"az://videos/emulator-flag?emulator=true&endpoint={endpoint}")
+    store.put("k", b"via the published key")
+    assert store.read_bytes("k") == b"via the published key"

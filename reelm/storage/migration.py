@@ -1,0 +1,723 @@
+"""Move a realm's objects to another store while the site keeps serving.
+
+The steps, each safe to interrupt and repeat:
+
+1. ``migration_begin``: record a run and put the realm in the *migrating* phase (see ``routing``): from then on
+   every process writes to both stores and reads the new one first, falling back to the old.
+2. ``migration_copy``: list the old store into ``MigrationObject`` rows, copy what is not verified yet with a pool
+   of threads (streaming, hashing on the way), verify each copy, and record results in small batches. It lists the
+   old store again until a listing that started after every process switched to dual writes finds nothing new:
+   that catches writes made by processes that had not yet noticed the migration.
+3. ``stores_compare``: missing, differing and extra objects, like ``rclone check``.
+4. ``migration_switch``: only when the comparison is clean, the new store becomes primary.
+5. ``migration_purge``: only after the switch, and only for objects whose copy in the new store is re-read and
+   found identical, delete the old copies.
+
+Database writes happen on the calling thread only; worker threads do storage I/O and return results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from reelm.storage import registry
+from reelm.storage.base import ObjectInfo, ObjectNotFound, ObjectStore, hashing
+from reelm.storage.models import (
+    DEFAULT_REALM,
+    MigrationObject,
+    MigrationRun,
+    ObjectState,
+    RunState,
+    StoreConfig,
+    StorePhase,
+)
+from reelm.storage.pump import pumped
+from reelm.storage.routing import PROPAGATION_SECONDS, configured_url, forget_routes
+
+DEFAULT_CONCURRENCY = 8
+#: Results are written to the database at least this often, so a kill loses little finished work.
+FLUSH_EVERY = 64
+FLUSH_SECONDS = 0.5
+#: Copy attempts for one object within one run of the copier (a busy object may change while being copied).
+ATTEMPTS_PER_PASS = 3
+TODO_STATES = (ObjectState.PENDING, ObjectState.COPIED, ObjectState.FAILED)
+
+
+class MigrationError(Exception):
+    """The operation was refused; the message tells the operator why and what to do."""
+
+
+class Cancelled(Exception):
+    """The operator stopped the copier (Ctrl-C); in-flight copies are abandoned and redone on resume."""
+
+
+class Progress(Protocol):
+    """What the copier reports; the CLI shows it as a progress bar or as log lines."""
+
+    def stage(self, text: str) -> None: ...
+
+    def add_work(self, objects: int, nbytes: int) -> None: ...
+
+    def advance_bytes(self, nbytes: int) -> None:
+        """Called from worker threads as bytes arrive."""
+        ...
+
+    def object_done(self, ok: bool) -> None: ...
+
+
+class NullProgress:
+    def stage(self, text: str) -> None:
+        pass
+
+    def add_work(self, objects: int, nbytes: int) -> None:
+        pass
+
+    def advance_bytes(self, nbytes: int) -> None:
+        pass
+
+    def object_done(self, ok: bool) -> None:
+        pass
+
+
+def etag_of(info: ObjectInfo) -> str:
+    """The ETag without quotes or a weak marker: some backends quote it in HEAD answers but not in listings."""
+    etag = info.etag or ""
+    return etag.removeprefix("W/").strip('"')
+
+
+def same_url(a: str, b: str) -> bool:
+    return a.rstrip("/") == b.rstrip("/")
+
+
+# --- state ---------------------------------------------------------------------------------------------------
+
+
+def config_get(realm: str) -> StoreConfig | None:
+    return StoreConfig.objects.filter(realm=realm).first()
+
+
+def _config_save(config: StoreConfig, **changes: str) -> None:
+    for name, value in changes.items():
+        setattr(config, name, value)
+    config.version += 1
+    config.changed_at = timezone.now()
+    config.save()
+    # This process follows at once (and again after commit, in case it read the row meanwhile); others within
+    # ROUTE_TTL.
+    forget_routes()
+    transaction.on_commit(forget_routes)
+
+
+def run_for(realm: str, target_url: str) -> MigrationRun | None:
+    """The unfinished run of ``realm`` to ``target_url``, if any."""
+    runs = MigrationRun.objects.filter(realm=realm).exclude(state=RunState.PURGED)
+    return next((run for run in runs if same_url(run.target_url, target_url)), None)
+
+
+def source_url_for(realm: str, target_url: str) -> str:
+    """The store a migration of ``realm`` to ``target_url`` copies from (the old store)."""
+    config = config_get(realm)
+    if config is None or config.phase == StorePhase.STEADY:
+        return config.primary_url if config else configured_url(realm)
+    if config.phase == StorePhase.MIGRATING and same_url(config.other_url, target_url):
+        return config.primary_url
+    if config.phase == StorePhase.SWITCHED and same_url(config.primary_url, target_url):
+        return config.other_url
+    raise MigrationError(_busy_message(config))
+
+
+def _busy_message(config: StoreConfig) -> str:
+    if config.phase == StorePhase.MIGRATING:
+        return f"realm {config.realm!r} is already migrating to {config.other_url}; finish that migration first"
+    return (
+        f"realm {config.realm!r} switched to {config.primary_url} and still falls back to {config.other_url}; "
+        "run `reelm storage migrate --to " + config.primary_url + " --purge-old` first"
+    )
+
+
+def migration_begin(*, realm: str = DEFAULT_REALM, target_url: str) -> MigrationRun:
+    """Start a migration of ``realm`` to ``target_url`` or return the one already under way."""
+    registry.store_from_url(target_url)  # refuse a malformed or unsupported URL before changing anything
+    with transaction.atomic():
+        config = config_get(realm)
+        if config is None:
+            config = StoreConfig(realm=realm, primary_url=configured_url(realm), changed_at=timezone.now())
+        if config.phase == StorePhase.STEADY:
+            if same_url(config.primary_url, target_url):
+                raise MigrationError(f"{target_url} already is the store of realm {realm!r}")
+            created = MigrationRun.objects.create(realm=realm, source_url=config.primary_url, target_url=target_url)
+            _config_save(config, phase=StorePhase.MIGRATING, other_url=target_url)
+            return created
+    source_url_for(realm, target_url)  # raises when the realm is busy with another store
+    existing = run_for(realm, target_url)
+    if existing is None:
+        raise MigrationError(f"realm {realm!r} is {config.phase} but no migration run is recorded for it")
+    return existing
+
+
+def _stores(run: MigrationRun) -> tuple[ObjectStore, ObjectStore]:
+    return registry._cached(run.source_url), registry._cached(run.target_url)
+
+
+def _phase_of(run: MigrationRun) -> tuple[str, datetime]:
+    config = config_get(run.realm)
+    if config is None:
+        raise MigrationError(f"realm {run.realm!r} has no store configuration")
+    return config.phase, config.changed_at
+
+
+# --- listing into rows ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ScanResult:
+    added: int = 0
+    changed: int = 0
+    vanished: int = 0
+
+
+def _scan(run: MigrationRun, source: ObjectStore, target: ObjectStore, *, migrating: bool) -> ScanResult:
+    """Bring the rows in line with fresh listings: new keys, objects overwritten in the source, copies missing or
+    rewritten in the target, objects deleted from the source."""
+    known = {
+        key: Known(size, etag, target_etag, state)
+        for key, size, etag, target_etag, state in run.items.values_list(
+            "key", "size", "source_etag", "target_etag", "state"
+        )
+    }
+    copies = {info.key: info for info in target.list("")}  # before the source: writes reach the old store first
+    result, seen, batch = ScanResult(), set(), []
+    for info in source.list(""):
+        seen.add(info.key)
+        previous = known.get(info.key)
+        if previous is None:
+            batch.append(MigrationObject(run=run, key=info.key, size=info.size, source_etag=etag_of(info)))
+            if len(batch) >= 500:
+                result.added += _insert(batch)
+        elif previous.stale(info, copies.get(info.key)):
+            run.items.filter(key=info.key).update(
+                state=ObjectState.PENDING, size=info.size, source_etag=etag_of(info), sha256="", target_etag=""
+            )
+            result.changed += 1
+    result.added += _insert(batch)
+    vanished = [key for key, row in known.items() if key not in seen and row.state != ObjectState.GONE]
+    for key in vanished:
+        if migrating:
+            # Deleted from the old store by a process that did not yet write to both: delete the copy too.
+            target.delete(key)
+        run.items.filter(key=key).update(state=ObjectState.GONE)
+    result.vanished = len(vanished)
+    return result
+
+
+@dataclass(frozen=True)
+class Known:
+    size: int
+    source_etag: str
+    target_etag: str
+    state: str
+
+    def stale(self, source: ObjectInfo, copy: ObjectInfo | None) -> bool:
+        """Whether the recorded state no longer describes the two stores, so the object must be copied again."""
+        if self.state == ObjectState.GONE or (self.size, self.source_etag) != (source.size, etag_of(source)):
+            return True
+        if self.state != ObjectState.VERIFIED:
+            return False  # copied anyway
+        if copy is None or copy.size != source.size:
+            return True  # the copy vanished or was cut short since it was verified
+        return bool(self.target_etag and etag_of(copy) and etag_of(copy) != self.target_etag)
+
+
+def _insert(batch: list[MigrationObject]) -> int:
+    count = len(batch)
+    MigrationObject.objects.bulk_create(batch, ignore_conflicts=True)
+    batch.clear()
+    return count
+
+
+# --- copying ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a worker thread found for one object; the calling thread writes it to the database."""
+
+    row_id: object
+    state: str
+    size: int = 0
+    sha256: str = ""
+    source_etag: str = ""
+    target_etag: str = ""
+    error: str = ""
+
+
+def _cancellable(chunks: Iterable[bytes], stop: threading.Event, progress: Progress) -> Iterator[bytes]:
+    for chunk in chunks:
+        if stop.is_set():
+            raise Cancelled
+        progress.advance_bytes(len(chunk))
+        yield chunk
+
+
+def copy_object(
+    source: ObjectStore,
+    target: ObjectStore,
+    row: MigrationObject,
+    *,
+    migrating: bool,
+    stop: threading.Event,
+    progress: Progress,
+) -> Outcome:
+    """Copy one object (streaming, never whole in memory) and verify the copy."""
+    key = row.key
+    try:
+        if row.state == ObjectState.COPIED and row.sha256:
+            return _verify_copy(source, target, row, row.sha256, row.size, migrating=migrating)
+        digest, counter = hashlib.sha256(), [0]
+        target.put(key, hashing(_cancellable(pumped(source.stream(key)), stop, progress), digest, counter))
+        return _verify_copy(source, target, row, digest.hexdigest(), counter[0], migrating=migrating)
+    except ObjectNotFound:
+        return _gone(target, row, migrating=migrating)
+    except Cancelled:
+        raise
+    except Exception as exc:  # any backend's failure is recorded on the row and retried on the next run
+        return Outcome(row.id, ObjectState.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
+
+
+def _verify_copy(
+    source: ObjectStore, target: ObjectStore, row: MigrationObject, sha256: str, size: int, *, migrating: bool
+) -> Outcome:
+    # Read the copy back and hash it: ETags are not content hashes on S3 (multipart) or Azure, so this is the one
+    # check that holds on every backend and catches a truncated or corrupted write.
+    copied = target.checksum(row.key)
+    if copied != sha256:
+        return Outcome(row.id, ObjectState.FAILED, error=f"the copy's checksum {copied} differs from {sha256}")
+    try:
+        now = source.head(row.key)
+    except ObjectNotFound:
+        return _gone(target, row, migrating=migrating)
+    if now.size != size or (row.source_etag and etag_of(now) and etag_of(now) != row.source_etag):
+        # Overwritten while we copied: what we copied may be the previous version. Copy again.
+        return Outcome(row.id, ObjectState.PENDING, size=now.size, source_etag=etag_of(now))
+    target_etag = etag_of(target.head(row.key))
+    return Outcome(row.id, ObjectState.VERIFIED, size, sha256, etag_of(now), target_etag)
+
+
+def _gone(target: ObjectStore, row: MigrationObject, *, migrating: bool) -> Outcome:
+    """Deleted from the source meanwhile. While migrating, the copy must go too, or it would outlive the delete;
+    after the switch, deletes reach both stores anyway and the new store is not ours to prune."""
+    if migrating:
+        target.delete(row.key)
+    return Outcome(row.id, ObjectState.GONE)
+
+
+def _flush(outcomes: list[Outcome]) -> None:
+    if not outcomes:
+        return
+    rows = MigrationObject.objects.in_bulk([o.row_id for o in outcomes])
+    now = timezone.now()
+    for outcome in outcomes:
+        row = rows[outcome.row_id]
+        row.state, row.error, row.updated_at = outcome.state, outcome.error, now
+        row.attempts += 1
+        if outcome.state == ObjectState.VERIFIED:
+            row.size, row.sha256 = outcome.size, outcome.sha256
+            row.source_etag, row.target_etag = outcome.source_etag, outcome.target_etag
+        elif outcome.state == ObjectState.PENDING:
+            row.size, row.source_etag, row.sha256, row.target_etag = outcome.size, outcome.source_etag, "", ""
+    with transaction.atomic():
+        MigrationObject.objects.bulk_update(
+            rows.values(), ["state", "error", "updated_at", "attempts", "size", "sha256", "source_etag", "target_etag"]
+        )
+    outcomes.clear()
+
+
+@dataclass
+class CopyReport:
+    copied: int = 0
+    failed: int = 0
+    gone: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _copy_rows(
+    rows: list[MigrationObject],
+    source: ObjectStore,
+    target: ObjectStore,
+    *,
+    migrating: bool,
+    concurrency: int,
+    progress: Progress,
+    report: CopyReport,
+) -> None:
+    """Copy ``rows`` with ``concurrency`` threads, keeping at most twice that many submitted at once."""
+    stop = threading.Event()
+    pending_rows = iter(rows)
+    inflight: dict[Future[Outcome], MigrationObject] = {}
+    finished: list[Outcome] = []
+    last_flush = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="reelm-copy")
+    try:
+        while True:
+            while len(inflight) < concurrency * 2 and (row := next(pending_rows, None)) is not None:
+                task = pool.submit(copy_object, source, target, row, migrating=migrating, stop=stop, progress=progress)
+                inflight[task] = row
+            if not inflight:
+                break
+            done, _ = wait(inflight, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
+            for task in done:
+                row = inflight.pop(task)
+                outcome = task.result()
+                finished.append(outcome)
+                _count(report, row, outcome, progress)
+            if len(finished) >= FLUSH_EVERY or time.monotonic() - last_flush >= FLUSH_SECONDS:
+                _flush(finished)
+                last_flush = time.monotonic()
+    except BaseException:
+        stop.set()  # workers stop at their next chunk; what they finished is still recorded below
+        for task in inflight:
+            if task.done() and not task.cancelled() and task.exception() is None:
+                finished.append(task.result())
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        _flush(finished)
+
+
+def _count(report: CopyReport, row: MigrationObject, outcome: Outcome, progress: Progress) -> None:
+    if outcome.state == ObjectState.VERIFIED:
+        report.copied += 1
+        report.bytes += outcome.size
+    elif outcome.state == ObjectState.FAILED:
+        report.failed += 1
+        report.failures.append((row.key, outcome.error))
+    elif outcome.state == ObjectState.GONE:
+        report.gone += 1
+    progress.object_done(outcome.state != ObjectState.FAILED)
+
+
+def migration_copy(
+    run: MigrationRun,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CopyReport:
+    """Copy and verify everything not yet verified, then list again until nothing new turns up."""
+    progress = progress or NullProgress()
+    source, target = _stores(run)
+    report, started = CopyReport(), time.monotonic()
+    attempts: dict[object, int] = {}
+    while True:
+        phase, changed_at = _phase_of(run)
+        migrating = phase == StorePhase.MIGRATING
+        # Only a listing that starts once every process writes to both stores can be the last one.
+        settled_at = changed_at + timedelta(seconds=PROPAGATION_SECONDS) if migrating else changed_at
+        listing_started = timezone.now()
+        progress.stage("listing the old store")
+        _scan(run, source, target, migrating=migrating)
+        rows = [
+            row
+            for row in run.items.filter(state__in=TODO_STATES).order_by("id")
+            if attempts.get(row.id, 0) < ATTEMPTS_PER_PASS
+        ]
+        if not rows:
+            if listing_started >= settled_at:
+                break
+            sleep((settled_at - listing_started).total_seconds())
+            continue
+        for row in rows:
+            attempts[row.id] = attempts.get(row.id, 0) + 1
+        progress.add_work(len(rows), sum(row.size for row in rows if row.state != ObjectState.COPIED))
+        progress.stage("copying")
+        _copy_rows(rows, source, target, migrating=migrating, concurrency=concurrency, progress=progress, report=report)
+    report.seconds = time.monotonic() - started
+    _update_counts(run)
+    return report
+
+
+def _update_counts(run: MigrationRun) -> None:
+    live = run.items.exclude(state=ObjectState.GONE)
+    run.objects_total = live.count()
+    run.bytes_total = sum(live.values_list("size", flat=True))
+    run.objects_verified = live.filter(state=ObjectState.VERIFIED).count()
+    run.objects_failed = live.filter(state=ObjectState.FAILED).count()
+    if run.state in (RunState.COPYING, RunState.VERIFIED):
+        complete = run.objects_verified == run.objects_total
+        run.state = RunState.VERIFIED if complete else RunState.COPYING
+        run.verified_at = timezone.now() if complete else None
+    run.save()
+
+
+def unfinished_rows(run: MigrationRun) -> list[MigrationObject]:
+    return list(run.items.filter(state__in=TODO_STATES).order_by("key"))
+
+
+# --- comparing two stores -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Comparison:
+    same: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    differing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing or self.differing or self.extra or self.errors)
+
+    @property
+    def covered(self) -> bool:
+        """Every source object is in the target, identical (extra objects in the target aside)."""
+        return not (self.missing or self.differing or self.errors)
+
+
+def stores_compare(
+    source: ObjectStore,
+    target: ObjectStore,
+    *,
+    run: MigrationRun | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    reread: bool = False,
+    progress: Progress | None = None,
+) -> Comparison:
+    """Compare by content, like ``rclone check``: missing from the target, differing, extra in the target.
+
+    An object the run verified whose ETags are unchanged on both sides is known identical without reading it
+    (an ETag changes whenever an object is rewritten, on every backend); ``reread`` hashes every object anyway.
+    """
+    progress = progress or NullProgress()
+    progress.stage("listing both stores")
+    # The target first: a concurrent write reaches the old store before the new one, so an object in this listing
+    # is in the source listing too, and a write does not show up as "extra".
+    target_list = {info.key: info for info in target.list("")}
+    source_list = {info.key: info for info in source.list("")}
+    known = _verified_rows(run) if run is not None and not reread else {}
+    result = Comparison()
+    to_hash: list[str] = []
+    for key, info in sorted(source_list.items()):
+        other = target_list.get(key)
+        if other is None:
+            result.missing.append(key)
+        elif other.size != info.size:
+            result.differing.append(key)
+        elif _unchanged(known.get(key), info, other):
+            result.same.append(key)
+        else:
+            to_hash.append(key)
+    result.extra = sorted(set(target_list) - set(source_list))
+    progress.add_work(len(to_hash), sum(source_list[key].size for key in to_hash))
+    progress.stage("comparing checksums")
+    _hash_both(source, target, {key: source_list[key].size for key in to_hash}, concurrency, progress, result)
+    _recheck_listing_races(source, target, result)
+    return result
+
+
+def _verified_rows(run: MigrationRun) -> dict[str, tuple[str, str]]:
+    rows = run.items.filter(state=ObjectState.VERIFIED).values_list("key", "source_etag", "target_etag")
+    return {key: (source_etag, target_etag) for key, source_etag, target_etag in rows}
+
+
+def _unchanged(recorded: tuple[str, str] | None, source: ObjectInfo, target: ObjectInfo) -> bool:
+    if recorded is None or not etag_of(source) or not etag_of(target):
+        return False
+    return recorded == (etag_of(source), etag_of(target))
+
+
+def _hash_both(
+    source: ObjectStore,
+    target: ObjectStore,
+    sizes: dict[str, int],
+    concurrency: int,
+    progress: Progress,
+    result: Comparison,
+) -> None:
+    def both(key: str) -> tuple[str, str | None, str | None, str]:
+        try:
+            hashes = key, source.checksum(key), target.checksum(key), ""
+            progress.advance_bytes(sizes[key])
+            return hashes
+        except ObjectNotFound:
+            return key, None, None, ""  # deleted meanwhile: settled by the re-check below
+        except Exception as exc:  # an unreadable object is reported, not fatal to the comparison
+            return key, None, None, f"{type(exc).__name__}: {exc}"
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="reelm-check") as pool:
+        for key, a, b, error in pool.map(both, sizes):
+            progress.object_done(not error)
+            if error:
+                result.errors.append((key, error))
+            elif a is None:
+                result.missing.append(key)
+            else:
+                (result.same if a == b else result.differing).append(key)
+
+
+def _recheck_listing_races(source: ObjectStore, target: ObjectStore, result: Comparison) -> None:
+    """The two listings are not one snapshot: look again, one by one, at what they disagree on."""
+
+    def now_same(key: str) -> bool:
+        try:
+            return source.checksum(key) == target.checksum(key)
+        except ObjectNotFound:
+            return not source.exists(key) and not target.exists(key)
+
+    for name in ("missing", "differing"):
+        still = [key for key in getattr(result, name) if not now_same(key)]
+        result.same.extend(key for key in getattr(result, name) if key not in still)
+        setattr(result, name, still)
+    result.extra = [key for key in result.extra if target.exists(key) and not source.exists(key)]
+
+
+# --- switch and purge -----------------------------------------------------------------------------------------
+
+
+def migration_switch(
+    run: MigrationRun, *, concurrency: int = DEFAULT_CONCURRENCY, progress: Progress | None = None
+) -> Comparison:
+    """Make the target primary, once a comparison of the two stores finds no difference at all."""
+    config = config_get(run.realm)
+    if config is None or config.phase != StorePhase.MIGRATING or not same_url(config.other_url, run.target_url):
+        raise MigrationError(f"realm {run.realm!r} is not migrating to {run.target_url}; nothing to switch")
+    source, target = _stores(run)
+    comparison = stores_compare(source, target, run=run, concurrency=concurrency, progress=progress)
+    if not comparison.clean:
+        _recopy(run, comparison.missing + comparison.differing)
+        raise MigrationError(
+            "refusing to switch: the stores differ "
+            f"({_differences(comparison)}); run `reelm storage migrate --to {run.target_url}` again"
+        )
+    with transaction.atomic():
+        _config_save(config, phase=StorePhase.SWITCHED, primary_url=run.target_url, other_url=run.source_url)
+        run.state, run.switched_at = RunState.SWITCHED, timezone.now()
+        run.save()
+    return comparison
+
+
+def _recopy(run: MigrationRun, keys: list[str]) -> None:
+    """Mark objects found missing or differing for the next copy pass."""
+    for start in range(0, len(keys), 500):
+        run.items.filter(key__in=keys[start : start + 500]).update(state=ObjectState.PENDING, sha256="", target_etag="")
+
+
+def _differences(comparison: Comparison) -> str:
+    parts = [
+        f"{len(comparison.missing)} missing",
+        f"{len(comparison.differing)} differing",
+        f"{len(comparison.extra)} extra",
+        f"{len(comparison.errors)} unreadable",
+    ]
+    return ", ".join(part for part in parts if not part.startswith("0 "))
+
+
+def purge_delay() -> float:
+    """Seconds after the switch before old copies may go: every process must have seen the switch, and signed URLs
+    to the old store handed out before it (when media are served by redirect) must have expired."""
+    redirects = getattr(settings, "REELM_MEDIA_DIRECT_ORIGINS", None)
+    signed = float(getattr(settings, "REELM_MEDIA_URL_SECONDS", 0)) if redirects else 0.0
+    return PROPAGATION_SECONDS + signed
+
+
+@dataclass
+class PurgeReport:
+    deleted: int = 0
+    comparison: Comparison = field(default_factory=Comparison)
+
+
+def migration_purge(
+    run: MigrationRun,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PurgeReport:
+    """Delete the old copies, after the switch, and only those found identical in the new store."""
+    config = config_get(run.realm)
+    if config is None or config.phase != StorePhase.SWITCHED or not same_url(config.primary_url, run.target_url):
+        raise MigrationError(f"realm {run.realm!r} has not switched to {run.target_url}: run with --switch first")
+    wait = (config.changed_at + timedelta(seconds=purge_delay()) - timezone.now()).total_seconds()
+    if wait > 0:
+        (progress or NullProgress()).stage(f"waiting {wait:.0f} s until nothing can still point at the old store")
+        sleep(wait)
+    source, target = _stores(run)
+    # Deleting is the one step that cannot be undone: every object is read again on both sides, no shortcut.
+    comparison = stores_compare(source, target, concurrency=concurrency, reread=True, progress=progress)
+    if not comparison.covered:
+        raise MigrationError(
+            f"refusing to purge: the new store lacks copies of old objects ({_differences(comparison)}); "
+            f"run `reelm storage migrate --to {run.target_url}` again to copy them"
+        )
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="reelm-purge") as pool:
+        list(pool.map(source.delete, comparison.same))
+    with transaction.atomic():
+        _config_save(config, phase=StorePhase.STEADY, other_url="")
+        run.state, run.purged_at = RunState.PURGED, timezone.now()
+        run.save()
+    return PurgeReport(deleted=len(comparison.same), comparison=comparison)
+
+
+# --- dry run ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    realm: str
+    source_url: str
+    target_url: str
+    phase: str
+    resuming: bool
+    objects: int = 0
+    bytes: int = 0
+    already_verified: int = 0
+    steps: list[str] = field(default_factory=list)
+
+
+def migration_plan(*, realm: str, target_url: str, switch: bool, purge: bool) -> Plan:
+    """What ``migrate`` would do; reads the stores and the database, changes nothing."""
+    registry.store_from_url(target_url)
+    source_url = source_url_for(realm, target_url)
+    if same_url(source_url, target_url):
+        raise MigrationError(f"{target_url} already is the store of realm {realm!r}")
+    config = config_get(realm)
+    phase = config.phase if config else StorePhase.STEADY
+    run = run_for(realm, target_url) if phase != StorePhase.STEADY else None
+    verified = _verified_rows(run) if run else {}
+    plan = Plan(realm, source_url, target_url, phase, resuming=run is not None)
+    for info in registry._cached(source_url).list(""):
+        if info.key in verified:
+            plan.already_verified += 1
+        else:
+            plan.objects += 1
+            plan.bytes += info.size
+    plan.steps = _plan_steps(plan, switch=switch, purge=purge)
+    return plan
+
+
+def _plan_steps(plan: Plan, *, switch: bool, purge: bool) -> list[str]:
+    steps = []
+    if plan.phase == StorePhase.STEADY:
+        steps.append("record a migration run; every process starts writing to both stores and reading the new one")
+    steps.append(
+        f"copy and verify {plan.objects} objects ({plan.bytes} bytes); {plan.already_verified} already verified"
+    )
+    steps.append("list the old store again until nothing new appears, then compare both stores")
+    if switch and plan.phase != StorePhase.SWITCHED:
+        steps.append("if they are identical: make the new store primary (reads still fall back to the old one)")
+    if purge:
+        steps.append("re-read every old object and its copy; if all are identical, delete the old copies")
+    return steps
