@@ -197,14 +197,14 @@ def explain(secret: str) -> list[tuple[str, list[str]]]:
 
     from reelm.accounts.services import token_authenticate
     from reelm.feed.sources import feed_get
-    from reelm.videos.schemas import VideoOut
+    from reelm.videos.schemas import video_items
 
     user = token_authenticate(secret)
     plans = []
     for name in ("following", "for-you"):
         with CaptureQueriesContext(connection) as captured:
             page = feed_get(name).page(user, None, 20)
-            VideoOut.many(page.items, user)
+            video_items(page.ids, user)
         for query in captured.captured_queries:
             sql = query["sql"]
             with connection.cursor() as cursor:

@@ -19,12 +19,20 @@ before ``t``, within the window before ``t``) with *the same* inputs (likes and 
 ages measured at ``t``), so the ordering is a pure function of ``t`` and pages are consecutive slices of it. The
 cursor carries ``t``, the position reached and the last few videos shown; the next page starts right after the
 newest of them that still exists, so deleting a video between two pages never causes a gap. Videos uploaded after ``t`` wait for the next fresh load.
+
+Being pure, the ranking is computed once per snapshot for every viewer and kept in Django's cache; first pages
+share the newest snapshot for up to :data:`FRESH_FOR` seconds, or until a newer public video is ready. What
+depends on the viewer or may have changed since ``t`` is applied on every request: the viewer's blocks and mutes
+are taken out of the order before it is diversified, and a video deleted or no longer public since ``t`` makes
+the order be re-diversified without it.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import hashlib
 import json
 import uuid
 from collections import Counter, deque
@@ -33,16 +41,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from reelm.core.errors import ReelmError
-from reelm.core.ids import uuid7_ceiling, uuid7_floor
-from reelm.social.blocks import not_hidden
+from reelm.core.ids import uuid7_ceiling, uuid7_floor, uuid7_time_ms
+from reelm.social.blocks import hidden_author_ids
 from reelm.social.models import Comment, Follow, FollowStatus, Like
 from reelm.videos.models import Hashtag, Video, Visibility
-from reelm.videos.selectors import with_listing
 from reelm.videos.states import VideoState
 
 #: How far back For You looks for candidates.
@@ -55,8 +64,16 @@ MAX_RUN = 2
 MAX_PER_SPAN = 4
 DIVERSITY_SPAN = 20
 MAX_LIMIT = 50
+#: Following first looks this far back (milliseconds) before the cursor; see ``FollowingFeed.page``.
+RECENT_MS = 3 * 24 * 3600 * 1000
 #: A For You cursor remembers this many of the last videos shown.
 CURSOR_IDS = 3
+#: First pages share the newest ranking for this many seconds (ranking is the expensive part), unless a newer
+#: public video is ready by then.
+FRESH_FOR = 30
+#: Seconds a snapshot's ranking stays cached for the clients paging through it; later it is simply recomputed.
+SNAPSHOT_TTL = 30 * 60
+CACHE_PREFIX = "feed:for-you:"
 
 
 class BadCursor(ReelmError):
@@ -66,7 +83,9 @@ class BadCursor(ReelmError):
 
 @dataclass(frozen=True)
 class FeedPage:
-    items: list[Video]
+    """The ids of the videos to show, in order (the API serialises them)."""
+
+    ids: list[uuid.UUID]
     next_cursor: str | None
 
 
@@ -98,20 +117,31 @@ class FollowingFeed:
     def page(self, viewer: Any, cursor: str | None, limit: int) -> FeedPage:
         limit = _clamp(limit)
         if not _signed_in(viewer):
-            return FeedPage(items=[], next_cursor=None)
+            return FeedPage(ids=[], next_cursor=None)
         followees = Follow.objects.filter(owner_id=viewer.id, status=FollowStatus.ACCEPTED).values("followee_id")
         queryset = Video.objects.filter(
-            not_hidden(viewer, muted=True),
             owner_id__in=Subquery(followees),
             state=VideoState.READY,
             visibility__in=[Visibility.PUBLIC, Visibility.FOLLOWERS],
         )
-        if cursor:
-            queryset = queryset.filter(id__lt=_uuid_cursor(cursor))
-        videos = list(with_listing(queryset).order_by("-id")[: limit + 1])
-        more = len(videos) > limit
-        videos = videos[:limit]
-        return FeedPage(items=videos, next_cursor=str(videos[-1].id) if more and videos else None)
+        # The viewer's few hidden accounts as a list: cheaper to build than not_hidden()'s three subqueries.
+        hidden = hidden_author_ids(viewer)
+        if hidden:
+            queryset = queryset.exclude(owner_id__in=hidden)
+        before = _uuid_cursor(cursor) if cursor else None
+        if before is not None:
+            queryset = queryset.filter(id__lt=before)
+        # Look at the last few days before the cursor first: the database then walks only those of each followed
+        # account's videos (its id index), not all of them, to merge them newest first. Widen to everything only
+        # when that is not a full page.
+        top_ms = uuid7_time_ms(before) if before is not None else int(timezone.now().timestamp() * 1000)
+        recent = queryset.filter(id__gte=uuid7_floor(top_ms - RECENT_MS))
+        ids = list(recent.order_by("-id").values_list("id", flat=True)[: limit + 1])
+        if len(ids) <= limit:
+            ids = list(queryset.order_by("-id").values_list("id", flat=True)[: limit + 1])
+        more = len(ids) > limit
+        ids = ids[:limit]
+        return FeedPage(ids=ids, next_cursor=str(ids[-1]) if more and ids else None)
 
 
 def _uuid_cursor(cursor: str) -> uuid.UUID:
@@ -126,13 +156,19 @@ def _uuid_cursor(cursor: str) -> uuid.UUID:
 
 @dataclass(frozen=True)
 class Ranked:
-    id: uuid.UUID
+    id: str  # the video id as hex: cheap to cache and compare
     owner_id: Any
     score: float
 
 
 def public_videos() -> QuerySet[Video]:
     """Ready public videos of public accounts: what anyone may see."""
+    return _public_videos().all()
+
+
+@functools.cache
+def _public_videos() -> QuerySet[Video]:
+    # Built once: resolving the filter and its join costs more Python than cloning the result per request.
     return Video.objects.filter(visibility=Visibility.PUBLIC, state=VideoState.READY, owner__is_private=False)
 
 
@@ -140,10 +176,22 @@ def score(*, likes: int, comments: int, age_hours: float) -> float:
     return (likes + 2 * comments + 1) / (max(age_hours, 0.0) + 2) ** 1.5
 
 
-def ranked_at(snapshot: datetime, *, viewer: Any = None) -> list[Ranked]:
-    """Every For You candidate at ``snapshot``, best first, ties broken by newest id: two queries. Authors the
-    ``viewer`` blocks, is blocked by or muted are left out in that same query (so they never take a candidate's
-    place), and the order stays the same on every page as long as the viewer blocks or mutes no one new."""
+def _window(snapshot: datetime) -> QuerySet[Video]:
+    """Public videos in For You's window before ``snapshot``, bounded by id as well (UUIDv7 ids sort by creation
+    time), so the database walks an index newest first."""
+    start_ms = int((snapshot - WINDOW).timestamp() * 1000)
+    end_ms = int(snapshot.timestamp() * 1000)
+    return public_videos().filter(
+        id__gte=uuid7_floor(start_ms),
+        id__lte=uuid7_ceiling(end_ms),
+        created_at__lte=snapshot,
+        created_at__gte=snapshot - WINDOW,
+    )
+
+
+def ranked_at(snapshot: datetime) -> list[Ranked]:
+    """The For You candidates at ``snapshot``, best first, ties broken by newest id, for every viewer alike (each
+    viewer's hidden authors are taken out afterwards, see :func:`_order_for`): two queries."""
 
     def counted(model: type[Like] | type[Comment]) -> Any:
         rows = (
@@ -155,17 +203,8 @@ def ranked_at(snapshot: datetime, *, viewer: Any = None) -> list[Ranked]:
         )
         return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
-    # First the newest candidates, bounded by id (UUIDv7 ids sort by creation time), so the database walks an
-    # index newest-first and stops after MAX_CANDIDATES; only those few rows get their reactions counted.
-    start_ms = int((snapshot - WINDOW).timestamp() * 1000)
-    end_ms = int(snapshot.timestamp() * 1000)
-    candidates = list(
-        public_videos()
-        .filter(not_hidden(viewer, muted=True), id__gte=uuid7_floor(start_ms), id__lte=uuid7_ceiling(end_ms))
-        .filter(created_at__lte=snapshot, created_at__gte=snapshot - WINDOW)
-        .order_by("-id")
-        .values_list("id", flat=True)[:MAX_CANDIDATES]
-    )
+    # The newest candidates first, then only those few rows get their reactions counted.
+    candidates = list(_window(snapshot).order_by("-id").values_list("id", flat=True)[:MAX_CANDIDATES])
     rows = (
         Video.objects.filter(id__in=candidates)
         .order_by()
@@ -174,14 +213,15 @@ def ranked_at(snapshot: datetime, *, viewer: Any = None) -> list[Ranked]:
     )
     ranked = [
         Ranked(
-            id=video_id,
-            owner_id=owner_id,
+            id=video_id.hex,
+            owner_id=owner_id.hex,
             score=score(likes=likes, comments=comments, age_hours=(snapshot - created).total_seconds() / 3600),
         )
         for video_id, owner_id, likes, comments, created in rows
     ]
-    ranked.sort(key=lambda r: (-r.score, -r.id.int))
-    return diversify(ranked)
+    ranked.sort(key=lambda r: r.id, reverse=True)  # hex of UUIDv7: newest first
+    ranked.sort(key=lambda r: -r.score)  # stable: equal scores stay newest first
+    return ranked
 
 
 def diversify(
@@ -214,6 +254,109 @@ def diversify(
 
 
 @dataclass(frozen=True)
+class Ranking:
+    """The ranking at one snapshot, shared by every viewer: the candidates best first (video and owner ids as
+    hex) and their diversified order. Cached as three joined strings, because unpickling 500 ``UUID``s alone
+    costs more than a page's queries."""
+
+    snapshot: datetime
+    ids: list[str]
+    owners: list[str]
+    order: list[str]
+
+    @staticmethod
+    def at(snapshot: datetime) -> Ranking:
+        ranked = ranked_at(snapshot)
+        return Ranking(
+            snapshot, [r.id for r in ranked], [r.owner_id for r in ranked], [r.id for r in diversify(ranked)]
+        )
+
+    def dump(self) -> tuple[int, str, str, str]:
+        return _micros(self.snapshot), "".join(self.ids), "".join(self.owners), "".join(self.order)
+
+    @staticmethod
+    def load(value: tuple[int, str, str, str]) -> Ranking:
+        micros, ids, owners, order = value
+        return Ranking(datetime.fromtimestamp(micros / 1_000_000, tz=UTC), _split(ids), _split(owners), _split(order))
+
+
+def _split(joined: str) -> list[str]:
+    return [joined[i : i + 32] for i in range(0, len(joined), 32)]
+
+
+def _micros(when: datetime) -> int:
+    return int(when.timestamp() * 1_000_000)
+
+
+def _key(name: str) -> str:
+    # A ranking is read from one database: another one's (a parallel test process's, say) must never be used.
+    database = hashlib.sha256(str(connection.settings_dict["NAME"]).encode()).hexdigest()[:16]
+    return f"{CACHE_PREFIX}{database}:{name}"
+
+
+def _snapshot_key(snapshot: datetime) -> str:
+    return _key(f"at:{_micros(snapshot)}")
+
+
+def _ranking_at(snapshot: datetime) -> tuple[Ranking, bool]:
+    """The ranking a cursor's snapshot fixed, and whether it was computed just now: cached, else recomputed (it is
+    a pure function of the snapshot)."""
+    key = _snapshot_key(snapshot)
+    cached = cache.get(key)
+    if cached is not None:
+        return Ranking.load(cached), False
+    ranking = Ranking.at(snapshot)
+    cache.set(key, ranking.dump(), SNAPSHOT_TTL)
+    return ranking, True
+
+
+def _fresh_ranking() -> tuple[Ranking, bool]:
+    """The ranking for a first page, and whether it was computed just now: the newest shared one while it is
+    younger than :data:`FRESH_FOR` (``ForYouFeed.page`` also drops it as soon as a newer public video is ready,
+    so a new upload shows up on the next fresh load), else a new snapshot, now. Likes and comments since the
+    shared snapshot count from the next one on."""
+    cached = cache.get(_key("fresh"))
+    if cached is not None:
+        return Ranking.load(cached), False
+    return _rank_now(), True
+
+
+def _rank_now() -> Ranking:
+    ranking = Ranking.at(timezone.now())
+    value = ranking.dump()
+    cache.set(_key("fresh"), value, FRESH_FOR)
+    cache.set(_snapshot_key(ranking.snapshot), value, SNAPSHOT_TTL)
+    return ranking
+
+
+def _check(chosen: list[uuid.UUID], newer_than: datetime | None) -> tuple[int, int]:
+    """How many of ``chosen`` are still public and, if ``newer_than`` is given, how many public videos are newer
+    than that: one query for both."""
+    shown = Q(id__in=chosen)
+    counts = {"shown": Count("pk", filter=shown & Q(owner__is_private=False))}
+    if newer_than is not None:
+        newer = Q(id__gt=uuid7_ceiling(int(newer_than.timestamp() * 1000)))
+        shown |= newer
+        counts["newer"] = Count("pk", filter=newer)
+    found = Video.objects.filter(shown, visibility=Visibility.PUBLIC, state=VideoState.READY).aggregate(**counts)
+    return found["shown"], found.get("newer", 0)
+
+
+def _order_for(ranking: Ranking, hidden: set[str], still: set[str] | None = None) -> list[str]:
+    """The ids (hex) of ``ranking``'s order without the authors in ``hidden`` and, if given, the videos not in
+    ``still``: the shared order when nothing is left out, else the rest re-diversified, exactly as if the others
+    had never been candidates."""
+    if still is None and (not hidden or hidden.isdisjoint(ranking.owners)):
+        return ranking.order
+    kept = [
+        Ranked(id=video_id, owner_id=owner, score=0.0)  # already best first: diversify only needs the order
+        for video_id, owner in zip(ranking.ids, ranking.owners, strict=True)
+        if owner not in hidden and (still is None or video_id in still)
+    ]
+    return [r.id for r in diversify(kept)]
+
+
+@dataclass(frozen=True)
 class SnapshotCursor:
     """Where a client is in the For You order fixed at ``snapshot``: the position reached and the ids of the last
     few videos shown (newest last), so a deleted video never makes the next page skip one."""
@@ -223,11 +366,7 @@ class SnapshotCursor:
     last_ids: tuple[uuid.UUID, ...]
 
     def encode(self) -> str:
-        body = {
-            "t": int(self.snapshot.timestamp() * 1_000_000),
-            "p": self.position,
-            "v": [i.hex for i in self.last_ids[-CURSOR_IDS:]],
-        }
+        body = {"t": _micros(self.snapshot), "p": self.position, "v": [i.hex for i in self.last_ids[-CURSOR_IDS:]]}
         raw = json.dumps(body, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -246,13 +385,13 @@ class SnapshotCursor:
         except (ValueError, TypeError, KeyError, OverflowError, OSError, binascii.Error, UnicodeDecodeError):
             raise BadCursor("This cursor is not valid; start again without one.") from None
 
-    def start_in(self, order: Sequence[Ranked]) -> int:
-        """Right after the newest of the last videos shown that still exists; if all are gone, where the first of
-        them was (a repeat, which clients drop, rather than a gap)."""
-        where = {r.id: i for i, r in enumerate(order)}
+    def start_in(self, order: Sequence[str]) -> int:
+        """Right after the newest of the last videos shown that still is in ``order`` (ids as hex); if all are
+        gone, where the first of them was (a repeat, which clients drop, rather than a gap)."""
+        where = {video_id: i for i, video_id in enumerate(order)}
         for video_id in reversed(self.last_ids):
-            if video_id in where:
-                return where[video_id] + 1
+            if video_id.hex in where:
+                return where[video_id.hex] + 1
         return max(0, self.position - len(self.last_ids))
 
 
@@ -264,17 +403,29 @@ class ForYouFeed:
     def page(self, viewer: Any, cursor: str | None, limit: int) -> FeedPage:
         limit = _clamp(limit)
         at = SnapshotCursor.decode(cursor) if cursor else None
-        snapshot = at.snapshot if at else timezone.now()
-        order = ranked_at(snapshot, viewer=viewer)
+        ranking, just_ranked = _ranking_at(at.snapshot) if at else _fresh_ranking()
+        # The shared ranking is for nobody in particular: this viewer's blocks and mutes apply now, and a video
+        # deleted or no longer public since the snapshot (not if it was ranked just now) is noticed on the page
+        # that would show it.
+        hidden = {account.hex for account in hidden_author_ids(viewer)}
+        order = _order_for(ranking, hidden)
         start = at.start_in(order) if at else 0
-        chosen = order[start : start + limit]
-        by_id = {v.id: v for v in with_listing(Video.objects.filter(id__in=[r.id for r in chosen]))}
-        videos = [by_id[r.id] for r in chosen if r.id in by_id]
+        chosen = [uuid.UUID(hex=video_id) for video_id in order[start : start + limit]]
+        if not just_ranked:
+            shown, newer = _check(chosen, None if at else ranking.snapshot)
+            if newer:
+                ranking = _rank_now()
+                order = _order_for(ranking, hidden)
+                chosen = [uuid.UUID(hex=video_id) for video_id in order[:limit]]
+            elif shown != len(chosen):
+                still = _window(ranking.snapshot).filter(id__gte=uuid.UUID(hex=min(ranking.ids)))
+                order = _order_for(ranking, hidden, {video_id.hex for video_id in still.values_list("id", flat=True)})
+                start = at.start_in(order) if at else 0
+                chosen = [uuid.UUID(hex=video_id) for video_id in order[start : start + limit]]
         end = start + len(chosen)
         more = end < len(order) and bool(chosen)
-        shown = tuple(r.id for r in chosen[-CURSOR_IDS:])
-        next_cursor = SnapshotCursor(snapshot, end, shown).encode() if more else None
-        return FeedPage(items=videos, next_cursor=next_cursor)
+        next_cursor = SnapshotCursor(ranking.snapshot, end, tuple(chosen[-CURSOR_IDS:])).encode() if more else None
+        return FeedPage(ids=chosen, next_cursor=next_cursor)
 
 
 FEEDS: dict[str, Feed] = {"for-you": ForYouFeed(), "following": FollowingFeed()}

@@ -8,14 +8,17 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from reelm.feed.api import PAGE_SIZE
 from reelm.feed.sources import feed_get
+from reelm.videos.models import Video
 from reelm.videos.schemas import VideoOut
+from reelm.videos.selectors import with_listing
 
 SOURCES = {"for-you": "/api/feed/for-you", "following": "/api/feed/following"}
 
 
 def _render(request: HttpRequest, name: str) -> HttpResponse:
     found = feed_get(name).page(request.user, None, PAGE_SIZE)
-    items = VideoOut.many(found.items, request.user)
+    by_id = {v.id: v for v in with_listing(Video.objects.filter(id__in=found.ids))}
+    items = VideoOut.many([by_id[i] for i in found.ids if i in by_id], request.user)
     first = {"items": [item.model_dump(mode="json") for item in items], "next_cursor": found.next_cursor}
     return render(
         request,

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.test import Client
+from ninja.responses import NinjaJSONEncoder
 
 from reelm.accounts.models import User
 from reelm.accounts.services import token_create
 from reelm.social import services as social
-from reelm.videos.models import Hashtag, Video, VideoHashtag
+from reelm.videos.models import Hashtag, Mention, Video, VideoHashtag
+from reelm.videos.schemas import VideoOut, video_items
 from tests.feed.conftest import account, follow, like, video
 from tests.helpers import assert_error
 
@@ -141,3 +145,28 @@ def test_static_feed_assets_are_served() -> None:
     for path in ("/static/feed/feed.js", "/static/feed/feed.css"):
         response = Client().get(path)
         assert response.status_code == 200, path
+
+
+def test_feed_items_are_exactly_what_video_out_gives(viewer: User) -> None:
+    """The feeds serialise with ``video_items`` (plain dicts, no validation): it must stay ``VideoOut``'s twin."""
+    author = account("shaper")
+    User.objects.filter(id=author.id).update(display_name="Shaper", avatar_key="avatars/s.jpg", bio="hi")
+    renditions = [
+        {"name": "360p", "width": 360, "height": 640, "bandwidth": 800000, "lowest": True},
+        {"name": "720p", "width": 720, "height": 1280, "bandwidth": 2500000},
+    ]
+    ready = video(author, caption="hello #a #b @viewer", hours_old=1)
+    Video.objects.filter(id=ready.id).update(renditions=renditions, preview_count=2)
+    tag(ready, "b", "a")
+    Mention.objects.create(owner=author, video=ready, mentioned=viewer)
+    live = video(account(), state="processing")
+    Video.objects.filter(id=live.id).update(renditions=renditions, playable_at=live.created_at)
+    social.like_create(user=viewer, video=ready)
+    social.bookmark_create(user=viewer, video=live)
+    videos = list(Video.objects.filter(id__in=[ready.id, live.id]).order_by("id"))
+
+    def as_json(data: Any) -> Any:
+        return json.loads(json.dumps(data, cls=NinjaJSONEncoder))  # what the API sends
+
+    for who in (viewer, AnonymousUser()):
+        assert as_json(video_items([v.id for v in videos], who)) == as_json(VideoOut.many(videos, who))

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 
 def ids(page: FeedPage) -> list[Any]:
-    return [v.id for v in page.items]
+    return list(page.ids)
 
 
 def walk(feed: Any, viewer: Any, limit: int, between: Any = None) -> list[Any]:
@@ -78,7 +78,7 @@ def test_following_shows_followers_only_and_private_accounts_but_never_private_v
     # Someone who does not follow them sees none of it.
     outsider = account()
     assert ids(FollowingFeed().page(outsider, None, 20)) == []
-    assert FollowingFeed().page(AnonymousUser(), None, 20) == FeedPage(items=[], next_cursor=None)
+    assert FollowingFeed().page(AnonymousUser(), None, 20) == FeedPage(ids=[], next_cursor=None)
 
 
 def test_following_pages_have_no_gaps_or_repeats_while_new_videos_arrive(viewer: User) -> None:
@@ -90,6 +90,29 @@ def test_following_pages_have_no_gaps_or_repeats_while_new_videos_arrive(viewer:
     assert len(seen) == len(set(seen))
     assert seen == sorted(existing, reverse=True), "new uploads must not shift the pages of an older cursor"
     assert arrived and not set(arrived) & set(seen)
+
+
+def test_following_reaches_past_its_first_look_at_recent_days(viewer: User) -> None:
+    from datetime import timedelta
+
+    from reelm.core.ids import uuid7_floor
+    from reelm.feed.sources import RECENT_MS
+
+    author, blocked = account(), account()
+    follow(viewer, author)
+    follow(viewer, blocked)
+    social.block_create(blocker=viewer, blocked=blocked)
+    made = [video(author).id]
+    now_ms = int(timezone.now().timestamp() * 1000)
+    for days in (10, 20):  # ids as minted that long ago: outside the first look, before and after the cursor
+        old = video(author)
+        aged = uuid7_floor(now_ms - RECENT_MS - int(timedelta(days=days).total_seconds() * 1000))
+        Video.objects.filter(id=old.id).update(id=aged)
+        made.append(aged)
+    video(blocked)
+    first = FollowingFeed().page(viewer, None, 2)
+    assert ids(first) == made[:2]
+    assert ids(FollowingFeed().page(viewer, first.next_cursor, 2)) == made[2:]
 
 
 def test_following_rejects_a_cursor_that_is_not_an_id(viewer: User) -> None:
@@ -147,7 +170,8 @@ def test_for_you_caps_one_author_per_run_and_per_page(viewer: User) -> None:
         like(item, 2)  # every one of them outranks everything else
     quiet = [video(o, hours_old=3) for o in others for _ in range(5)]
     page = ForYouFeed().page(viewer, None, 20)
-    authors = [v.owner_id for v in page.items]
+    owners = dict(Video.objects.filter(id__in=page.ids).values_list("id", "owner_id"))
+    authors = [owners[i] for i in page.ids]
     assert len(authors) == 20
     assert authors[:2] == [prolific.id, prolific.id] and authors[2] != prolific.id
     assert max(len(run) for run in _runs(authors)) <= 2, authors
@@ -170,8 +194,8 @@ def _runs(authors: list[Any]) -> list[list[Any]]:
 def test_diversify_keeps_every_candidate_and_falls_back_when_one_author_is_left() -> None:
     import uuid
 
-    ranked = [Ranked(id=uuid.uuid4(), owner_id="a", score=10 - i) for i in range(5)]
-    ranked.append(Ranked(id=uuid.uuid4(), owner_id="b", score=0.5))
+    ranked = [Ranked(id=uuid.uuid4().hex, owner_id="a", score=10 - i) for i in range(5)]
+    ranked.append(Ranked(id=uuid.uuid4().hex, owner_id="b", score=0.5))
     out = diversify(ranked)
     assert [r.owner_id for r in out] == ["a", "a", "b", "a", "a", "a"]
     assert sorted(r.id for r in out) == sorted(r.id for r in ranked)
@@ -201,7 +225,7 @@ def test_for_you_cursor_survives_the_deletion_of_the_last_video_shown(viewer: Us
     author = account()
     made = [video(author, hours_old=i + 1) for i in range(6)]
     first = ForYouFeed().page(AnonymousUser(), None, 3)
-    Video.objects.filter(id=first.items[-1].id).delete()
+    Video.objects.filter(id=first.ids[-1]).delete()
     second = ForYouFeed().page(AnonymousUser(), first.next_cursor, 3)
     assert ids(first) + ids(second) == [v.id for v in made]  # ranked by age: newest first
     assert second.next_cursor is None
@@ -227,3 +251,78 @@ def test_for_you_never_skips_ahead_when_a_whole_page_was_deleted(viewer: User) -
     Video.objects.filter(id__in=ids(first)).delete()
     second = ForYouFeed().page(AnonymousUser(), first.next_cursor, 3)
     assert ids(second) == [v.id for v in made[3:6]]
+
+
+# --- the shared ranking cache ----------------------------------------------------------------------------------
+
+
+def test_the_ranking_is_computed_once_per_snapshot_and_shared_by_every_viewer(
+    viewer: User, django_assert_num_queries: Any
+) -> None:
+    authors = [account() for _ in range(3)]
+    [video(authors[i % 3], hours_old=i + 1) for i in range(9)]
+    first = ForYouFeed().page(AnonymousUser(), None, 4)
+    # Another viewer's first page reuses it: no ranking queries, only the viewer's blocks and mutes, and one check
+    # that the page's videos are still public and no newer one is ready.
+    with django_assert_num_queries(2):
+        mine = ForYouFeed().page(viewer, None, 4)
+    assert mine.ids == first.ids and SnapshotCursor.decode(mine.next_cursor or "").snapshot == (
+        SnapshotCursor.decode(first.next_cursor or "").snapshot
+    )
+
+
+def test_a_newer_upload_starts_a_new_snapshot_on_the_next_fresh_load(viewer: User) -> None:
+    author = account()
+    video(author, hours_old=2)
+    before = ForYouFeed().page(viewer, None, 20)
+    newer = video(author)
+    assert ids(ForYouFeed().page(viewer, None, 20)) == [newer.id, *ids(before)]
+
+
+def test_a_cached_order_never_serves_one_viewers_filtering_to_another(viewer: User) -> None:
+    muted, blocker, other = account(), account(), account()
+    mine = [video(muted, hours_old=1), video(blocker, hours_old=2), video(other, hours_old=3)]
+    social.mute_create(muter=viewer, muted=muted)
+    social.block_create(blocker=blocker, blocked=viewer)
+    assert ids(ForYouFeed().page(viewer, None, 20)) == [mine[2].id]  # filtered for the viewer...
+    everyone = [v.id for v in mine]
+    assert ids(ForYouFeed().page(AnonymousUser(), None, 20)) == everyone  # ...not for anyone else
+    assert ids(ForYouFeed().page(account(), None, 20)) == everyone
+    assert ids(ForYouFeed().page(viewer, None, 20)) == [mine[2].id]
+
+
+@pytest.mark.parametrize("change", ["private", "deleted", "blocked", "account private"])
+def test_what_is_hidden_after_the_snapshot_leaves_the_next_page_of_that_snapshot(viewer: User, change: str) -> None:
+    authors = [account() for _ in range(4)]
+    made = [video(authors[i % 4], hours_old=i + 1) for i in range(8)]  # newest first = the order
+    first = ForYouFeed().page(viewer, None, 4)
+    assert ids(first) == [v.id for v in made[:4]]
+    gone = made[5]
+    if change == "private":
+        Video.objects.filter(id=gone.id).update(visibility="private")
+    elif change == "deleted":
+        Video.objects.filter(id=gone.id).delete()
+    elif change == "blocked":
+        social.block_create(blocker=viewer, blocked=gone.owner)
+    else:
+        social.account_privacy_set(user=gone.owner, is_private=True)
+    second = ForYouFeed().page(viewer, first.next_cursor, 4)
+    hidden = (
+        {v.id for v in made if v.owner_id == gone.owner_id} if change in ("blocked", "account private") else {gone.id}
+    )
+    assert ids(second) == [v.id for v in made[4:] if v.id not in hidden]
+    assert second.next_cursor is None
+
+
+def test_hiding_a_video_keeps_the_author_diversity_of_what_is_left(viewer: User) -> None:
+    loud, quiet = account(), account()
+    made = [video(loud, hours_old=1) for _ in range(4)] + [video(quiet, hours_old=5) for _ in range(2)]
+    for item in made[:4]:
+        like(item, 3)
+    order = ids(ForYouFeed().page(viewer, None, 20))
+    assert order[2] in {made[4].id, made[5].id}  # the quiet author breaks the loud one's run
+    Video.objects.filter(id=order[2]).delete()
+    after = ForYouFeed().page(viewer, None, 20)
+    owners = dict(Video.objects.values_list("id", "owner_id"))
+    authors = [owners[i] for i in after.ids]
+    assert authors[:3] == [loud.id, loud.id, quiet.id], authors
