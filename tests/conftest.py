@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from huey.contrib.djhuey import HUEY
 
@@ -28,6 +29,12 @@ def media_store(settings: Any, tmp_path: Path) -> Iterator[ObjectStore]:
     registry._cached.cache_clear()
     yield registry.media_store()
     registry._cached.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    """Tests roll their rows back but the shared cache keeps what they put there: start each one empty."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

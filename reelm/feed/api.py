@@ -11,6 +11,7 @@ from ninja.errors import AuthenticationError
 from ninja.responses import NinjaJSONEncoder
 
 from reelm.accounts.auth import viewer
+from reelm.feed.anonymous import anonymous_page
 from reelm.feed.schemas import FeedPageOut, TrendingTagOut
 from reelm.feed.sources import feed_get, trending_hashtags
 from reelm.videos.schemas import video_items
@@ -23,9 +24,14 @@ def _page(who: Any, name: str, cursor: str | None) -> HttpResponse:
     """A page rendered from plain dicts: ``response=FeedPageOut`` documents it, but validating 20 nested
     ``VideoOut`` models was about a fifth of a page's time, so the dicts (kept identical by tests/feed) go out
     as they are."""
-    found = feed_get(name).page(who, cursor, PAGE_SIZE)
-    items = video_items(found.ids, who)
-    body = json.dumps({"items": items, "next_cursor": found.next_cursor}, cls=NinjaJSONEncoder)
+
+    def render() -> str:
+        found = feed_get(name).page(who, cursor, PAGE_SIZE)
+        items = video_items(found.ids, who)
+        return json.dumps({"items": items, "next_cursor": found.next_cursor}, cls=NinjaJSONEncoder)
+
+    anonymous = name == "for-you" and not getattr(who, "is_authenticated", False)
+    body = anonymous_page(cursor, render) if anonymous else render()
     return HttpResponse(body, content_type="application/json; charset=utf-8")  # what Ninja's renderer sends
 
 

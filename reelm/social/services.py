@@ -15,6 +15,7 @@ from django.db.models import F, Q
 
 from reelm.accounts.models import User
 from reelm.core.errors import Forbidden, InvalidInput, NotFound
+from reelm.feed.anonymous import listing_changed
 from reelm.notifications.models import Notification, NotificationKind
 from reelm.notifications.services import notification_create, notification_withdraw
 from reelm.social.blocks import blocked_between
@@ -108,6 +109,7 @@ def account_privacy_set(*, user: User, is_private: bool) -> User:
     """Make an account private or public. Going public approves every pending request, as TikTok does."""
     with transaction.atomic():
         User.objects.filter(id=user.id).update(is_private=is_private)
+        listing_changed()  # an update() sends no signal: retire the shared anonymous pages by hand
         if not is_private:
             pending = Follow.objects.filter(followee=user, status=FollowStatus.PENDING)
             follower_ids = list(pending.values_list("owner_id", flat=True))

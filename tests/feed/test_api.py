@@ -170,3 +170,33 @@ def test_feed_items_are_exactly_what_video_out_gives(viewer: User) -> None:
 
     for who in (viewer, AnonymousUser()):
         assert as_json(video_items([v.id for v in videos], who)) == as_json(VideoOut.many(videos, who))
+
+
+def test_anonymous_for_you_pages_are_shared_and_retired_by_any_change(
+    client: Client, user: User, django_assert_num_queries: Any
+) -> None:
+    first = video(user, caption="first")
+    page = client.get("/api/feed/for-you").json()
+    assert [item["id"] for item in page["items"]] == [str(first.id)]
+    with django_assert_num_queries(0):  # the next anonymous visitor gets the rendered page
+        again = Client().get("/api/feed/for-you")
+    assert again.json() == page
+
+    first.visibility = "private"
+    first.save(update_fields=["visibility"])
+    assert Client().get("/api/feed/for-you").json()["items"] == []
+
+
+def test_signed_in_viewers_never_get_the_anonymous_page(client: Client, user: User, other_user: User) -> None:
+    shown = video(user, caption="shown")
+    assert len(client.get("/api/feed/for-you").json()["items"]) == 1
+    social.block_create(blocker=other_user, blocked=user)
+    assert client_for(other_user).get("/api/feed/for-you").json()["items"] == []
+    assert client.get("/api/feed/for-you").json()["items"][0]["id"] == str(shown.id)
+
+
+def test_an_author_going_private_leaves_the_anonymous_page_at_once(client: Client, user: User) -> None:
+    video(user, caption="soon private")
+    assert len(client.get("/api/feed/for-you").json()["items"]) == 1
+    social.account_privacy_set(user=user, is_private=True)
+    assert Client().get("/api/feed/for-you").json()["items"] == []

@@ -1,0 +1,55 @@
+"""Anonymous For You pages, rendered once and shared for a couple of seconds.
+
+Every anonymous visitor gets the same page for the same cursor, so the front page of a busy site is rendered
+about once per interval instead of once per visitor. Any saved or deleted video or account moves a generation
+number, which retires every cached page at once: a video made private, deleted or whose author went private is
+never listed from the cache after the change commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection, transaction
+
+SECONDS = 2
+_PREFIX = "feed:anonymous:"
+
+
+def _database() -> str:
+    # Never share pages between databases (parallel test processes, say).
+    return hashlib.sha256(str(connection.settings_dict["NAME"]).encode()).hexdigest()[:16]
+
+
+def _generation_key() -> str:
+    return f"{_PREFIX}{_database()}:generation"
+
+
+def anonymous_page(cursor: str | None, render: Callable[[], str]) -> str:
+    generation = cache.get(_generation_key(), 0)
+    digest = hashlib.sha256((cursor or "").encode()).hexdigest()[:32]
+    key = f"{_PREFIX}{_database()}:{generation}:{digest}"
+    body: str | None = cache.get(key)
+    if body is None:
+        body = render()
+        cache.set(key, body, SECONDS)
+    return body
+
+
+def listing_changed(**_: Any) -> None:
+    """Receiver for saves and deletes of videos and accounts: retire the cached pages now, and again once the
+    change commits (a page rendered in between, from the data before the commit, must not outlive it)."""
+    _bump()
+    transaction.on_commit(_bump)
+
+
+def _bump() -> None:
+    key = _generation_key()
+    if not cache.add(key, 1, timeout=None):
+        try:
+            cache.incr(key)
+        except ValueError:  # evicted between add and incr
+            cache.set(key, 1, timeout=None)
