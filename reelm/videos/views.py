@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csp import csp_override
@@ -19,6 +19,7 @@ from reelm.feed.views import feed
 from reelm.videos import selectors, services
 from reelm.videos.embed import embed_code, embeddable
 from reelm.videos.forms import UploadForm, VideoEditForm
+from reelm.videos.models import Video
 from reelm.videos.schemas import VideoOut
 
 
@@ -52,10 +53,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 
 def video_page(request: HttpRequest, video_id: str) -> HttpResponse:
-    try:
-        video = selectors.video_get_for_viewer(video_id, request.user)
-    except NotFound:
-        return render(request, "404.html", status=404)
+    video = _visible_video(request, video_id)
     data = VideoOut.for_viewer(video, request.user)
     me = request.user
     is_owner = bool(me.is_authenticated and me.id == video.owner_id)
@@ -80,10 +78,7 @@ def video_page(request: HttpRequest, video_id: str) -> HttpResponse:
 @require_POST
 def video_edit(request: HttpRequest, video_id: str) -> HttpResponse:
     """The author's caption and visibility form on the video page (works without JavaScript)."""
-    try:
-        video = selectors.video_get_for_viewer(video_id, request.user)
-    except NotFound:
-        return render(request, "404.html", status=404)
+    video = _visible_video(request, video_id)
     form = VideoEditForm(request.POST)
     if not form.is_valid():
         return redirect("video", video_id=video.id)
@@ -100,13 +95,18 @@ def video_edit(request: HttpRequest, video_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def video_remove(request: HttpRequest, video_id: str) -> HttpResponse:
-    try:
-        video = selectors.video_get_for_viewer(video_id, request.user)
-    except NotFound:
-        return render(request, "404.html", status=404)
+    video = _visible_video(request, video_id)
     services.video_delete(video=video, actor=current_user(request))
     messages.success(request, "The video and all its files were deleted.")
     return redirect("profile", username=current_user(request).username)
+
+
+def _visible_video(request: HttpRequest, video_id: str) -> Video:
+    """The video if this viewer may see it; anything else is the site's 404 page, so ids leak nothing."""
+    try:
+        return selectors.video_get_for_viewer(video_id, request.user)
+    except NotFound:
+        raise Http404("No such video.") from None
 
 
 def _origin(request: HttpRequest) -> str:
