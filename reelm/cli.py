@@ -147,9 +147,14 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    _django()
-    from reelm.core.health import run_checks
+    from reelm.config import ConfigError
+    from reelm.core.health import report, run_checks
 
+    try:
+        _django()
+    except ConfigError as exc:
+        report(False, "configuration", str(exc))
+        return 1
     return 0 if run_checks() else 1
 
 
@@ -364,8 +369,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from reelm.config import ConfigError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:  # a malformed REELM_* setting: say which, without a traceback
+        print(f"reelm: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

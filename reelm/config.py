@@ -8,8 +8,14 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 REPO_DIR = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """A setting the operator must fix; the message names it, says what is wrong and what is expected."""
 
 
 def env_str(name: str, default: str) -> str:
@@ -64,3 +70,92 @@ def secret_key(directory: Path) -> str:
         key_file.touch(mode=0o600)
         key_file.write_text(secrets.token_urlsafe(50))
     return key_file.read_text().strip()
+
+
+def redacted(url: str) -> str:
+    """``url`` with any password replaced by ``***``, fit for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    user = netloc[0].partition(":")[0]
+    return parts._replace(netloc=f"{user}:***@{netloc[2]}").geturl()
+
+
+def _sqlite_file(name: str, url: str, directory: Path) -> Path:
+    """``sqlite:///file`` names a file in the data directory, ``sqlite:////abs/path`` an absolute one."""
+    if not url.startswith("sqlite:///") or len(url) == len("sqlite:///"):
+        raise ConfigError(
+            f"{name} must name a file, as sqlite:///reelm.sqlite3 (in the data directory) or "
+            f"sqlite:////absolute/path.sqlite3; got {url!r}"
+        )
+    return directory / url.removeprefix("sqlite:///")
+
+
+def _port(name: str, parts: Any, url: str) -> int | None:
+    try:
+        return int(parts.port) if parts.port is not None else None
+    except ValueError:
+        raise ConfigError(f"{name} has a port that is not a number from 0 to 65535: {redacted(url)!r}") from None
+
+
+def database_settings(url: str, *, directory: Path, name: str = "REELM_DATABASE_URL") -> dict[str, Any]:
+    """Django's ``DATABASES["default"]`` for ``sqlite:///…`` or ``postgresql://user:password@host:port/database``."""
+    scheme = url.partition("://")[0].lower()
+    if scheme == "sqlite":
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(_sqlite_file(name, url, directory)),
+            "OPTIONS": {
+                # The web server and the worker write concurrently: WAL plus IMMEDIATE transactions avoid
+                # "database is locked" on lock upgrades.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            },
+        }
+    if scheme in ("postgresql", "postgres"):
+        parts = urlsplit(url)
+        port = _port(name, parts, url)
+        # Any query parameter is a libpq one (sslmode=require, host=/run/postgresql for a socket, ...).
+        options = dict(parse_qsl(parts.query, keep_blank_values=True))
+        host = parts.hostname or options.pop("host", "")
+        database = unquote(parts.path.removeprefix("/"))
+        if not host:
+            raise ConfigError(f"{name} names no server: expected postgresql://user:password@host:5432/database")
+        if not database or "/" in database:
+            raise ConfigError(f"{name} must end with /<database name>, as postgresql://user@host:5432/reelm")
+        # An unreachable server is reported after 10 s rather than the operating system's minutes.
+        options.setdefault("connect_timeout", "10")
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": database,
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": host,
+            "PORT": str(port or ""),
+            "OPTIONS": options,
+            # Each web and worker thread keeps its connection for a minute instead of reconnecting per request.
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    raise ConfigError(
+        f"{name} must start with sqlite:/// (the embedded default) or postgresql://; got {redacted(url)!r}"
+    )
+
+
+def queue_settings(url: str, *, directory: Path, name: str = "REELM_QUEUE_URL") -> dict[str, Any]:
+    """huey's storage for ``sqlite:///…`` (a file) or ``redis://host:port/db``: the huey class and its arguments."""
+    scheme = url.partition("://")[0].lower()
+    if scheme == "sqlite":
+        return {"huey_class": "huey.SqliteHuey", "filename": str(_sqlite_file(name, url, directory))}
+    if scheme in ("redis", "rediss"):
+        parts = urlsplit(url)
+        _port(name, parts, url)
+        db = parts.path.removeprefix("/")
+        if not parts.hostname:
+            raise ConfigError(f"{name} names no server: expected redis://host:6379/0")
+        if db and not db.isdigit():
+            raise ConfigError(f"{name} must end with a database number, as redis://host:6379/0; got {redacted(url)!r}")
+        return {"huey_class": "huey.RedisHuey", "url": url}
+    raise ConfigError(f"{name} must start with sqlite:/// (the embedded default) or redis://; got {redacted(url)!r}")

@@ -6,7 +6,18 @@ import os
 
 from django.utils.csp import CSP
 
-from reelm.config import REPO_DIR, data_dir, env_bool, env_int, env_list, env_map, env_str, secret_key
+from reelm.config import (
+    REPO_DIR,
+    data_dir,
+    database_settings,
+    env_bool,
+    env_int,
+    env_list,
+    env_map,
+    env_str,
+    queue_settings,
+    secret_key,
+)
 
 DATA_DIR = data_dir()
 SECRET_KEY = secret_key(DATA_DIR)
@@ -66,22 +77,16 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": env_str("REELM_SQLITE_PATH", str(DATA_DIR / "reelm.sqlite3")),
-        "OPTIONS": {
-            # The web server and the worker write concurrently: WAL plus IMMEDIATE transactions avoid
-            # "database is locked" on lock upgrades.
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-        },
-        # Tests use a file (one per test process) rather than an in-memory database, so tests that run threads
-        # get real, separate connections with WAL and the busy timeout, as the web server and worker do.
-        "TEST": {"NAME": env_str("REELM_TEST_DB", str(DATA_DIR / f"test-{os.getpid()}.sqlite3"))},
-    }
-}
+#: The database: sqlite:///reelm.sqlite3 in the data directory (embedded default) or postgresql://user:pass@host/db.
+REELM_DATABASE_URL = env_str("REELM_DATABASE_URL", f"sqlite:///{DATA_DIR / 'reelm.sqlite3'}")
+DATABASES = {"default": database_settings(REELM_DATABASE_URL, directory=DATA_DIR)}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Tests use a file (one per test process) rather than an in-memory database, so tests that run threads
+    # get real, separate connections with WAL and the busy timeout, as the web server and worker do.
+    DATABASES["default"]["TEST"] = {"NAME": env_str("REELM_TEST_DB", str(DATA_DIR / f"test-{os.getpid()}.sqlite3"))}
+elif os.environ.get("REELM_TEST_DB"):
+    # On PostgreSQL the test database is test_<name> unless named here (for test runs that must not share one).
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["REELM_TEST_DB"]}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
@@ -168,10 +173,12 @@ REELM_X264_PRESET = env_str("REELM_X264_PRESET", "veryfast")
 #: Path to an ffmpeg binary; by default the one shipped by the imageio-ffmpeg package.
 REELM_FFMPEG = env_str("REELM_FFMPEG", "")
 
+#: The task queue: sqlite:///queue.sqlite3 in the data directory (embedded default) or redis://host:port/db, shared
+#: by workers on any number of machines.
+REELM_QUEUE_URL = env_str("REELM_QUEUE_URL", f"sqlite:///{DATA_DIR / 'queue.sqlite3'}")
 HUEY = {
-    "huey_class": "huey.SqliteHuey",
+    **queue_settings(REELM_QUEUE_URL, directory=DATA_DIR),
     "name": "reelm",
-    "filename": env_str("REELM_QUEUE_PATH", str(DATA_DIR / "queue.sqlite3")),
     "immediate": env_bool("REELM_QUEUE_IMMEDIATE", False),
     "results": False,
     "consumer": {

@@ -10,10 +10,12 @@ from django.core import checks
 from django.db import connection
 from rich.console import Console
 
+from reelm.config import redacted
+
 console = Console()
 
 
-def _report(ok: bool, what: str, detail: str) -> bool:
+def report(ok: bool, what: str, detail: str) -> bool:
     mark = "[green]ok[/green]" if ok else "[red]FAIL[/red]"
     console.print(f"{mark:>18}  {what}: {detail}")
     return ok
@@ -40,22 +42,58 @@ def _storage() -> tuple[bool, str]:
     return True, f"{store.url} is writable"
 
 
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _database() -> tuple[bool, str]:
+    """Connect; on failure, say which server or file could not be reached and why."""
+    db = settings.DATABASES["default"]
+    if connection.vendor == "sqlite":
+        where = f"SQLite file {db['NAME']}"
+    else:
+        where = f"{connection.display_name} database {db['NAME']!r} at {db['HOST']}:{db['PORT'] or 'default port'}"
+    try:
+        connection.ensure_connection()
+    except Exception as exc:
+        hint = (
+            "can its directory be written to?"
+            if connection.vendor == "sqlite"
+            else "is the server running and reachable, and are the user, password and database name right?"
+        )
+        return False, f"cannot use the {where} (REELM_DATABASE_URL); {hint} ({_first_line(exc)})"
+    return True, f"{where} answers"
+
+
+def _queue() -> tuple[bool, str]:
+    """Ask the task queue how many tasks wait; workers and web processes all use this queue."""
+    from huey.contrib.djhuey import HUEY
+
+    url = redacted(settings.REELM_QUEUE_URL)
+    try:
+        waiting = HUEY.pending_count()
+    except Exception as exc:
+        return (
+            False,
+            f"cannot reach the task queue {url} (REELM_QUEUE_URL); is the server running? ({_first_line(exc)})",
+        )
+    return True, f"{url} answers, {waiting} tasks waiting"
+
+
 def run_checks() -> bool:
     results = []
     problems = [m for m in checks.run_checks() if m.level >= checks.ERROR]
-    results.append(_report(not problems, "Django configuration", "; ".join(map(str, problems)) or "valid"))
-    try:
-        connection.ensure_connection()
-        results.append(_report(True, "database", f"{connection.vendor} {settings.DATABASES['default']['NAME']}"))
-    except Exception as exc:
-        results.append(_report(False, "database", str(exc)))
+    results.append(report(not problems, "Django configuration", "; ".join(map(str, problems)) or "valid"))
+    for what, check in (("database", _database), ("task queue", _queue)):
+        ok, detail = check()
+        results.append(report(ok, what, detail))
     storage_ok, storage_detail = _storage()
-    results.append(_report(storage_ok, "object storage", storage_detail))
+    results.append(report(storage_ok, "object storage", storage_detail))
     try:
         from reelm.transcode.ffmpeg import ffmpeg_path
 
         out = subprocess.run([ffmpeg_path(), "-hide_banner", "-version"], capture_output=True, text=True, check=True)
-        results.append(_report(True, "ffmpeg", out.stdout.splitlines()[0]))
+        results.append(report(True, "ffmpeg", out.stdout.splitlines()[0]))
     except Exception as exc:
-        results.append(_report(False, "ffmpeg", str(exc)))
+        results.append(report(False, "ffmpeg", str(exc)))
     return all(results)

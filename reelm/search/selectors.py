@@ -41,13 +41,9 @@ def clean_query(query: str | None) -> str:
     return query
 
 
-def match_expression(query: str) -> str | None:
-    """The user's words as a safe full-text expression: each word quoted (so ``AND``, ``NEAR(``, ``*`` and quotes
-    are only ever text) and matched as a prefix, for type-ahead. None when nothing searchable is left."""
-    terms = _TERM_RE.findall(query)[:MAX_TERMS]
-    if not terms:
-        return None
-    return " ".join(f'"{term}"*' for term in terms)
+def query_terms(query: str) -> list[str]:
+    """The user's words, without punctuation or operators; the search backend turns them into its own expression."""
+    return _TERM_RE.findall(query)[:MAX_TERMS]
 
 
 def _signed_in(viewer: Any) -> bool:
@@ -79,22 +75,22 @@ def _in_order(rows: QuerySet[Any], keys: list[str]) -> list[Any]:
 def search(*, query: str, viewer: Any, types: tuple[str, ...] = TYPES, limit: int = 20) -> SearchResults:
     """Accounts, videos and hashtags matching ``query`` (already cleaned), best match first by bm25."""
     results = SearchResults()
-    expression = match_expression(query)
-    if expression is None:
+    terms = query_terms(query)
+    if not terms:
         return results
     engine = backend()
     if "accounts" in types:
         # Accounts blocked either way are not found; muted ones still are.
         accounts = User.objects.filter(not_hidden(viewer, "id"), is_active=True)
-        keys = engine.match("account", expression, within=accounts, limit=limit)
+        keys = engine.match("account", terms, within=accounts, limit=limit)
         results.accounts = _in_order(User.objects.filter(id__in=keys), keys)
     if "videos" in types:
-        keys = engine.match("video", expression, within=visible_videos(viewer), limit=limit)
+        keys = engine.match("video", terms, within=visible_videos(viewer), limit=limit)
         results.videos = _in_order(with_listing(Video.objects.filter(id__in=keys)), keys)
     if "hashtags" in types:
         # Only tags with a video this viewer can see, so a tag used only privately never shows up.
         tagged = Hashtag.objects.filter(video_links__video__in=visible_videos(viewer))
-        keys = engine.match("hashtag", expression, within=tagged, limit=limit)
+        keys = engine.match("hashtag", terms, within=tagged, limit=limit)
         results.hashtags = _in_order(_with_counts(Hashtag.objects.filter(id__in=keys), viewer), keys)
     return results
 

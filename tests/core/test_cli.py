@@ -6,12 +6,17 @@ import sys
 from pathlib import Path
 
 REELM = str(Path(sys.executable).with_name("reelm"))
+# A port nothing listens on: connections to it are refused at once.
+CLOSED = "127.0.0.1:9"
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The embedded default (the caller's REELM_* settings left out) plus ``extra``."""
+    return {**{key: value for key, value in os.environ.items() if not key.startswith("REELM_")}, **(extra or {})}
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [REELM, *args], capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})}
-    )
+    return subprocess.run([REELM, *args], capture_output=True, text=True, timeout=120, env=_env(env))
 
 
 def test_help_explains_every_command() -> None:
@@ -36,6 +41,42 @@ def test_check_names_what_is_wrong(tmp_path: Path) -> None:
     assert "FAIL" in result.stdout and "unsupported storage URL scheme" in result.stdout
 
 
+def test_check_passes_on_the_configuration_under_test(tmp_path: Path) -> None:
+    """On the embedded default and, when the suite runs on PostgreSQL and Redis, on those servers."""
+    configured = {key: os.environ[key] for key in ("REELM_DATABASE_URL", "REELM_QUEUE_URL") if key in os.environ}
+    result = _run("check", env={"REELM_DATA_DIR": str(tmp_path), **configured})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAIL" not in result.stdout
+
+
+def test_check_says_which_server_cannot_be_reached(tmp_path: Path) -> None:
+    env = {
+        "REELM_DATA_DIR": str(tmp_path),
+        "REELM_DATABASE_URL": f"postgresql://reelm:hunter2@{CLOSED}/reelm",
+        "REELM_QUEUE_URL": f"redis://:hunter2@{CLOSED}/0",
+        "COLUMNS": "500",  # one line per check
+    }
+    result = _run("check", env=env)
+    assert result.returncode == 1
+    lines = {line.split(":")[0].strip(): line for line in result.stdout.splitlines()}
+    assert "FAIL  database" in lines and "FAIL  task queue" in lines, result.stdout
+    assert f"cannot use the PostgreSQL database 'reelm' at {CLOSED}" in lines["FAIL  database"]
+    assert "is the server running" in lines["FAIL  database"] and "Connection refused" in lines["FAIL  database"]
+    assert f"cannot reach the task queue redis://:***@{CLOSED}/0" in lines["FAIL  task queue"]
+    assert "hunter2" not in result.stdout + result.stderr
+    assert "ok  object storage" in result.stdout  # the other checks still run
+
+
+def test_malformed_url_is_a_plain_sentence_not_a_traceback(tmp_path: Path) -> None:
+    env = {"REELM_DATA_DIR": str(tmp_path), "REELM_DATABASE_URL": "postgresql://db.internal/", "COLUMNS": "500"}
+    check = _run("check", env=env)
+    assert check.returncode == 1
+    assert "FAIL  configuration: REELM_DATABASE_URL must end with /<database name>" in check.stdout
+    migrate = _run("migrate", env={"REELM_DATA_DIR": str(tmp_path), "REELM_QUEUE_URL": "redis://cache:x/0"})
+    assert migrate.returncode == 2 and "Traceback" not in migrate.stderr
+    assert migrate.stderr.startswith("reelm: REELM_QUEUE_URL has a port that is not a number")
+
+
 def test_createadmin_from_stdin_then_migrate(tmp_path: Path) -> None:
     env = {"REELM_DATA_DIR": str(tmp_path)}
     assert _run("migrate", env=env).returncode == 0
@@ -45,7 +86,7 @@ def test_createadmin_from_stdin_then_migrate(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, **env},
+        env=_env(env),
     )
     assert result.returncode == 0, result.stderr
     assert "Created operator account 'ops'" in result.stdout

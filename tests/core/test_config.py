@@ -1,0 +1,89 @@
+"""Database and queue URLs: what each becomes, and the plain words an operator gets for a malformed one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reelm.config import ConfigError, database_settings, queue_settings, redacted
+
+DATA = Path("/srv/reelm")
+
+
+def test_sqlite_url_names_a_file_in_the_data_directory_or_an_absolute_one() -> None:
+    relative = database_settings("sqlite:///reelm.sqlite3", directory=DATA)
+    assert relative["ENGINE"] == "django.db.backends.sqlite3" and relative["NAME"] == "/srv/reelm/reelm.sqlite3"
+    assert (
+        relative["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+        and "journal_mode=WAL" in relative["OPTIONS"]["init_command"]
+    )
+    assert database_settings("sqlite:////var/lib/db.sqlite3", directory=DATA)["NAME"] == "/var/lib/db.sqlite3"
+
+
+def test_postgresql_url_becomes_django_settings() -> None:
+    db = database_settings("postgresql://reelm:p%40ss%2Fw@db.internal:6432/reelm_prod?sslmode=require", directory=DATA)
+    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
+        "reelm_prod", "reelm", "p@ss/w", "db.internal", "6432",
+    )  # fmt: skip
+    assert db["OPTIONS"] == {"sslmode": "require", "connect_timeout": "10"}
+    socket = database_settings("postgres:///reelm?host=/run/postgresql", directory=DATA)
+    assert (socket["HOST"], socket["PORT"], socket["OPTIONS"]) == ("/run/postgresql", "", {"connect_timeout": "10"})
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("sqlite://", "must name a file"),
+        ("sqlite:///", "must name a file"),
+        ("sqlite://host/db.sqlite3", "must name a file"),
+        ("mysql://u@h/db", "must start with sqlite:/// (the embedded default) or postgresql://"),
+        ("reelm.sqlite3", "must start with sqlite:///"),
+        ("postgresql://u@h:port/db", "port that is not a number"),
+        ("postgresql://u@h:70000/db", "port that is not a number"),
+        ("postgresql://u@h:5432", "must end with /<database name>"),
+        ("postgresql://u@h/a/b", "must end with /<database name>"),
+        ("postgresql:///reelm", "names no server"),
+    ],
+)
+def test_malformed_database_url_is_named_in_plain_words(url: str, words: str) -> None:
+    with pytest.raises(ConfigError, match=r"^REELM_DATABASE_URL ") as error:
+        database_settings(url, directory=DATA)
+    assert words in str(error.value)
+
+
+def test_errors_never_show_a_password() -> None:
+    with pytest.raises(ConfigError) as error:
+        database_settings("postgresql://reelm:hunter2@db:x/reelm", directory=DATA)
+    assert "hunter2" not in str(error.value) and "reelm:***@db:x" in str(error.value)
+    assert redacted("redis://:hunter2@cache:6379/0") == "redis://:***@cache:6379/0"
+    assert redacted("redis://cache:6379/0") == "redis://cache:6379/0"
+
+
+def test_queue_url_picks_huey_storage() -> None:
+    assert queue_settings("sqlite:///queue.sqlite3", directory=DATA) == {
+        "huey_class": "huey.SqliteHuey",
+        "filename": "/srv/reelm/queue.sqlite3",
+    }
+    assert queue_settings("redis://cache:6379/2", directory=DATA) == {
+        "huey_class": "huey.RedisHuey",
+        "url": "redis://cache:6379/2",
+    }
+    assert queue_settings("rediss://:pw@cache/0", directory=DATA)["huey_class"] == "huey.RedisHuey"
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("amqp://rabbit/", "must start with sqlite:/// (the embedded default) or redis://"),
+        ("redis://cache:63790000/0", "port that is not a number"),
+        ("redis://cache:6379/zero", "must end with a database number"),
+        ("redis:///0", "names no server"),
+        ("sqlite://", "must name a file"),
+    ],
+)
+def test_malformed_queue_url_is_named_in_plain_words(url: str, words: str) -> None:
+    with pytest.raises(ConfigError, match=r"^REELM_QUEUE_URL ") as error:
+        queue_settings(url, directory=DATA)
+    assert words in str(error.value)
