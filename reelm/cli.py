@@ -103,6 +103,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.dev:
         _manage("runserver", args.bind)
         return 0
+    from reelm.config import env_bool
+
+    if env_bool("REELM_DEBUG", False):
+        # Debug pages show settings and source to anyone; a production server never runs with them.
+        print(
+            "reelm: REELM_DEBUG is on; unset it for the production server, or use `reelm serve --dev`", file=sys.stderr
+        )
+        return 2
     os.execv(sys.executable, _serve_command(args.bind, args.workers, args.threads))  # noqa: S606
     return 0
 
@@ -295,11 +303,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=cmd_run)
 
-    serve = sub.add_parser("serve", help="run the web server only (gunicorn)")
+    serve = sub.add_parser("serve", help="run the web server only (gunicorn; --prod is the default)")
     serve.add_argument("--bind", default=DEFAULT_BIND, help=f"address to listen on (default {DEFAULT_BIND})")
-    serve.add_argument("--workers", type=int, default=2, help="processes (default 2)")
-    serve.add_argument("--threads", type=int, default=4, help="threads per process (default 4)")
-    serve.add_argument("--dev", action="store_true", help="Django's auto-reloading development server instead")
+    # The CPUs this process may run on (its cpuset), where the system can tell.
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    serve.add_argument("--workers", type=_positive, default=cpus, help=f"processes (default: one per CPU, here {cpus})")
+    serve.add_argument("--threads", type=_positive, default=4, help="threads per process (default 4)")
+    mode = serve.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--prod",
+        action="store_true",
+        help="the production server (the default): gunicorn with --workers processes, static files from "
+        "WhiteNoise, debug off (refuses REELM_DEBUG)",
+    )
+    mode.add_argument("--dev", action="store_true", help="Django's auto-reloading development server instead")
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run a background worker (transcoding and other tasks)")

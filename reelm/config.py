@@ -159,3 +159,38 @@ def queue_settings(url: str, *, directory: Path, name: str = "REELM_QUEUE_URL") 
             raise ConfigError(f"{name} must end with a database number, as redis://host:6379/0; got {redacted(url)!r}")
         return {"huey_class": "huey.RedisHuey", "url": url}
     raise ConfigError(f"{name} must start with sqlite:/// (the embedded default) or redis://; got {redacted(url)!r}")
+
+
+def _redis_database(url: str) -> tuple[str, int, str]:
+    parts = urlsplit(url)
+    return (parts.hostname or "", parts.port or 6379, parts.path.removeprefix("/") or "0")
+
+
+def cache_settings(url: str, *, directory: Path, queue_url: str = "", name: str = "REELM_CACHE_URL") -> dict[str, Any]:
+    """Django's ``CACHES["default"]``: a file cache in the data directory when ``url`` is empty (processes on one
+    machine share it), or Redis for ``redis://host:port/db`` (processes on any machine share it)."""
+    if not url:
+        return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": directory / "cache"}
+    scheme = url.partition("://")[0].lower()
+    if scheme not in ("redis", "rediss"):
+        raise ConfigError(
+            f"{name} must start with redis:// (or be unset for a file cache in the data directory); "
+            f"got {redacted(url)!r}"
+        )
+    parts = urlsplit(url)
+    _port(name, parts, url)
+    db = parts.path.removeprefix("/")
+    if not parts.hostname:
+        raise ConfigError(f"{name} names no server: expected redis://host:6379/1")
+    if db and not db.isdigit():
+        raise ConfigError(f"{name} must end with a database number, as redis://host:6379/1; got {redacted(url)!r}")
+    if queue_url.partition("://")[0].lower() in ("redis", "rediss") and _redis_database(url) == _redis_database(
+        queue_url
+    ):
+        # Redis evicts cache keys under memory pressure (and a cache clear empties the database): queued tasks
+        # kept beside them would go too.
+        raise ConfigError(
+            f"{name} and REELM_QUEUE_URL name the same Redis database; give the cache its own, as "
+            "redis://host:6379/1 beside redis://host:6379/0 for the queue"
+        )
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}

@@ -8,6 +8,7 @@ from django.utils.csp import CSP
 
 from reelm.config import (
     REPO_DIR,
+    cache_settings,
     data_dir,
     database_settings,
     env_bool,
@@ -140,10 +141,9 @@ SECURE_CSP: dict[str, list[str]] = {
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
-# On disk in the data directory: shared by every worker process, unlike Django's default in-process cache, and
-# free of database queries (For You keeps its shared rankings here). A multi-host deployment points this at a
-# shared cache instead.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": DATA_DIR / "cache"}}
+# Sessions live in the database (Django's default, stated here because it matters): any web process on any
+# machine can serve any request.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 #: Object storage for every media byte: file:///path (default: the data directory's media folder).
 REELM_STORAGE_URL = env_str("REELM_STORAGE_URL", (DATA_DIR / "media").as_uri())
@@ -176,6 +176,11 @@ REELM_FFMPEG = env_str("REELM_FFMPEG", "")
 #: The task queue: sqlite:///queue.sqlite3 in the data directory (embedded default) or redis://host:port/db, shared
 #: by workers on any number of machines.
 REELM_QUEUE_URL = env_str("REELM_QUEUE_URL", f"sqlite:///{DATA_DIR / 'queue.sqlite3'}")
+#: The cache (For You rankings, shared anonymous pages): unset for a file cache in the data directory, shared by
+#: the processes of one machine and free of database queries; redis://host:port/db (a database other than the
+#: queue's) when web processes run on several machines.
+REELM_CACHE_URL = env_str("REELM_CACHE_URL", "")
+CACHES = {"default": cache_settings(REELM_CACHE_URL, directory=DATA_DIR, queue_url=REELM_QUEUE_URL)}
 HUEY = {
     **queue_settings(REELM_QUEUE_URL, directory=DATA_DIR),
     "name": "reelm",

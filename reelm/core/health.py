@@ -80,11 +80,31 @@ def _queue() -> tuple[bool, str]:
     return True, f"{url} answers, {waiting} tasks waiting"
 
 
+def _cache() -> tuple[bool, str]:
+    """Write, read back and delete a key in the cache every web process shares."""
+    from django.core.cache import cache
+
+    if settings.REELM_CACHE_URL:
+        where = f"Redis cache {redacted(settings.REELM_CACHE_URL)} (REELM_CACHE_URL)"
+    else:
+        where = f"file cache in {settings.CACHES['default']['LOCATION']} (this machine's processes only)"
+    key = f"healthcheck:{uuid.uuid4()}"
+    try:
+        cache.set(key, "ok", 10)
+        readable = cache.get(key) == "ok"
+        cache.delete(key)
+    except Exception as exc:
+        return False, f"cannot use the {where}; is the server running and reachable? ({_first_line(exc)})"
+    if not readable:
+        return False, f"the {where} did not return what was written to it"
+    return True, f"{where} answers"
+
+
 def run_checks() -> bool:
     results = []
     problems = [m for m in checks.run_checks() if m.level >= checks.ERROR]
     results.append(report(not problems, "Django configuration", "; ".join(map(str, problems)) or "valid"))
-    for what, check in (("database", _database), ("task queue", _queue)):
+    for what, check in (("database", _database), ("task queue", _queue), ("cache", _cache)):
         ok, detail = check()
         results.append(report(ok, what, detail))
     storage_ok, storage_detail = _storage()

@@ -110,10 +110,20 @@ def comments_of_video(
     ``cursor`` is the last id of the previous page (ids are time-ordered)."""
     queryset = Comment.objects.select_related("owner").filter(not_hidden(viewer), video=video, parent=parent)
     if parent is None:
-        queryset = queryset.annotate(reply_total=Count("replies"))
         if cursor is not None:
             queryset = queryset.filter(id__lt=cursor, pinned=False)
-        return list(queryset.order_by("-pinned", "-id")[:limit])
+        page = list(queryset.order_by("-pinned", "-id")[:limit])
+        # Replies are counted for this page only: annotating the query counted them for every comment of the
+        # video before the limit applied, so a long thread made every page slower.
+        totals = dict(
+            Comment.objects.filter(parent_id__in=[c.id for c in page])
+            .values("parent_id")
+            .annotate(total=Count("id"))
+            .values_list("parent_id", "total")
+        )
+        for comment in page:
+            comment.reply_total = totals.get(comment.id, 0)  # type: ignore[attr-defined]
+        return page
     if cursor is not None:
         queryset = queryset.filter(id__gt=cursor)
     return list(queryset.order_by("id")[:limit])

@@ -42,6 +42,8 @@ class WriteResult:
     key: str
     size: int
     sha256: str
+    #: The store's ETag for what was written, where the backend reports one.
+    etag: str | None = None
 
 
 def validate_key(key: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
@@ -70,6 +71,25 @@ def as_chunks(data: bytes | Iterable[bytes] | BinaryIO) -> Iterable[bytes]:
 _STAGING_SUFFIX = re.compile(r"#[0-9]+$")
 
 
+def _first_part(chunks: Iterator[bytes]) -> tuple[list[bytes], bool]:
+    """Up to one part's worth of ``chunks``, and whether anything is left after it."""
+    head: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        head.append(chunk)
+        size += len(chunk)
+        if size > PART_SIZE:
+            return head, True
+    return head, False
+
+
+def _drained(items: list[bytes]) -> Iterator[bytes]:
+    """The items, each let go of once handed on, so a multipart upload does not keep its first part alive."""
+    items.reverse()
+    while items:
+        yield items.pop()
+
+
 class ObstoreObjectStore:
     """Local disk, S3 and Azure Blob (and GCS reads, see ``gcs_backend``): the obstore ``store`` is already scoped
     to the URL's bucket and prefix, so keys here are relative to that prefix."""
@@ -85,17 +105,23 @@ class ObstoreObjectStore:
     def put(self, key: str, data: bytes | Iterable[bytes] | BinaryIO) -> WriteResult:
         validate_key(key)
         digest, counter = hashlib.sha256(), [0]
+        chunks = hashing(as_chunks(data), digest, counter)
+        head, more = _first_part(chunks)
         with storage_errors("write", key):
-            # Objects above one part go up as a multipart upload holding a few parts in memory at most; the
-            # object only appears once complete, so concurrent writers never leave a torn object.
-            obstore.put(
-                self._store,
-                key,
-                hashing(as_chunks(data), digest, counter),
-                chunk_size=PART_SIZE,
-                max_concurrency=_PARTS_IN_FLIGHT,
-            )
-        return WriteResult(key=key, size=counter[0], sha256=digest.hexdigest())
+            if not more:
+                # One request instead of a multipart upload's three; S3 then also gives an MD5 ETag.
+                put = obstore.put(self._store, key, b"".join(head), use_multipart=False)
+            else:
+                # Larger objects go up in parts, a few in memory at most; the object only appears once complete,
+                # so concurrent writers never leave a torn object.
+                put = obstore.put(
+                    self._store,
+                    key,
+                    itertools.chain(_drained(head), chunks),
+                    chunk_size=PART_SIZE,
+                    max_concurrency=_PARTS_IN_FLIGHT,
+                )
+        return WriteResult(key=key, size=counter[0], sha256=digest.hexdigest(), etag=put.get("e_tag"))
 
     def put_file(self, key: str, path: Path) -> WriteResult:
         with open(path, "rb") as handle:

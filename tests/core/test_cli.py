@@ -31,7 +31,7 @@ def test_help_explains_every_command() -> None:
 def test_check_passes_on_the_embedded_default(tmp_path: Path) -> None:
     result = _run("check", env={"REELM_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stdout + result.stderr
-    for part in ("database", "object storage", "ffmpeg"):
+    for part in ("database", "cache", "object storage", "ffmpeg"):
         assert part in result.stdout
 
 
@@ -43,7 +43,11 @@ def test_check_names_what_is_wrong(tmp_path: Path) -> None:
 
 def test_check_passes_on_the_configuration_under_test(tmp_path: Path) -> None:
     """On the embedded default and, when the suite runs on PostgreSQL and Redis, on those servers."""
-    configured = {key: os.environ[key] for key in ("REELM_DATABASE_URL", "REELM_QUEUE_URL") if key in os.environ}
+    configured = {
+        key: os.environ[key]
+        for key in ("REELM_DATABASE_URL", "REELM_QUEUE_URL", "REELM_CACHE_URL")
+        if key in os.environ
+    }
     result = _run("check", env={"REELM_DATA_DIR": str(tmp_path), **configured})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "FAIL" not in result.stdout
@@ -54,6 +58,7 @@ def test_check_says_which_server_cannot_be_reached(tmp_path: Path) -> None:
         "REELM_DATA_DIR": str(tmp_path),
         "REELM_DATABASE_URL": f"postgresql://reelm:hunter2@{CLOSED}/reelm",
         "REELM_QUEUE_URL": f"redis://:hunter2@{CLOSED}/0",
+        "REELM_CACHE_URL": f"redis://:hunter2@{CLOSED}/1",
         "COLUMNS": "500",  # one line per check
     }
     result = _run("check", env=env)
@@ -63,8 +68,15 @@ def test_check_says_which_server_cannot_be_reached(tmp_path: Path) -> None:
     assert f"cannot use the PostgreSQL database 'reelm' at {CLOSED}" in lines["FAIL  database"]
     assert "is the server running" in lines["FAIL  database"] and "Connection refused" in lines["FAIL  database"]
     assert f"cannot reach the task queue redis://:***@{CLOSED}/0" in lines["FAIL  task queue"]
+    assert f"cannot use the Redis cache redis://:***@{CLOSED}/1 (REELM_CACHE_URL)" in lines["FAIL  cache"]
     assert "hunter2" not in result.stdout + result.stderr
     assert "ok  object storage" in result.stdout  # the other checks still run
+
+
+def test_production_server_refuses_debug_mode(tmp_path: Path) -> None:
+    result = _run("serve", "--prod", "--bind", CLOSED, env={"REELM_DATA_DIR": str(tmp_path), "REELM_DEBUG": "1"})
+    assert result.returncode == 2
+    assert result.stderr.startswith("reelm: REELM_DEBUG is on; unset it for the production server")
 
 
 def test_malformed_url_is_a_plain_sentence_not_a_traceback(tmp_path: Path) -> None:

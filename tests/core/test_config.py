@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reelm.config import ConfigError, database_settings, queue_settings, redacted
+from reelm.config import ConfigError, cache_settings, database_settings, queue_settings, redacted
 
 DATA = Path("/srv/reelm")
 
@@ -86,4 +86,33 @@ def test_queue_url_picks_huey_storage() -> None:
 def test_malformed_queue_url_is_named_in_plain_words(url: str, words: str) -> None:
     with pytest.raises(ConfigError, match=r"^REELM_QUEUE_URL ") as error:
         queue_settings(url, directory=DATA)
+    assert words in str(error.value)
+
+
+def test_cache_is_a_file_cache_in_the_data_directory_unless_redis_is_named() -> None:
+    assert cache_settings("", directory=DATA) == {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": DATA / "cache",
+    }
+    redis = cache_settings("rediss://:pw@cache.internal:6380/1", directory=DATA, queue_url="redis://cache.internal/0")
+    assert redis == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "rediss://:pw@cache.internal:6380/1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "queue_url", "words"),
+    [
+        ("memcached://cache:11211", "", "must start with redis:// (or be unset for a file cache"),
+        ("redis:///1", "", "names no server"),
+        ("redis://cache:x/1", "", "port that is not a number"),
+        ("redis://cache:6379/cache", "", "must end with a database number"),
+        ("redis://cache/0", "redis://cache:6379", "name the same Redis database; give the cache its own"),
+        ("redis://cache:6379", "redis://cache/0", "name the same Redis database"),
+    ],
+)
+def test_malformed_cache_url_is_named_in_plain_words(url: str, queue_url: str, words: str) -> None:
+    with pytest.raises(ConfigError, match=r"^REELM_CACHE_URL ") as error:
+        cache_settings(url, directory=DATA, queue_url=queue_url)
     assert words in str(error.value)

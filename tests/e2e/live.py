@@ -53,9 +53,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def child_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment for a Reelm process: the caller's, minus any REELM_* setting that would leak in."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("REELM_")}
+#: The servers a suite run on PostgreSQL and Redis is configured with (see ``./dev test --scaled``).
+BACKEND_SETTINGS = ("REELM_DATABASE_URL", "REELM_QUEUE_URL", "REELM_CACHE_URL")
+
+
+def child_env(data_dir: Path, *, keep_backends: bool = False, **extra: str) -> dict[str, str]:
+    """The environment for a Reelm process: the caller's, minus any REELM_* setting that would leak in.
+
+    With ``keep_backends`` the database, queue and cache URLs of the run are kept, so the process uses the same
+    servers as the suite (the embedded default when none is set).
+    """
+    kept = BACKEND_SETTINGS if keep_backends else ()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("REELM_") or key in kept}
     tmp = data_dir / "tmp"  # transcode work directories land here, so nothing is left behind in /tmp
     tmp.mkdir(parents=True, exist_ok=True)
     env.update(
