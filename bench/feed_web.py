@@ -83,6 +83,17 @@ def uuid7_at(when: datetime) -> Any:
     return uuid.UUID(int=value)
 
 
+def add_seed_arguments(
+    parser: argparse.ArgumentParser, *, videos: int, accounts: int, likes: int, comments: int
+) -> None:
+    """The options ``seed`` reads, with each benchmark's own sizes as defaults."""
+    parser.add_argument("--videos", type=int, default=videos, help=f"ready videos to seed (default {videos})")
+    parser.add_argument("--accounts", type=int, default=accounts, help=f"accounts to seed (default {accounts})")
+    parser.add_argument("--sample-users", type=int, default=200, help="signed-in users with follows (default 200)")
+    parser.add_argument("--likes", type=int, default=likes, help=f"like rows on last-7-days videos (default {likes})")
+    parser.add_argument("--comments", type=int, default=comments, help=f"comment rows (default {comments})")
+
+
 def seed(args: argparse.Namespace) -> list[str]:
     """Fill the (already configured) database; return the sample users' access-token secrets."""
     import django
@@ -321,11 +332,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "against a trivial Django view (the API's JSON 404) and a static file, from a separate load process.",
         epilog="Run with the project's interpreter: .venv/bin/python bench/feed_web.py",
     )
-    parser.add_argument("--videos", type=int, default=100_000, help="ready videos to seed (default 100000)")
-    parser.add_argument("--accounts", type=int, default=20_000, help="accounts to seed (default 20000)")
-    parser.add_argument("--sample-users", type=int, default=200, help="signed-in users with follows (default 200)")
-    parser.add_argument("--likes", type=int, default=100_000, help="like rows on last-7-days videos (default 100000)")
-    parser.add_argument("--comments", type=int, default=20_000, help="comment rows (default 20000)")
+    add_seed_arguments(parser, videos=100_000, accounts=20_000, likes=100_000, comments=20_000)
     parser.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections (default 8)")
     parser.add_argument("--duration", type=float, default=15, help="seconds per endpoint and round (default 15)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds over the endpoints (default 2)")

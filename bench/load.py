@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from feed_web import add_seed_arguments
 from rich.table import Table
 from transcode import (
     PYTHON,
@@ -447,11 +448,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "throwaway PostgreSQL and Redis, all on loopback; report req/s, p50/p99 and errors.",
         epilog="Run with the project's interpreter: .venv/bin/python bench/load.py",
     )
-    parser.add_argument("--videos", type=int, default=20_000, help="ready videos to seed (default 20000)")
-    parser.add_argument("--accounts", type=int, default=5_000, help="accounts to seed (default 5000)")
-    parser.add_argument("--sample-users", type=int, default=200, help="signed-in users with tokens (default 200)")
-    parser.add_argument("--likes", type=int, default=20_000, help="like rows to seed (default 20000)")
-    parser.add_argument("--comments", type=int, default=5_000, help="comment rows to seed (default 5000)")
+    add_seed_arguments(parser, videos=20_000, accounts=5_000, likes=20_000, comments=5_000)
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     if seeding:
         parser.add_argument("--out", required=True)
