@@ -15,6 +15,7 @@ from reelm.core.errors import ReelmError
 from reelm.events.api import router as events_router
 from reelm.feed.api import router as feed_router
 from reelm.notifications.api import router as notifications_router
+from reelm.recommend.api import router as recommend_router
 from reelm.search.api import router as search_router
 from reelm.social.api import router as social_router
 from reelm.videos.api import router as videos_router
@@ -47,6 +48,7 @@ api.add_router("/feed", feed_router)
 api.add_router("/search", search_router)
 api.add_router("/notifications", notifications_router)
 api.add_router("/events", events_router)
+api.add_router("/recommendations", recommend_router)
 
 
 def error(api: NinjaAPI, request: HttpRequest, status: int, code: str, message: str, **extra: Any) -> HttpResponse:

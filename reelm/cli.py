@@ -1,4 +1,4 @@
-"""The ``reelm`` command: run, serve, worker, migrate, createadmin, check, storage, manage."""
+"""The ``reelm`` command: run, serve, worker, migrate, createadmin, check, storage, feed, manage."""
 
 from __future__ import annotations
 
@@ -273,6 +273,21 @@ def cmd_storage_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feed_rebuild(args: argparse.Namespace) -> int:
+    """Refit every vector, recompute co-engagement and reindex, with a progress bar."""
+    _django()
+    from rich.console import Console
+
+    from reelm.recommend.console import rebuild_progress, rebuild_table
+    from reelm.recommend.rebuild import rebuild
+
+    console = Console()
+    with rebuild_progress(console) as progress:
+        report = rebuild(progress)
+    console.print(rebuild_table(report))
+    return 0
+
+
 def settings_realms() -> list[str]:
     from django.conf import settings
 
@@ -378,6 +393,18 @@ def build_parser() -> argparse.ArgumentParser:
     migrate_store.set_defaults(func=cmd_storage_migrate)
     status = storage_sub.add_parser("status", help="show each realm's store and the recorded migration runs")
     status.set_defaults(func=cmd_storage_status)
+
+    feed = sub.add_parser("feed", help="the For You recommender")
+    feed_sub = feed.add_subparsers(dest="feed_command", required=True, metavar="FEED_COMMAND")
+    rebuild = feed_sub.add_parser(
+        "rebuild",
+        help="refit every user and video vector, recompute co-engagement and reindex (the worker does it nightly)",
+        description="Refit user and video vectors (ALS over the last 90 days of watch events, likes, comments and "
+        "bookmarks), recompute 'people who finished this also finished' neighbours, expire tastes untouched for "
+        "180 days, and rebuild this process's nearest-neighbour index. The site keeps serving meanwhile; web "
+        "processes pick the new vectors up within a second.",
+    )
+    rebuild.set_defaults(func=cmd_feed_rebuild)
 
     manage = sub.add_parser("manage", help="run any Django management command (e.g. 'reelm manage shell')")
     manage.add_argument("args", nargs=argparse.REMAINDER, help="the command and its arguments")

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "reelm.search",
     "reelm.notifications",
     "reelm.events",
+    "reelm.recommend",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,7 @@ from reelm.accounts.auth import current_user
 from reelm.accounts.models import User
 from reelm.core.errors import ReelmError
 from reelm.events.models import WatchEvent
+from reelm.recommend.services import learn_from_events
 from reelm.videos.models import Video
 from reelm.videos.selectors import visible_among
 
@@ -30,7 +31,7 @@ class RateLimited(ReelmError):
 
 class WatchEventIn(Schema):
     video_id: uuid.UUID
-    kind: Literal["impression", "watch", "complete", "replay", "skip"]
+    kind: Literal["impression", "watch", "complete", "replay", "skip", "share"]
     watched_ms: int = Field(default=0, ge=0, le=MS_MAX)
     duration_ms: int = Field(default=0, ge=0, le=MS_MAX)
     position_ms: int = Field(default=0, ge=0, le=MS_MAX)
@@ -97,6 +98,8 @@ def watch_events_record(*, viewer: User, events: list[WatchEventIn]) -> tuple[in
                 )
             )
         WatchEvent.objects.bulk_create(rows)
+    # The viewer's vector moves now, so the next page already reflects these events.
+    learn_from_events(viewer, rows)
     return len(rows), dropped
 
 

@@ -13,6 +13,7 @@ class WatchEventKind(models.TextChoices):
     COMPLETE = "complete", "Complete"
     REPLAY = "replay", "Replay"
     SKIP = "skip", "Skip"
+    SHARE = "share", "Share"
 
 
 class WatchEvent(OwnedModel):

@@ -12,7 +12,7 @@ from ninja.responses import NinjaJSONEncoder
 
 from reelm.accounts.auth import viewer
 from reelm.feed.anonymous import anonymous_page
-from reelm.feed.schemas import FeedPageOut, TrendingTagOut
+from reelm.feed.schemas import FeedPageOut, ForYouPageOut, TrendingTagOut
 from reelm.feed.sources import feed_get, trending_hashtags
 from reelm.videos.schemas import video_items
 
@@ -28,6 +28,9 @@ def _page(who: Any, name: str, cursor: str | None) -> HttpResponse:
     def render() -> str:
         found = feed_get(name).page(who, cursor, PAGE_SIZE)
         items = video_items(found.ids, who)
+        if found.why is not None:
+            for item in items:
+                item["why"] = found.why.get(item["id"])
         return json.dumps({"items": items, "next_cursor": found.next_cursor}, cls=NinjaJSONEncoder)
 
     anonymous = name == "for-you" and not getattr(who, "is_authenticated", False)
@@ -37,10 +40,14 @@ def _page(who: Any, name: str, cursor: str | None) -> HttpResponse:
 
 @router.get(
     "/for-you",
-    response=FeedPageOut,
+    response=ForYouPageOut,
     auth=None,
-    summary="For You: recent popular public videos, one author never filling the screen",
-    description="Pass `next_cursor` back as `cursor` for the next page; `next_cursor` is null at the end.",
+    summary="For You: videos recommended from what you watch, each with why it is there",
+    description="Signed in, the recommender ranks candidates from the accounts you follow, videos like those you "
+    "watched, co-engagement, trending, your hashtags and fresh uploads, learning from your watch events as they "
+    "arrive; signed out (or with personalisation off), a transparent ranking of recent popular public videos. "
+    "Each item's `why` says where it came from and what weighed most. Pass `next_cursor` back as `cursor` for "
+    "the next page; `next_cursor` is null at the end.",
 )
 def for_you(request: HttpRequest, cursor: Query[str | None] = None) -> HttpResponse:
     return _page(viewer(request), "for-you", cursor)

@@ -10,6 +10,21 @@ class FeedPageOut(Schema):
     next_cursor: str | None
 
 
+class WhyOut(Schema):
+    source: str
+    summary: str
+    reasons: list[str]
+
+
+class ForYouItemOut(VideoOut):
+    why: WhyOut | None = None
+
+
+class ForYouPageOut(Schema):
+    items: list[ForYouItemOut]
+    next_cursor: str | None
+
+
 class TrendingTagOut(Schema):
     name: str
     count: int

@@ -87,6 +87,8 @@ class FeedPage:
 
     ids: list[uuid.UUID]
     next_cursor: str | None
+    #: For You says why each video is there: {video id: {"source", "summary", "reasons"}}.
+    why: dict[uuid.UUID, dict[str, Any]] | None = None
 
 
 class Feed(Protocol):
@@ -432,7 +434,11 @@ FEEDS: dict[str, Feed] = {"for-you": ForYouFeed(), "following": FollowingFeed()}
 
 
 def feed_get(name: str) -> Feed:
-    """The source behind a feed name: the one place the recommender will be swapped in."""
+    """The source behind a feed name. For You is the recommender, which falls back on :class:`ForYouFeed`."""
+    if name == "for-you":
+        from reelm.recommend.ranking import recommended_feed
+
+        return recommended_feed()
     return FEEDS[name]
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from reelm.feed.api import PAGE_SIZE
 from reelm.feed.sources import feed_get
+from reelm.recommend.views import needs_interests
 from reelm.videos.models import Video
 from reelm.videos.schemas import VideoOut
 from reelm.videos.selectors import with_listing
@@ -19,12 +23,27 @@ def _render(request: HttpRequest, name: str) -> HttpResponse:
     found = feed_get(name).page(request.user, None, PAGE_SIZE)
     by_id = {v.id: v for v in with_listing(Video.objects.filter(id__in=found.ids))}
     items = VideoOut.many([by_id[i] for i in found.ids if i in by_id], request.user)
-    first = {"items": [item.model_dump(mode="json") for item in items], "next_cursor": found.next_cursor}
+    first = {
+        "items": [_with_why(item.model_dump(mode="json"), found.why) for item in items],
+        "next_cursor": found.next_cursor,
+    }
     return render(
         request,
         "feed/feed.html",
-        {"tab": name, "source": SOURCES[name], "first": first, "items": items},
+        {
+            "tab": name,
+            "source": SOURCES[name],
+            "first": first,
+            "items": items,
+            "needs_interests": name == "for-you" and needs_interests(request.user),
+        },
     )
+
+
+def _with_why(item: dict[str, Any], why: dict[Any, Any] | None) -> dict[str, Any]:
+    if why is not None:
+        item["why"] = why.get(uuid.UUID(item["id"]))
+    return item
 
 
 @ensure_csrf_cookie

@@ -18,6 +18,7 @@ from reelm.core.errors import Forbidden, InvalidInput, NotFound
 from reelm.feed.anonymous import listing_changed
 from reelm.notifications.models import Notification, NotificationKind
 from reelm.notifications.services import notification_create, notification_withdraw
+from reelm.recommend.services import learn_action
 from reelm.social.blocks import blocked_between
 from reelm.social.models import Block, Bookmark, Comment, CommentLike, Follow, FollowStatus, Like, Mute
 from reelm.videos.models import Video
@@ -192,6 +193,8 @@ def like_create(*, user: User, video: Video) -> bool:
             notification_create(
                 recipient_id=video.owner_id, actor_id=user.id, kind=NotificationKind.LIKE, video_id=video.id
             )
+    if added:
+        learn_action(user, video.id, "like")
     return added
 
 
@@ -206,7 +209,10 @@ def like_delete(*, user: User, video: Video) -> bool:
 
 
 def bookmark_create(*, user: User, video: Video) -> bool:
-    return _add(Bookmark, "bookmark_count", user=user, video=video)
+    added = _add(Bookmark, "bookmark_count", user=user, video=video)
+    if added:
+        learn_action(user, video.id, "bookmark")
+    return added
 
 
 def bookmark_delete(*, user: User, video: Video) -> bool:
@@ -259,6 +265,7 @@ def comment_create(*, author: User, video: Video, body: str, parent: Comment | N
                 video_id=video.id,
                 comment_id=comment.id,
             )
+    learn_action(author, video.id, "comment")
     return comment
 
 

@@ -360,6 +360,18 @@ def _publish(video: Video, token: uuid.UUID, media: ffmpeg.MediaProbe, outputs: 
     if old_prefix and old_prefix != video.attempt_prefix:
         media_store().delete_prefix(old_prefix)
     log.info("video %s ready (%d renditions)", video.id, len(outputs.renditions))
+    _recommendable(video.id)
+
+
+def _recommendable(video_id: uuid.UUID) -> None:
+    """Give the new video its first vector so every process's recommender can find it at once; a failure here
+    must not undo the publication (the next rebuild gives it one)."""
+    from reelm.recommend.services import video_signal_ensure
+
+    try:
+        video_signal_ensure(video_id)
+    except Exception:
+        log.exception("video %s: could not make its recommender vector", video_id)
 
 
 def _finish_failed(video: Video, reason: str) -> None:

@@ -20,6 +20,7 @@ from reelm.feed.sources import (
     feed_get,
     score,
 )
+from reelm.recommend.ranking import RecommendedFeed
 from reelm.social import services as social
 from reelm.videos.models import Video
 from tests.feed.conftest import account, follow, like, video
@@ -241,7 +242,9 @@ def test_for_you_rejects_bad_cursors(cursor: str) -> None:
 
 
 def test_the_feeds_are_found_by_name() -> None:
-    assert isinstance(feed_get("for-you"), ForYouFeed) and isinstance(feed_get("following"), FollowingFeed)
+    for_you = feed_get("for-you")
+    assert isinstance(for_you, RecommendedFeed) and isinstance(for_you.transparent, ForYouFeed)
+    assert isinstance(feed_get("following"), FollowingFeed)
 
 
 def test_for_you_never_skips_ahead_when_a_whole_page_was_deleted(viewer: User) -> None:

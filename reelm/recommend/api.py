@@ -1,0 +1,136 @@
+"""The viewer's control over For You: "not interested" (a video, its creator or a hashtag) and the feed settings."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema, Status
+
+from reelm.accounts.auth import current_user
+from reelm.core.errors import NotFound, ReelmError
+from reelm.recommend import services
+from reelm.recommend.models import NotInterested, Taste
+from reelm.videos.models import VideoHashtag
+from reelm.videos.selectors import video_get_for_viewer
+
+router = Router(tags=["recommendations"])
+
+
+class NotInterestedIn(Schema):
+    video_id: uuid.UUID
+    scope: Literal["video", "author", "hashtag"] = "video"
+    hashtag: str | None = Field(default=None, max_length=64, description="Needed when scope is hashtag.")
+
+
+class NotInterestedOut(Schema):
+    id: uuid.UUID
+    scope: str
+    target: str
+    label: str
+
+
+class FeedSettingsIn(Schema):
+    personalised: bool | None = None
+    more_following: int | None = Field(default=None, ge=0, le=100)
+    more_new_creators: int | None = Field(default=None, ge=0, le=100)
+    interests: list[str] | None = Field(default=None, max_length=20)
+
+
+class FeedSettingsOut(Schema):
+    personalised: bool
+    more_following: int
+    more_new_creators: int
+    interests: list[str]
+
+
+def _label(choice: NotInterested) -> str:
+    from reelm.accounts.models import User
+    from reelm.videos.models import Video
+
+    if choice.scope == "hashtag":
+        return f"#{choice.target}"
+    target = _uuid(choice.target)
+    if choice.scope == "author":
+        user = User.objects.filter(id=target).only("username").first() if target else None
+        return f"@{user.username}" if user else "a removed account"
+    video = Video.objects.filter(id=target).only("caption").first() if target else None
+    return (video.caption[:60] or "a video") if video else "a removed video"
+
+
+def _uuid(hex_text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(hex=hex_text)
+    except ValueError:
+        return None
+
+
+def _out(choice: NotInterested) -> NotInterestedOut:
+    return NotInterestedOut(id=choice.id, scope=choice.scope, target=choice.target, label=_label(choice))
+
+
+def not_interested_target(user: Any, payload: NotInterestedIn) -> str:
+    """What the choice names: the video, its creator or one of its hashtags (which must be on it)."""
+    video = video_get_for_viewer(payload.video_id, user)
+    if payload.scope == "video":
+        return video.id.hex
+    if payload.scope == "author":
+        if video.owner_id == user.id:
+            raise ReelmError("That is your own video.", code="own_video")
+        return video.owner_id.hex
+    name = (payload.hashtag or "").lower().lstrip("#")
+    if not VideoHashtag.objects.filter(video_id=video.id, hashtag__name=name).exists():
+        raise ReelmError("That hashtag is not on this video.", code="hashtag_not_on_video")
+    return name
+
+
+@router.post(
+    "/not-interested",
+    response={201: NotInterestedOut},
+    summary="Not interested: stop showing this video, its creator or one of its hashtags in For You",
+)
+def not_interested_create(request: HttpRequest, payload: NotInterestedIn) -> Status[Any]:
+    user = current_user(request)
+    target = not_interested_target(user, payload)
+    choice = services.not_interested_add(user, scope=payload.scope, target=target, video_id=payload.video_id)
+    return Status(201, _out(choice))
+
+
+@router.get("/not-interested", response=list[NotInterestedOut], summary="What you said you are not interested in")
+def not_interested_list(request: HttpRequest) -> list[NotInterestedOut]:
+    user = current_user(request)
+    return [_out(c) for c in NotInterested.objects.filter(owner_id=user.id).order_by("-id")[:200]]
+
+
+@router.delete("/not-interested/{choice_id}", response={204: None}, summary="Take a 'not interested' back")
+def not_interested_delete(request: HttpRequest, choice_id: uuid.UUID) -> Status[None]:
+    if not services.not_interested_remove(current_user(request), choice_id):
+        raise NotFound("No such choice.")
+    return Status(204, None)
+
+
+def _settings_out(taste: Taste) -> FeedSettingsOut:
+    return FeedSettingsOut(
+        personalised=taste.personalised,
+        more_following=taste.more_following,
+        more_new_creators=taste.more_new_creators,
+        interests=list(taste.interests),
+    )
+
+
+@router.get("/settings", response=FeedSettingsOut, summary="Your For You settings")
+def settings_get(request: HttpRequest) -> FeedSettingsOut:
+    return _settings_out(services.taste_get(current_user(request)))
+
+
+@router.patch(
+    "/settings",
+    response=FeedSettingsOut,
+    summary="Tune For You",
+    description="`personalised: false` shows the transparent, non-personalised ranking; `more_following` and "
+    "`more_new_creators` (0–100, 50 is the default) tune the mix; `interests` are hashtags to start from.",
+)
+def settings_update(request: HttpRequest, payload: FeedSettingsIn) -> FeedSettingsOut:
+    taste = services.taste_settings_set(current_user(request), **payload.model_dump())
+    return _settings_out(taste)

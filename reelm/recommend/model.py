@@ -1,0 +1,351 @@
+"""The recommender's learning parts, in plain numpy: no Django here, so the product and the offline evaluation
+under ``bench/`` run exactly the same code.
+
+- :func:`engagement_label` turns what one viewer did with one video (one impression) into a label in [0, 1].
+- User and video vectors live on the unit sphere of :data:`DIM` dimensions. :func:`user_update` moves a
+  viewer's vector after every event batch (Monolith-style real-time training), :func:`video_update` moves a
+  video's vector more slowly; :func:`als_fit` refits all of them from scratch in the background.
+- :class:`Ranker` predicts the label from named features with FTRL-Proximal logistic regression, learning
+  online from every batch; :meth:`Ranker.explain` says which features pushed an item up.
+- :func:`thompson_sample` is the exploration bandit for fresh uploads (Beta posterior over early completions).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Dimensions of user and video vectors.
+DIM = 32
+#: Step sizes of the online vector updates (per event batch). Users move fast, videos slowly: a video is seen by
+#: many viewers, a viewer's taste should follow the last few swipes.
+USER_RATE = 0.6
+VIDEO_RATE = 0.05
+#: ``sigmoid(SCALE * u·v)`` is the affinity the vectors predict; cosines lie in [-1, 1], so they need stretching.
+SCALE = 4.0
+
+#: What each action is worth in an impression's label (clipped to [0, 1]). Watch ratio is the backbone; explicit
+#: actions add to it; a skip or "not interested" pulls it to zero.
+LABEL_WEIGHTS = {
+    "watch_ratio": 0.55,
+    "complete": 0.15,
+    "replay": 0.10,
+    "like": 0.25,
+    "comment": 0.25,
+    "share": 0.25,
+    "bookmark": 0.25,
+    "follow": 0.35,
+    "skip": -0.6,
+    "not_interested": -2.0,
+}
+SKIP_MS = 2000
+#: A typical impression's label: above it a viewer's vector moves toward the video, below it away.
+LABEL_BASELINE = 0.35
+
+
+@dataclass
+class Engagement:
+    """Everything one viewer did with one video they were shown."""
+
+    watched_ms: int = 0
+    duration_ms: int = 0
+    completed: bool = False
+    replays: int = 0
+    liked: bool = False
+    commented: bool = False
+    shared: bool = False
+    bookmarked: bool = False
+    followed: bool = False
+    skipped: bool = False
+    not_interested: bool = False
+
+
+def watch_ratio(watched_ms: int, duration_ms: int) -> float:
+    if duration_ms <= 0:
+        return 0.0
+    return min(watched_ms / duration_ms, 1.0)
+
+
+def engagement_label(e: Engagement) -> float:
+    """The engagement label of one impression, in [0, 1]."""
+    w = LABEL_WEIGHTS
+    ratio = 1.0 if e.completed else watch_ratio(e.watched_ms, e.duration_ms)
+    skipped = e.skipped or (e.watched_ms < SKIP_MS and not e.completed and e.watched_ms > 0)
+    value = (
+        w["watch_ratio"] * ratio
+        + w["complete"] * e.completed
+        + w["replay"] * min(e.replays, 2) / 2
+        + w["like"] * e.liked
+        + w["comment"] * e.commented
+        + w["share"] * e.shared
+        + w["bookmark"] * e.bookmarked
+        + w["follow"] * e.followed
+        + w["skip"] * skipped
+        + w["not_interested"] * e.not_interested
+    )
+    return float(min(max(value, 0.0), 1.0))
+
+
+# --- vectors ---------------------------------------------------------------------------------------------------
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), as float32: inner products are then cosines, which the
+    ANN index needs (on raw inner products its recall collapses)."""
+    v = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(v, axis=-1, keepdims=True)
+    return np.divide(v, norms, out=np.zeros_like(v), where=norms > 1e-12)
+
+
+def seeded_vector(key: str) -> np.ndarray:
+    """A small, deterministic pseudo-random unit vector for a video or user with no history (the same in every
+    process, so nothing needs to be stored before the first refit)."""
+    rng = np.random.default_rng(zlib.crc32(key.encode()))
+    return normalise(rng.standard_normal(DIM).astype(np.float32))
+
+
+def cold_video_vector(key: str, hints: Sequence[np.ndarray] = ()) -> np.ndarray:
+    """A new video's first vector: the mean of what is known about it (its hashtags', its author's videos'),
+    plus a little of its own noise so identical hints do not collapse onto one point."""
+    own = seeded_vector(key)
+    if not hints:
+        return own
+    mean = normalise(np.mean(np.stack(hints), axis=0))
+    return normalise(0.85 * mean + 0.15 * own)
+
+
+def sigmoid(x: np.ndarray | float) -> np.ndarray | float:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
+
+
+def affinity(user: np.ndarray, videos: np.ndarray) -> np.ndarray:
+    """Predicted affinity in (0, 1) of one user for each row of ``videos``."""
+    return np.asarray(sigmoid(SCALE * (videos @ user)))
+
+
+def user_update(user: np.ndarray, video: np.ndarray, label: float, *, rate: float = USER_RATE) -> np.ndarray:
+    """Move the user's vector toward a video they engaged with more than usual (``label`` above
+    :data:`LABEL_BASELINE`) and away from one they skipped, back on the sphere. Centred on a fixed baseline
+    rather than on the predicted affinity: a logistic step barely moves once the prediction is near the label,
+    and a viewer's taste must follow the last few swipes."""
+    return normalise(user + rate * (label - LABEL_BASELINE) * video)
+
+
+def user_update_many(
+    user: np.ndarray, videos: np.ndarray, labels: Sequence[float], *, rate: float = USER_RATE
+) -> np.ndarray:
+    """:func:`user_update` over a batch, in order."""
+    for video, label in zip(videos, labels, strict=True):
+        user = user_update(user, video, label, rate=rate)
+    return user
+
+
+def video_update(video: np.ndarray, user: np.ndarray, label: float, *, rate: float = VIDEO_RATE) -> np.ndarray:
+    error = label - float(sigmoid(SCALE * float(user @ video)))
+    return normalise(video + rate * error * user)
+
+
+def als_fit(
+    users: np.ndarray,
+    items: np.ndarray,
+    weights: np.ndarray,
+    *,
+    n_users: int,
+    n_items: int,
+    factors: int = DIM,
+    regularization: float = 0.05,
+    iterations: int = 15,
+    alpha: float = 20.0,
+    seed: int = 7,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Implicit-feedback ALS (Hu, Koren and Volinsky) over (user, item, weight) triples: returns unit-length user
+    and item factors. Items nobody engaged with keep zero rows; callers give them a cold vector."""
+    from implicit.cpu.als import AlternatingLeastSquares
+    from scipy.sparse import csr_matrix
+    from threadpoolctl import threadpool_limits
+
+    matrix = csr_matrix(
+        (np.asarray(weights, dtype=np.float32) * alpha, (users, items)), shape=(n_users, n_items), dtype=np.float32
+    )
+    matrix.sum_duplicates()
+    # implicit runs its own threads; BLAS threads on top of them only contend (implicit warns about it).
+    with threadpool_limits(1, "blas"):
+        model = AlternatingLeastSquares(
+            factors=factors,
+            regularization=regularization,
+            iterations=iterations,
+            random_state=seed,
+            calculate_training_loss=False,
+        )
+        model.fit(matrix, show_progress=False)
+    return normalise(np.asarray(model.user_factors)), normalise(np.asarray(model.item_factors))
+
+
+# --- exploration -----------------------------------------------------------------------------------------------
+
+
+def thompson_sample(
+    completions: np.ndarray, impressions: np.ndarray, rng: np.random.Generator, *, prior: tuple[float, float] = (2, 3)
+) -> np.ndarray:
+    """One draw per fresh video of its completion rate from a Beta posterior: unseen videos draw widely around
+    the prior (so they get shown), videos that keep being skipped draw low (so they stop being shown)."""
+    c = np.asarray(completions, dtype=np.float64)
+    n = np.maximum(np.asarray(impressions, dtype=np.float64), c)
+    return rng.beta(prior[0] + c, prior[1] + n - c)
+
+
+# --- ranking ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    """What the ranker knows about one candidate for one viewer."""
+
+    source: str
+    cosine: float  # user vector · video vector
+    completion_rate: float  # smoothed, all viewers
+    impressions: int
+    likes: int
+    age_hours: float
+    author_affinity: float  # the viewer's mean label on this author's videos, 0 if none
+    tag_affinity: float  # the viewer's strongest hashtag affinity among the video's tags, 0 if none
+    follows_author: bool
+
+
+#: Plain words for the explanation of each feature family.
+FEATURE_WORDS = {
+    "cosine": "it is close to what you have been watching",
+    "completion": "many viewers watch it to the end",
+    "popular": "it is popular",
+    "fresh": "it is new",
+    "author": "you engage with this creator",
+    "tag": "you engage with its hashtags",
+    "follows": "you follow the creator",
+    "source": "where it came from",
+}
+
+
+def features(item: Item) -> list[tuple[str, float]]:
+    """Named features of one candidate. Continuous values are kept in [0, 1]-ish ranges; a few crosses let a
+    linear model bend (``source × cosine bucket``)."""
+    cos_bucket = min(int((item.cosine + 1) * 5), 9)
+    age_bucket = 0 if item.age_hours < 6 else 1 if item.age_hours < 48 else 2 if item.age_hours < 24 * 7 else 3
+    return [
+        ("bias", 1.0),
+        ("cosine", item.cosine),
+        (f"cosine_b={cos_bucket}", 1.0),
+        ("completion", item.completion_rate),
+        ("popular", math.log1p(item.likes) / 10),
+        ("popular_seen", math.log1p(item.impressions) / 12),
+        (f"fresh_b={age_bucket}", 1.0),
+        ("author", item.author_affinity),
+        ("tag", item.tag_affinity),
+        ("follows", float(item.follows_author)),
+        (f"source={item.source}", 1.0),
+        (f"source={item.source}×cosine_b={cos_bucket}", 1.0),
+    ]
+
+
+def _family(name: str) -> str:
+    head = name.split("=", 1)[0].split("×", 1)[0]
+    return {"cosine_b": "cosine", "popular_seen": "popular", "fresh_b": "fresh"}.get(head, head)
+
+
+class Ranker:
+    """FTRL-Proximal logistic regression (McMahan et al., 2013) over hashed named features. Learns one example at
+    a time, keeps weights sparse through L1, and fits in ``2 * 2**bits`` floats whatever the traffic."""
+
+    def __init__(
+        self, bits: int = 16, *, alpha: float = 0.1, beta: float = 1.0, l1: float = 0.05, l2: float = 1.0
+    ) -> None:
+        self.bits = bits
+        self.alpha, self.beta, self.l1, self.l2 = alpha, beta, l1, l2
+        self.z = np.zeros(1 << bits, dtype=np.float64)
+        self.n = np.zeros(1 << bits, dtype=np.float64)
+        self.examples = 0
+        self._slots: dict[str, int] = {}
+
+    def slot(self, name: str) -> int:
+        found = self._slots.get(name)
+        if found is None:
+            found = zlib.crc32(name.encode()) & ((1 << self.bits) - 1)
+            if len(self._slots) < 100_000:
+                self._slots[name] = found
+        return found
+
+    def _encode(self, rows: Sequence[Sequence[tuple[str, float]]]) -> tuple[np.ndarray, np.ndarray]:
+        width = max((len(r) for r in rows), default=0)
+        index = np.zeros((len(rows), width), dtype=np.int64)
+        value = np.zeros((len(rows), width), dtype=np.float64)
+        for i, row in enumerate(rows):
+            for j, (name, x) in enumerate(row):
+                index[i, j] = self.slot(name)
+                value[i, j] = x
+        return index, value
+
+    def _weights(self, index: np.ndarray) -> np.ndarray:
+        z, n = self.z[index], self.n[index]
+        w = -(z - np.sign(z) * self.l1) / ((self.beta + np.sqrt(n)) / self.alpha + self.l2)
+        return np.where(np.abs(z) <= self.l1, 0.0, w)
+
+    def predict(self, rows: Sequence[Sequence[tuple[str, float]]]) -> np.ndarray:
+        """Predicted labels in (0, 1), one per row of named features."""
+        if not rows:
+            return np.zeros(0)
+        index, value = self._encode(rows)
+        return np.asarray(sigmoid((self._weights(index) * value).sum(axis=1)))
+
+    def learn(self, rows: Sequence[Sequence[tuple[str, float]]], labels: Iterable[float]) -> None:
+        """One FTRL step per example, in order (soft labels in [0, 1] are fine: the loss is cross-entropy)."""
+        for row, label in zip(rows, labels, strict=True):
+            index, value = self._encode([row])
+            index, value = index[0], value[0]
+            w = self._weights(index)
+            p = float(sigmoid(float(w @ value)))
+            g = (p - label) * value
+            sigma = (np.sqrt(self.n[index] + g * g) - np.sqrt(self.n[index])) / self.alpha
+            np.add.at(self.z, index, g - sigma * w)
+            np.add.at(self.n, index, g * g)
+            self.examples += 1
+
+    def explain(self, row: Sequence[tuple[str, float]], top: int = 2) -> list[str]:
+        """The feature families that pushed this item up the most, strongest first (e.g. ``["cosine", "tag"]``)."""
+        index, value = self._encode([row])
+        contributions: dict[str, float] = {}
+        for (name, _), c in zip(row, (self._weights(index) * value)[0], strict=True):
+            if name != "bias" and not name.startswith("source="):
+                family = _family(name)
+                contributions[family] = contributions.get(family, 0.0) + float(c)
+        positive = sorted(((c, f) for f, c in contributions.items() if c > 1e-6), reverse=True)
+        return [f for _, f in positive[:top]]
+
+    def dump(self) -> bytes:
+        buffer = io.BytesIO()
+        hyper = np.array([self.alpha, self.beta, self.l1, self.l2, self.examples], dtype=np.float64)
+        np.savez_compressed(buffer, z=self.z, n=self.n, bits=np.array([self.bits]), hyper=hyper)
+        return buffer.getvalue()
+
+    @staticmethod
+    def load(data: bytes) -> Ranker:
+        with np.load(io.BytesIO(data)) as saved:
+            alpha, beta, l1, l2, examples = saved["hyper"].tolist()
+            ranker = Ranker(int(saved["bits"][0]), alpha=alpha, beta=beta, l1=l1, l2=l2)
+            ranker.z, ranker.n = saved["z"].copy(), saved["n"].copy()
+            ranker.examples = int(examples)
+        return ranker
+
+
+def vector_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def vector_from(data: bytes | memoryview | None) -> np.ndarray | None:
+    if not data:
+        return None
+    v = np.frombuffer(bytes(data), dtype=np.float32)
+    return v.copy() if v.shape == (DIM,) else None

@@ -1,0 +1,323 @@
+"""For You for a signed-in viewer: candidates from every source, filtered once, scored by the online ranker,
+with a guaranteed share for fresh uploads, re-ordered for author and hashtag diversity, and explained.
+
+Pages: the first page starts a session (the cursor names it); each later page is ranked afresh — so it already
+reflects the events sent since — leaving out everything shown in the session and everything the viewer has seen
+in the last :data:`SEEN_FOR`. If anything in the model is unavailable, the page comes from the transparent
+ranking instead (``reelm.feed.sources.ForYouFeed``) and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from django.core.cache import cache
+from django.utils import timezone
+
+from reelm.events.models import WatchEvent
+from reelm.feed.sources import BadCursor, FeedPage, ForYouFeed
+from reelm.recommend import model, services
+from reelm.recommend.models import VideoSignal
+from reelm.recommend.sources import SOURCE_WORDS, SOURCES, Context
+from reelm.social.blocks import hidden_author_ids
+from reelm.social.models import Follow, FollowStatus
+from reelm.videos.models import Video, VideoHashtag, Visibility
+from reelm.videos.states import VideoState
+
+log = logging.getLogger(__name__)
+
+PER_SOURCE = 80
+SEEN_FOR = timedelta(days=30)
+SEEN_MAX = 3000
+SESSION_TTL = 3600
+CURSOR_PREFIX = "r1."
+#: Share of a page reserved for fresh uploads at the default setting (50); 0 at 0, twice this at 100.
+FRESH_SHARE = 0.15
+MAX_AUTHOR_RUN = 1
+MAX_TAG_RUN = 2
+#: Impressions after which the ranker's predictions are trusted fully over the fixed prior.
+TRUST_AFTER = 500
+
+TRANSPARENT_WHY = {
+    "source": "popular",
+    "summary": "Popular recent public videos (the same ranking for everyone)",
+    "reasons": ["likes and comments, weighed against age"],
+}
+
+
+@dataclass
+class Stats:
+    impressions: int
+    completions: int
+    vector: np.ndarray | None
+
+
+def signal_stats(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Stats]:
+    rows = VideoSignal.objects.filter(video_id__in=ids).values_list("video_id", "impressions", "completions", "vector")
+    return {v: Stats(i, c, model.vector_from(d)) for v, i, c, d in rows}
+
+
+def item_for(
+    *,
+    source: str,
+    user_vector: np.ndarray | None,
+    video_vector: np.ndarray,
+    stats: Stats | None,
+    likes: int = 0,
+    age_hours: float,
+    author_affinity: float,
+    tag_affinity: float,
+    follows_author: bool,
+    created: datetime | None = None,
+) -> model.Item:
+    impressions = stats.impressions if stats else 0
+    completions = stats.completions if stats else 0
+    return model.Item(
+        source=source,
+        cosine=float(user_vector @ video_vector) if user_vector is not None else 0.0,
+        completion_rate=(completions + 1) / (impressions + 3),
+        impressions=impressions,
+        likes=likes,
+        age_hours=age_hours,
+        author_affinity=author_affinity,
+        tag_affinity=tag_affinity,
+        follows_author=follows_author,
+    )
+
+
+@dataclass
+class Scored:
+    video_id: uuid.UUID
+    owner_id: uuid.UUID
+    tags: list[str]
+    source: str
+    score: float
+    item: model.Item
+    features: list[tuple[str, float]]
+
+
+class RecommendedFeed:
+    name = "for-you"
+
+    def __init__(self) -> None:
+        self.transparent = ForYouFeed()
+
+    def page(self, viewer: Any, cursor: str | None, limit: int) -> FeedPage:
+        signed_in = viewer is not None and getattr(viewer, "is_authenticated", False)
+        if not signed_in or (cursor and not cursor.startswith(CURSOR_PREFIX)):
+            return self._transparent(viewer, cursor, limit)
+        taste = services.taste_get(viewer)
+        if not taste.personalised:
+            return self._transparent(viewer, None, limit)
+        try:
+            return self._recommended(viewer, taste, cursor, limit)
+        except BadCursor:
+            raise
+        except Exception:
+            log.exception("For You for %s fell back to the transparent ranking", viewer.id)
+            return self._transparent(viewer, None, limit)
+
+    def _transparent(self, viewer: Any, cursor: str | None, limit: int) -> FeedPage:
+        found = self.transparent.page(viewer, cursor, limit)
+        return FeedPage(ids=found.ids, next_cursor=found.next_cursor, why={i: TRANSPARENT_WHY for i in found.ids})
+
+    def _recommended(self, viewer: Any, taste: Any, cursor: str | None, limit: int) -> FeedPage:
+        session = _session(cursor)
+        shown: list[str] = cache.get(_session_key(session)) or []
+        ranker = services.ranker_current()
+        follows = set(
+            Follow.objects.filter(owner_id=viewer.id, status=FollowStatus.ACCEPTED).values_list(
+                "followee_id", flat=True
+            )
+        )
+        ctx = Context(
+            user=viewer,
+            vector=services.taste_vector(taste),
+            follows=follows,
+            tag_affinity=taste.tag_affinity,
+            interests=taste.interests,
+        )
+        proposed: dict[uuid.UUID, tuple[str, float]] = {}
+        explore: dict[uuid.UUID, int] = {}  # fresh uploads, in the order of their Thompson draws
+        for source in SOURCES:
+            for video_id, score in source.candidates(ctx, PER_SOURCE):
+                if source.name == "fresh":
+                    explore.setdefault(video_id, len(explore))
+                proposed.setdefault(video_id, (source.name, score))  # the first source to propose it names it
+        excluded = _seen(viewer) | {uuid.UUID(hex=h) for h in shown}
+        scored = self._score(viewer, taste, ctx, ranker, proposed, excluded)
+        chosen = _compose(scored, limit, taste.more_new_creators, explore)
+        why = {s.video_id: _explain(s, ranker) for s in chosen}
+        served = {
+            s.video_id.hex: {"source": s.source, "follows": s.item.follows_author, "age_hours": s.item.age_hours}
+            for s in chosen
+        }
+        services.served_remember(viewer.id, served)
+        shown = (shown + [s.video_id.hex for s in chosen])[-SEEN_MAX:]
+        cache.set(_session_key(session), shown, SESSION_TTL)
+        more = len(scored) > len(chosen)
+        return FeedPage(
+            ids=[s.video_id for s in chosen], next_cursor=CURSOR_PREFIX + session if more and chosen else None, why=why
+        )
+
+    def _score(
+        self,
+        viewer: Any,
+        taste: Any,
+        ctx: Context,
+        ranker: model.Ranker,
+        proposed: dict[uuid.UUID, tuple[str, float]],
+        excluded: set[uuid.UUID],
+    ) -> list[Scored]:
+        ids = [i for i in proposed if i not in excluded]
+        rows = Video.objects.filter(id__in=ids, state=VideoState.READY).values_list(
+            "id",
+            "owner_id",
+            "visibility",
+            "owner__is_private",
+            "like_count",
+            "created_at",
+            "signal__impressions",
+            "signal__completions",
+            "signal__vector",
+        )
+        hidden = hidden_author_ids(viewer)
+        no = services.not_interested_sets(viewer)
+        tags: dict[uuid.UUID, list[str]] = defaultdict(list)
+        for video_id, name in VideoHashtag.objects.filter(video_id__in=ids).values_list("video_id", "hashtag__name"):
+            tags[video_id].append(name)
+        now = timezone.now()
+        out: list[Scored] = []
+        for video_id, owner_id, visibility, owner_private, likes, created, seen, finished, data in rows:
+            followed = owner_id in ctx.follows
+            allowed = (visibility == Visibility.PUBLIC and not owner_private) or (
+                followed and visibility in (Visibility.PUBLIC, Visibility.FOLLOWERS)
+            )
+            if (
+                not allowed
+                or owner_id == viewer.id
+                or owner_id in hidden
+                or video_id.hex in no["video"]
+                or owner_id.hex in no["author"]
+                or any(t in no["hashtag"] for t in tags[video_id])
+            ):
+                continue
+            stat = Stats(seen, finished, model.vector_from(data)) if seen is not None else None
+            vector = stat.vector if stat and stat.vector is not None else model.seeded_vector(video_id.hex)
+            source = proposed[video_id][0]
+            item = item_for(
+                source=source,
+                user_vector=ctx.vector,
+                video_vector=vector,
+                stats=stat,
+                likes=likes,
+                age_hours=(now - created).total_seconds() / 3600,
+                author_affinity=taste.author_affinity.get(owner_id.hex, 0.0),
+                tag_affinity=max((taste.tag_affinity.get(t, 0.0) for t in tags[video_id]), default=0.0),
+                follows_author=followed,
+            )
+            out.append(Scored(video_id, owner_id, tags[video_id], source, 0.0, item, model.features(item)))
+        predictions = ranker.predict([s.features for s in out])
+        # Until the ranker has learned from enough impressions, lean on a fixed prior (affinity and completion).
+        trust = min(1.0, ranker.examples / TRUST_AFTER)
+        follow_boost = 0.5 + taste.more_following / 100
+        for s, p in zip(out, predictions, strict=True):
+            prior = 0.6 * float(model.sigmoid(model.SCALE * s.item.cosine)) + 0.4 * s.item.completion_rate
+            blended = trust * float(p) + (1 - trust) * prior
+            s.score = blended * (follow_boost if s.item.follows_author else 1.0)
+        out.sort(key=lambda s: (-s.score, s.video_id.hex))
+        return out
+
+
+def _session(cursor: str | None) -> str:
+    if cursor is None:
+        return secrets.token_urlsafe(12)
+    token = cursor[len(CURSOR_PREFIX) :]
+    if not 8 <= len(token) <= 32 or not all(c.isalnum() or c in "-_" for c in token):
+        raise BadCursor("This cursor is not valid; start again without one.")
+    return token
+
+
+def _session_key(session: str) -> str:
+    return f"recommend:session:{session}"
+
+
+def _seen(viewer: Any) -> set[uuid.UUID]:
+    since = timezone.now() - SEEN_FOR
+    rows = WatchEvent.objects.filter(owner_id=viewer.id, created_at__gte=since).order_by("-created_at")
+    return set(rows.values_list("video_id", flat=True)[:SEEN_MAX])
+
+
+def _compose(scored: list[Scored], limit: int, more_new_creators: int, explore: dict[uuid.UUID, int]) -> list[Scored]:
+    """The page: best-scored first, with the exploration budget's slots given to fresh uploads that did not make
+    the page on their score (in the order of their Thompson draws) and spread through it, then re-ordered so
+    neither an author nor a hashtag runs on."""
+    fresh_slots = round(limit * FRESH_SHARE * more_new_creators / 50)
+    on_merit = scored[: limit - fresh_slots]
+    merit_ids = {s.video_id for s in on_merit}
+    waiting = sorted(
+        (s for s in scored if s.video_id in explore and s.video_id not in merit_ids), key=lambda s: explore[s.video_id]
+    )
+    fresh = waiting[:fresh_slots]
+    for s in fresh:
+        s.source = "fresh"
+    fresh_ids = {s.video_id for s in fresh}
+    rest = [s for s in scored if s.video_id not in fresh_ids]
+    page = rest[: limit - len(fresh)]
+    for n, s in enumerate(fresh):  # evenly spaced, starting at the third position
+        at = min(len(page), 2 + n * max(1, limit // max(1, len(fresh))))
+        page.insert(at, s)
+    return _diversify(page[:limit])
+
+
+def _diversify(page: list[Scored]) -> list[Scored]:
+    """Greedy: each position takes the best remaining video that does not repeat the previous author or make a
+    hashtag run longer than :data:`MAX_TAG_RUN`; when none qualifies, the best remaining one."""
+    remaining = list(page)
+    out: list[Scored] = []
+    while remaining:
+        last_authors = [s.owner_id for s in out[-MAX_AUTHOR_RUN:]]
+        tag_runs = Counter(t for s in out[-MAX_TAG_RUN:] for t in set(s.tags)) if len(out) >= MAX_TAG_RUN else {}
+        pick = 0
+        for index, s in enumerate(remaining):
+            if s.owner_id not in last_authors and not any(tag_runs.get(t, 0) >= MAX_TAG_RUN for t in s.tags):
+                pick = index
+                break
+        out.append(remaining.pop(pick))
+    return out
+
+
+def _explain(s: Scored, ranker: model.Ranker) -> dict[str, Any]:
+    reasons = [model.FEATURE_WORDS[f] for f in ranker.explain(s.features) if f in model.FEATURE_WORDS]
+    if not reasons:
+        reasons = [_fallback_reason(s.item)]
+    return {"source": s.source, "summary": SOURCE_WORDS.get(s.source, "Recommended for you"), "reasons": reasons}
+
+
+def _fallback_reason(item: model.Item) -> str:
+    # An untrained ranker has no opinion yet: say what the strongest raw signal was.
+    if item.follows_author:
+        return model.FEATURE_WORDS["follows"]
+    if item.tag_affinity > 0.2:
+        return model.FEATURE_WORDS["tag"]
+    if item.age_hours < 48:
+        return model.FEATURE_WORDS["fresh"]
+    if math.log1p(item.likes) > 1:
+        return model.FEATURE_WORDS["popular"]
+    return model.FEATURE_WORDS["cosine"]
+
+
+_feed = RecommendedFeed()
+
+
+def recommended_feed() -> RecommendedFeed:
+    return _feed

@@ -1,0 +1,363 @@
+"""Learning from what viewers do, as it happens: every event batch moves the viewer's vector at once (so the next
+page reflects what was just watched), nudges the videos' vectors and counters, and hands the impressions' labels
+to the ranker, which learns in the background (see ``tasks.ranker_learn``)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from reelm.recommend import model
+from reelm.recommend.models import ModelState, NotInterested, NotInterestedScope, Taste, VideoSignal
+from reelm.videos.models import Video, VideoHashtag
+
+log = logging.getLogger(__name__)
+
+#: How fast running affinities follow new labels, and how many of each a taste keeps.
+AFFINITY_RATE = 0.3
+KEEP_TAGS = 40
+KEEP_AUTHORS = 60
+#: "Served" memory per viewer: which source put each recently shown video on their page (for learning).
+SERVED_KEEP = 400
+SERVED_TTL = 24 * 3600
+RANKER = "ranker"
+
+
+# --- tastes and video vectors ----------------------------------------------------------------------------------
+
+
+def taste_get(user: Any) -> Taste:
+    taste = Taste.objects.filter(owner_id=user.id).first()
+    if taste is not None:
+        return taste
+    try:
+        with transaction.atomic():
+            return Taste.objects.create(owner_id=user.id)
+    except IntegrityError:  # made by a concurrent request
+        return Taste.objects.get(owner_id=user.id)
+
+
+def tag_vectors(names: Iterable[str], *, per_tag: int = 50) -> list[np.ndarray]:
+    """One vector per hashtag: the mean of its newest videos' vectors (tags nobody used yet get none)."""
+    out = []
+    for name in names:
+        rows = VideoSignal.objects.filter(video__hashtag_links__hashtag__name=name).order_by("-video_id")
+        vectors = [
+            v for v in (model.vector_from(d) for d in rows.values_list("vector", flat=True)[:per_tag]) if v is not None
+        ]
+        if vectors:
+            out.append(model.normalise(np.mean(np.stack(vectors), axis=0)))
+    return out
+
+
+def taste_vector(taste: Taste) -> np.ndarray | None:
+    """The viewer's vector; before any history, the mean of their picked interests' vectors, else none."""
+    vector = model.vector_from(taste.vector)
+    if vector is not None:
+        return vector
+    hints = tag_vectors(taste.interests)
+    return model.normalise(np.mean(np.stack(hints), axis=0)) if hints else None
+
+
+def video_signal_ensure(video_id: uuid.UUID) -> VideoSignal:
+    """The video's signal row, made on publication with a cold vector from its hashtags and its author's
+    earlier videos, so it is searchable by every process's index at once."""
+    found = VideoSignal.objects.filter(video_id=video_id).first()
+    if found is not None:
+        return found
+    video = Video.objects.only("id", "owner_id").get(id=video_id)
+    tags = list(VideoHashtag.objects.filter(video_id=video_id).values_list("hashtag__name", flat=True))
+    hints = tag_vectors(tags)
+    earlier = VideoSignal.objects.filter(owner_id=video.owner_id).order_by("-video_id").values_list("vector", flat=True)
+    author = [v for v in (model.vector_from(d) for d in earlier[:20]) if v is not None]
+    if author:
+        hints.append(model.normalise(np.mean(np.stack(author), axis=0)))
+    vector = model.cold_video_vector(video_id.hex, hints)
+    try:
+        with transaction.atomic():
+            return VideoSignal.objects.create(
+                video_id=video_id, owner_id=video.owner_id, vector=model.vector_bytes(vector)
+            )
+    except IntegrityError:
+        return VideoSignal.objects.get(video_id=video_id)
+
+
+def video_vectors(video_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, np.ndarray]:
+    """Stored vectors where there are some, seeded cold ones (not stored) for the rest."""
+    stored = dict(VideoSignal.objects.filter(video_id__in=video_ids).values_list("video_id", "vector"))
+    out = {}
+    for video_id in video_ids:
+        vector = model.vector_from(stored.get(video_id))
+        out[video_id] = vector if vector is not None else model.seeded_vector(video_id.hex)
+    return out
+
+
+# --- served sources (what put a video on a viewer's page) --------------------------------------------------------
+
+
+def _served_key(user_id: Any) -> str:
+    return f"recommend:served:{user_id.hex if hasattr(user_id, 'hex') else user_id}"
+
+
+def served_remember(user_id: Any, items: dict[str, dict[str, Any]]) -> None:
+    """Remember what was shown and why: {video hex: {"source": …, "features": […]}}, newest last, bounded."""
+    known = cache.get(_served_key(user_id)) or {}
+    known.update(items)
+    if len(known) > SERVED_KEEP:
+        known = dict(list(known.items())[-SERVED_KEEP:])
+    cache.set(_served_key(user_id), known, SERVED_TTL)
+
+
+def served_recall(user_id: Any) -> dict[str, dict[str, Any]]:
+    return cache.get(_served_key(user_id)) or {}
+
+
+# --- learning from events ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Impression:
+    video_id: uuid.UUID
+    engagement: model.Engagement
+
+
+def engagements_from(events: Iterable[Any]) -> list[Impression]:
+    """Group a batch's events by video, in first-seen order, into one engagement per impression."""
+    grouped: dict[uuid.UUID, model.Engagement] = {}
+    for event in events:
+        e = grouped.setdefault(event.video_id, model.Engagement())
+        e.watched_ms = max(e.watched_ms, event.watched_ms)
+        e.duration_ms = max(e.duration_ms, event.duration_ms)
+        if event.kind == "complete":
+            e.completed = True
+        elif event.kind == "replay":
+            e.replays += 1
+        elif event.kind == "skip":
+            e.skipped = True
+        elif event.kind == "share":
+            e.shared = True
+    # A bare impression (the viewer has not swiped on yet) teaches nothing: wait for the watch or skip.
+    return [
+        Impression(video_id, e)
+        for video_id, e in grouped.items()
+        if e.watched_ms or e.completed or e.skipped or e.replays or e.shared
+    ]
+
+
+def _ema(table: dict[str, float], key: str, label: float, keep: int) -> None:
+    table[key] = round((1 - AFFINITY_RATE) * table.get(key, 0.0) + AFFINITY_RATE * label, 4)
+    if len(table) > keep:
+        weakest = min(table, key=lambda k: abs(table[k]))
+        del table[weakest]
+
+
+def learn(user: Any, impressions: Sequence[Impression], *, explicit: bool = False) -> None:
+    """Learn from one viewer's impressions, in order: the viewer's vector and affinities now, the videos' vectors
+    and counters now, the ranker's weights in the background. ``explicit`` marks an action outside the event stream
+    (a like, say): it teaches the vectors but is not another impression in the video's counters."""
+    if not impressions:
+        return
+    started = time.perf_counter()
+    ids = [i.video_id for i in impressions]
+    videos = dict(Video.objects.filter(id__in=ids).values_list("id", "owner_id"))
+    impressions = [i for i in impressions if i.video_id in videos]
+    if not impressions:
+        return
+    tags: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for video_id, name in VideoHashtag.objects.filter(video_id__in=ids).values_list("video_id", "hashtag__name"):
+        tags[video_id].append(name)
+    vectors = video_vectors(ids)
+    served = served_recall(user.id)
+    from reelm.recommend.ranking import item_for, signal_stats
+
+    stats = signal_stats(ids)
+    with transaction.atomic():
+        taste = Taste.objects.select_for_update().filter(owner_id=user.id).first() or taste_get(user)
+        vector = taste_vector(taste)
+        if vector is None:
+            vector = model.seeded_vector(user.id.hex)
+        rows, labels = [], []
+        for impression in impressions:
+            video_id = impression.video_id
+            label = model.engagement_label(impression.engagement)
+            shown = served.get(video_id.hex, {})
+            item = item_for(
+                source=shown.get("source", "organic"),
+                user_vector=vector,
+                video_vector=vectors[video_id],
+                stats=stats.get(video_id),
+                author_affinity=taste.author_affinity.get(videos[video_id].hex, 0.0),
+                tag_affinity=max((taste.tag_affinity.get(t, 0.0) for t in tags[video_id]), default=0.0),
+                follows_author=bool(shown.get("follows")),
+                created=None,
+                age_hours=shown.get("age_hours", 24.0),
+            )
+            rows.append(model.features(item))
+            labels.append(label)
+            new_video = model.video_update(vectors[video_id], vector, label)
+            vector = model.user_update(vector, vectors[video_id], label)
+            _ema(taste.author_affinity, videos[video_id].hex, label, KEEP_AUTHORS)
+            for name in tags[video_id]:
+                _ema(taste.tag_affinity, name, label, KEEP_TAGS)
+            _signal_add(video_id, new_video, None if explicit else impression.engagement)
+        taste.vector = model.vector_bytes(vector)
+        taste.impressions += len(impressions)
+        taste.save()
+    from reelm.recommend.tasks import ranker_learn
+
+    ranker_learn([[[n, float(x)] for n, x in row] for row in rows], labels)
+    log.debug("learned %d impressions of %s in %.1f ms", len(rows), user.id, (time.perf_counter() - started) * 1000)
+
+
+def _signal_add(video_id: uuid.UUID, vector: np.ndarray, e: model.Engagement | None) -> None:
+    changes: dict[str, Any] = {"vector": model.vector_bytes(vector), "updated_at": timezone.now()}
+    if e is not None:
+        changes |= {
+            "impressions": F("impressions") + 1,
+            "completions": F("completions") + int(e.completed),
+            "skips": F("skips") + int(e.skipped or (0 < e.watched_ms < model.SKIP_MS and not e.completed)),
+            "watched_ms": F("watched_ms") + e.watched_ms,
+        }
+    if not VideoSignal.objects.filter(video_id=video_id).update(**changes):
+        video_signal_ensure(video_id)
+        VideoSignal.objects.filter(video_id=video_id).update(**changes)
+
+
+def learn_from_events(user: Any, events: Sequence[Any]) -> None:
+    """The event API's hook. Learning must never cost the viewer their events: failures are logged, not raised."""
+    try:
+        learn(user, engagements_from(events))
+    except Exception:
+        log.exception("learning from %d events of %s failed", len(events), user.id)
+
+
+def learn_action(user: Any, video_id: uuid.UUID, action: str) -> None:
+    """An explicit action on one video (like, comment, bookmark, share, follow, not_interested) as an impression."""
+    flags = {"like": "liked", "comment": "commented", "bookmark": "bookmarked", "share": "shared"}
+    flags |= {"follow": "followed", "not_interested": "not_interested"}
+    e = model.Engagement(**{flags[action]: True})
+    if action != "not_interested":  # nobody likes, comments on or shares what they did not watch
+        e.watched_ms = e.duration_ms = model.SKIP_MS
+    try:
+        learn(user, [Impression(video_id, e)], explicit=True)
+    except Exception:
+        log.exception("learning from %s of %s failed", action, user.id)
+
+
+# --- the ranker's weights ----------------------------------------------------------------------------------------
+
+_ranker_lock = threading.Lock()
+_ranker: tuple[int, model.Ranker] | None = None
+_ranker_checked = 0.0
+RANKER_VERSION_KEY = "recommend:ranker-version"
+
+
+class ModelUnavailable(Exception):
+    """The ranker's saved state cannot be read: For You falls back to the transparent ranking."""
+
+
+def ranker_current() -> model.Ranker:
+    """This process's copy of the ranker, reloaded when another process saved a newer version (checked at most
+    once a second, through the cache). A fresh, untrained ranker before the first lesson."""
+    global _ranker, _ranker_checked
+    now = time.monotonic()
+    with _ranker_lock:
+        if _ranker is not None and now - _ranker_checked < 1.0:
+            return _ranker[1]
+        _ranker_checked = now
+        version = cache.get(RANKER_VERSION_KEY)
+        if _ranker is not None and version is not None and version == _ranker[0]:
+            return _ranker[1]
+        state = ModelState.objects.filter(name=RANKER).only("version", "data").first()
+        if state is None:
+            _ranker = (0, model.Ranker())
+        elif _ranker is None or _ranker[0] != state.version:
+            try:
+                _ranker = (state.version, model.Ranker.load(bytes(state.data)))
+            except Exception as exc:
+                _ranker = None
+                raise ModelUnavailable(f"the saved ranker cannot be read: {exc}") from exc
+            cache.set(RANKER_VERSION_KEY, state.version, None)
+        return _ranker[1]
+
+
+def ranker_forget_cached() -> None:
+    """Drop this process's copy (tests, and after a rebuild)."""
+    global _ranker
+    with _ranker_lock:
+        _ranker = None
+
+
+def ranker_train(rows: list[list[tuple[str, float]]], labels: list[float]) -> int:
+    """One online step, saved at once: the row is locked so concurrent workers queue up rather than lose updates."""
+    with transaction.atomic():
+        state = ModelState.objects.select_for_update().filter(name=RANKER).first()
+        if state is None:
+            ModelState.objects.get_or_create(name=RANKER, defaults={"data": model.Ranker().dump()})
+            state = ModelState.objects.select_for_update().get(name=RANKER)
+        try:
+            ranker = model.Ranker.load(bytes(state.data))
+        except Exception:
+            log.warning("the saved ranker could not be read; starting a new one")
+            ranker = model.Ranker()
+        ranker.learn(rows, labels)
+        state.data = ranker.dump()
+        state.version += 1
+        state.save(update_fields=["data", "version", "updated_at"])
+    cache.set(RANKER_VERSION_KEY, state.version, None)
+    return state.version
+
+
+# --- "not interested" and settings --------------------------------------------------------------------------------
+
+
+def not_interested_add(user: Any, *, scope: str, target: str, video_id: uuid.UUID | None = None) -> NotInterested:
+    """Remember the choice (idempotent); the video that prompted it also teaches the viewer's vector to avoid it."""
+    choice, _ = NotInterested.objects.get_or_create(owner_id=user.id, scope=scope, target=target[:64])
+    if video_id is not None:
+        learn_action(user, video_id, "not_interested")
+    return choice
+
+
+def not_interested_remove(user: Any, choice_id: uuid.UUID) -> bool:
+    return NotInterested.objects.filter(owner_id=user.id, id=choice_id).delete()[0] > 0
+
+
+def not_interested_sets(user: Any) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {s: set() for s in NotInterestedScope.values}
+    for scope, target in NotInterested.objects.filter(owner_id=user.id).values_list("scope", "target"):
+        out[scope].add(target)
+    return out
+
+
+def taste_settings_set(
+    user: Any,
+    *,
+    personalised: bool | None = None,
+    more_following: int | None = None,
+    more_new_creators: int | None = None,
+    interests: list[str] | None = None,
+) -> Taste:
+    taste = taste_get(user)
+    if personalised is not None:
+        taste.personalised = personalised
+    if more_following is not None:
+        taste.more_following = max(0, min(100, more_following))
+    if more_new_creators is not None:
+        taste.more_new_creators = max(0, min(100, more_new_creators))
+    if interests is not None:
+        taste.interests = sorted({name.lower().lstrip("#")[:64] for name in interests if name.strip()})[:20]
+    taste.save()
+    return taste

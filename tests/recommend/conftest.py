@@ -1,0 +1,63 @@
+"""Recommender fixtures: videos with chosen vectors, viewers with chosen tastes, and a fresh index per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from reelm.accounts.models import User
+from reelm.recommend import model, services
+from reelm.recommend.index import video_index_reset
+from reelm.recommend.models import Taste, VideoSignal
+from reelm.videos.models import Hashtag, Video, VideoHashtag
+from tests.feed.conftest import account, video
+
+
+@pytest.fixture(autouse=True)
+def fresh_recommender() -> Iterator[None]:
+    """Each test starts with no index and no cached ranker in this process (their rows roll back)."""
+    video_index_reset()
+    services.ranker_forget_cached()
+    yield
+    video_index_reset()
+    services.ranker_forget_cached()
+
+
+def direction(axis: int, noise: float = 0.0, seed: int = 0) -> np.ndarray:
+    v = np.zeros(model.DIM, dtype=np.float32)
+    v[axis] = 1.0
+    if noise:
+        v += np.random.default_rng(seed).normal(0, noise, model.DIM).astype(np.float32)
+    return model.normalise(v)
+
+
+def embedded(owner: User, axis: int, *, tags: tuple[str, ...] = (), seed: int = 0, **fields: Any) -> Video:
+    """A ready video whose vector points along ``axis`` (a topic), tagged ``tags``."""
+    made = video(owner, **fields)
+    VideoSignal.objects.create(
+        video=made, owner=owner, vector=model.vector_bytes(direction(axis, 0.05, seed=hash(made.id) % 1000 + seed))
+    )
+    for name in tags:
+        hashtag, _ = Hashtag.objects.get_or_create(name=name)
+        VideoHashtag.objects.create(owner=owner, video=made, hashtag=hashtag)
+    return made
+
+
+def taste_along(user: User, axis: int) -> Taste:
+    taste = services.taste_get(user)
+    taste.vector = model.vector_bytes(direction(axis))
+    taste.save()
+    return taste
+
+
+@pytest.fixture
+def viewer(db: None) -> User:
+    return account("viewer")
+
+
+@pytest.fixture
+def creators(db: None) -> list[User]:
+    return [account(f"creator{i}") for i in range(6)]

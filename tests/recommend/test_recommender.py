@@ -1,0 +1,445 @@
+"""The For You recommender end to end on the ORM: sources, filters, online learning, explanations, control,
+persistence and degradation."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import numpy as np
+import pytest
+from django.test import Client
+
+from reelm.accounts.models import User
+from reelm.cli import main
+from reelm.events.models import WatchEvent
+from reelm.feed.sources import feed_get
+from reelm.recommend import model, services
+from reelm.recommend.index import video_index
+from reelm.recommend.models import CoEngagement, ModelState, NotInterested, Taste, VideoSignal
+from reelm.recommend.ranking import CURSOR_PREFIX, TRANSPARENT_WHY
+from reelm.recommend.rebuild import rebuild
+from reelm.recommend.sources import (
+    SOURCE_WORDS,
+    SOURCES,
+    CoEngaged,
+    Context,
+    FollowedAuthors,
+    FreshUploads,
+    Hashtags,
+    NearestNeighbours,
+    Trending,
+)
+from reelm.social import services as social
+from reelm.videos.models import Video
+from tests.feed.conftest import account, follow, video
+from tests.recommend.conftest import direction, embedded, taste_along
+from tests.social.conftest import client_for
+
+
+def page_ids(user: Any, limit: int = 20, cursor: str | None = None) -> list[uuid.UUID]:
+    return feed_get("for-you").page(user, cursor, limit).ids
+
+
+def context(user: User, **fields: Any) -> Context:
+    taste = services.taste_get(user)
+    defaults: dict[str, Any] = {
+        "user": user,
+        "vector": services.taste_vector(taste),
+        "follows": set(),
+        "tag_affinity": taste.tag_affinity,
+        "interests": taste.interests,
+        "rng": np.random.default_rng(1),
+    }
+    return Context(**(defaults | fields))
+
+
+def send_events(user: User, events: list[dict[str, Any]]) -> None:
+    response = client_for(user).post("/api/events", {"events": events}, content_type="application/json")
+    assert response.status_code == 202, response.content
+
+
+def finished(video_id: uuid.UUID) -> list[dict[str, Any]]:
+    return [
+        {"video_id": str(video_id), "kind": "impression"},
+        {"video_id": str(video_id), "kind": "complete", "watched_ms": 2000, "duration_ms": 2000},
+    ]
+
+
+def skipped(video_id: uuid.UUID) -> list[dict[str, Any]]:
+    return [
+        {"video_id": str(video_id), "kind": "impression"},
+        {"video_id": str(video_id), "kind": "skip", "watched_ms": 400, "duration_ms": 2000},
+    ]
+
+
+# --- candidate sources ---------------------------------------------------------------------------------------
+
+
+def test_every_source_names_itself_in_plain_words() -> None:
+    assert {s.name for s in SOURCES} == {"following", "similar", "co-engagement", "trending", "hashtags", "fresh"}
+    assert all(SOURCE_WORDS[s.name] and s.words[0].isupper() for s in SOURCES)
+
+
+def test_followed_authors_proposes_the_newest_of_followed_accounts_only(viewer: User, creators: list[User]) -> None:
+    followed, other = creators[0], creators[1]
+    mine = [video(followed) for _ in range(3)]
+    video(other)
+    ids = [i for i, _ in FollowedAuthors().candidates(context(viewer, follows={followed.id}), 10)]
+    assert ids == [v.id for v in reversed(mine)]
+    assert FollowedAuthors().candidates(context(viewer), 10) == []
+
+
+def test_nearest_neighbours_finds_the_videos_closest_to_the_viewer(viewer: User, creators: list[User]) -> None:
+    near = [embedded(creators[0], axis=3) for _ in range(3)]
+    far = [embedded(creators[1], axis=9) for _ in range(3)]
+    taste_along(viewer, 3)
+    found = NearestNeighbours().candidates(context(viewer), 3)
+    assert {i for i, _ in found} == {v.id for v in near}
+    assert all(c > 0.9 for _, c in found)
+    assert not {i for i, _ in found} & {v.id for v in far}
+
+
+def test_the_index_picks_up_a_new_video_within_its_refresh(viewer: User, creators: list[User]) -> None:
+    embedded(creators[0], axis=1)
+    taste_along(viewer, 5)
+    index = video_index()
+    index.refresh(force=True)
+    assert len(index) == 1
+    newcomer = embedded(creators[1], axis=5)
+    index.refresh(force=True)  # what every process does at most a second after a save
+    assert index.search(direction(5), 1)[0][0] == newcomer.id
+
+
+def test_co_engagement_follows_what_finishers_of_the_same_video_finished(viewer: User, creators: list[User]) -> None:
+    a, b, unrelated = (embedded(creators[i], axis=i) for i in range(3))
+    for n in range(4):
+        fan = account(f"fan{n}")
+        WatchEvent.objects.bulk_create(
+            [WatchEvent(owner=fan, video=v, kind="complete", watched_ms=2000, duration_ms=2000) for v in (a, b)]
+        )
+    WatchEvent.objects.create(owner=account(), video=unrelated, kind="complete", watched_ms=2000, duration_ms=2000)
+    rebuild()
+    assert CoEngagement.objects.filter(video=a, neighbour=b).exists()
+    WatchEvent.objects.create(owner=viewer, video=a, kind="complete", watched_ms=2000, duration_ms=2000)
+    ids = [i for i, _ in CoEngaged().candidates(context(viewer), 10)]
+    assert ids == [b.id]
+
+
+def test_trending_proposes_liked_recent_public_videos_first(viewer: User, creators: list[User]) -> None:
+    quiet, loved = video(creators[0]), video(creators[1])
+    for n in range(3):
+        social.like_create(user=account(f"liker{n}"), video=loved)
+    ids = [i for i, _ in Trending().candidates(context(viewer), 10)]
+    assert ids[:2] == [loved.id, quiet.id]
+
+
+def test_hashtags_follows_the_viewers_interests_and_affinities(viewer: User, creators: list[User]) -> None:
+    cats = embedded(creators[0], axis=0, tags=("cats",))
+    embedded(creators[1], axis=1, tags=("cars",))
+    assert Hashtags().candidates(context(viewer), 10) == []
+    services.taste_settings_set(viewer, interests=["#Cats"])
+    assert [i for i, _ in Hashtags().candidates(context(viewer), 10)] == [cats.id]
+
+
+def test_fresh_uploads_explores_new_videos_and_drops_the_ones_everybody_skips(
+    viewer: User, creators: list[User]
+) -> None:
+    promising, flop, unseen = (embedded(creators[i], axis=i) for i in range(3))
+    VideoSignal.objects.filter(video=promising).update(impressions=40, completions=36)
+    VideoSignal.objects.filter(video=flop).update(impressions=40, completions=1)
+    firsts = []
+    for seed in range(40):
+        ids = [i for i, _ in FreshUploads().candidates(context(viewer, rng=np.random.default_rng(seed)), 3)]
+        assert set(ids) == {promising.id, flop.id, unseen.id}
+        firsts.append(ids[0])
+    assert firsts.count(promising.id) > 20 and firsts.count(flop.id) == 0 and unseen.id in firsts
+    VideoSignal.objects.filter(video=flop).update(impressions=500)
+    assert flop.id not in {i for i, _ in FreshUploads().candidates(context(viewer), 3)}
+
+
+# --- filters -------------------------------------------------------------------------------------------------
+
+
+def test_never_shown_blocked_muted_private_own_or_followers_only_of_strangers(
+    viewer: User, creators: list[User]
+) -> None:
+    blocked, muted, private_account, stranger, followed, fine = creators
+    social.block_create(blocker=blocked, blocked=viewer)  # blocked by the author: just as hidden
+    social.mute_create(muter=viewer, muted=muted)
+    social.account_privacy_set(user=private_account, is_private=True)
+    follow(viewer, followed)
+    hidden = [
+        embedded(blocked, axis=0),
+        embedded(muted, axis=0),
+        embedded(private_account, axis=0),
+        embedded(stranger, axis=0, visibility="private"),
+        embedded(stranger, axis=0, visibility="followers"),
+        embedded(viewer, axis=0),
+        embedded(fine, axis=0, state="processing"),
+    ]
+    shown = [embedded(fine, axis=0), embedded(followed, axis=0, visibility="followers")]
+    taste_along(viewer, 0)
+    ids = set(page_ids(viewer))
+    assert ids == {v.id for v in shown}
+    assert not ids & {v.id for v in hidden}
+
+
+def test_a_watched_video_is_gone_from_the_next_page(viewer: User, creators: list[User]) -> None:
+    made = [embedded(creators[i % 6], axis=0) for i in range(8)]
+    taste_along(viewer, 0)
+    first = page_ids(viewer, 4)
+    send_events(viewer, finished(first[0]))
+    again = page_ids(viewer, 8)
+    assert first[0] not in again and set(again) == {v.id for v in made} - {first[0]}
+
+
+def test_pages_of_a_session_never_repeat_and_end(viewer: User, creators: list[User]) -> None:
+    made = [embedded(creators[i % 6], axis=i % 4) for i in range(23)]
+    taste_along(viewer, 0)
+    seen: list[uuid.UUID] = []
+    cursor = None
+    for _ in range(5):
+        found = feed_get("for-you").page(viewer, cursor, 10)
+        seen += found.ids
+        cursor = found.next_cursor
+        if cursor is None:
+            break
+        assert cursor.startswith(CURSOR_PREFIX)
+    assert len(seen) == len(set(seen)) == 23 and set(seen) == {v.id for v in made}
+
+
+def test_not_interested_in_a_video_a_creator_or_a_hashtag_is_honoured(viewer: User, creators: list[User]) -> None:
+    a, b, c, d = creators[:4]
+    one = embedded(a, axis=0)
+    by_b = [embedded(b, axis=0) for _ in range(2)]
+    tagged = embedded(c, axis=0, tags=("spoilers",))
+    keep = embedded(d, axis=0)
+    taste_along(viewer, 0)
+    api = client_for(viewer)
+    for payload in (
+        {"video_id": str(one.id)},
+        {"video_id": str(by_b[0].id), "scope": "author"},
+        {"video_id": str(tagged.id), "scope": "hashtag", "hashtag": "#Spoilers"},
+    ):
+        response = api.post("/api/recommendations/not-interested", payload, content_type="application/json")
+        assert response.status_code == 201, response.content
+    assert set(page_ids(viewer)) == {keep.id}
+    labels = {c["label"] for c in api.get("/api/recommendations/not-interested").json()}
+    assert labels == {"a video", "@creator1", "#spoilers"}
+    # Taking the creator back brings their videos back.
+    choice = NotInterested.objects.get(owner=viewer, scope="author")
+    assert api.delete(f"/api/recommendations/not-interested/{choice.id}").status_code == 204
+    assert set(page_ids(viewer)) == {keep.id, *(v.id for v in by_b)}
+
+
+def test_not_interested_refuses_what_it_cannot_name(viewer: User, creators: list[User]) -> None:
+    api = client_for(viewer)
+    theirs, private, mine = (
+        embedded(creators[0], axis=0),
+        embedded(creators[1], axis=0, visibility="private"),
+        embedded(viewer, axis=0),
+    )
+
+    def post(**body: Any) -> Any:
+        return api.post("/api/recommendations/not-interested", body, content_type="application/json")
+
+    assert post(video_id=str(uuid.uuid4())).status_code == 404
+    assert post(video_id=str(private.id)).status_code == 404
+    assert post(video_id=str(theirs.id), scope="hashtag", hashtag="absent").json()["error"]["code"] == (
+        "hashtag_not_on_video"
+    )
+    assert post(video_id=str(mine.id), scope="author").json()["error"]["code"] == "own_video"
+    assert post(video_id=str(theirs.id), scope="everything").status_code == 422
+    assert Client().post(
+        "/api/recommendations/not-interested", {"video_id": str(theirs.id)}, content_type="application/json"
+    ).status_code in (401, 403)
+    assert api.delete(f"/api/recommendations/not-interested/{uuid.uuid4()}").status_code == 404
+    assert not NotInterested.objects.exists()
+
+
+# --- learning ------------------------------------------------------------------------------------------------
+
+
+def test_events_move_the_viewers_vector_and_the_next_page_follows(viewer: User, creators: list[User]) -> None:
+    cats = [embedded(creators[i % 3], axis=0, tags=("cats",)) for i in range(12)]
+    cars = [embedded(creators[3 + i % 3], axis=1, tags=("cars",)) for i in range(12)]
+    car_ids = {v.id for v in cars}
+    taste_along(viewer, 0)
+    before = page_ids(viewer, 6)
+    assert sum(i in car_ids for i in before) <= 1  # at most the fresh-upload slot
+    vector_before = services.taste_vector(Taste.objects.get(owner=viewer))
+    events: list[dict[str, Any]] = []
+    for v in cars[:4]:
+        events += finished(v.id)
+    skipped_cats = [i for i in before if i not in car_ids][:3]
+    for i in skipped_cats:
+        events += skipped(i)
+    send_events(viewer, events)
+    taste = Taste.objects.get(owner=viewer)
+    vector_after = services.taste_vector(taste)
+    assert vector_after is not None and vector_before is not None
+    assert float(vector_after @ direction(1)) > float(vector_before @ direction(1)) + 0.3
+    assert taste.tag_affinity["cars"] > taste.tag_affinity.get("cats", 0.0)
+    after = page_ids(viewer, 6)
+    assert sum(i in car_ids for i in after) >= 4
+    assert not set(after) & ({v.id for v in cars[:4]} | set(skipped_cats)), "what was watched is gone"
+    assert VideoSignal.objects.get(video=cars[0]).completions == 1
+    assert VideoSignal.objects.get(video_id=skipped_cats[0]).skips == 1
+    assert cats  # the other half stays available for later pages
+
+
+def test_likes_and_comments_teach_as_well(viewer: User, creators: list[User]) -> None:
+    liked = embedded(creators[0], axis=2, tags=("jazz",))
+    taste_along(viewer, 0)
+    social.like_create(user=viewer, video=liked)
+    social.comment_create(author=viewer, video=liked, body="lovely")
+    taste = Taste.objects.get(owner=viewer)
+    vector = services.taste_vector(taste)
+    assert vector is not None and float(vector @ direction(2)) > 0.3
+    assert taste.tag_affinity["jazz"] > 0.2 and taste.impressions == 2
+
+
+def test_the_ranker_learns_online_and_survives_a_restart(viewer: User, creators: list[User]) -> None:
+    made = [embedded(creators[i % 6], axis=i % 2) for i in range(6)]
+    taste_along(viewer, 0)
+    page_ids(viewer)
+    events: list[dict[str, Any]] = []
+    for v in made:
+        events += finished(v.id) if v.id.int % 2 else skipped(v.id)
+    send_events(viewer, events)
+    state = ModelState.objects.get(name="ranker")
+    assert state.version >= 1
+    services.ranker_forget_cached()  # rather than wait out the second between version checks
+    ranker = services.ranker_current()
+    assert ranker.examples == 6
+    row = model.features(
+        model.Item("similar", 0.5, 0.5, 10, 1, 3.0, author_affinity=0.0, tag_affinity=0.0, follows_author=False)
+    )
+    before = float(ranker.predict([row])[0])
+    services.ranker_forget_cached()  # a new process
+    restored = services.ranker_current()
+    assert restored is not ranker and restored.examples == 6
+    assert float(restored.predict([row])[0]) == pytest.approx(before)
+
+
+# --- explanations, settings, degradation ---------------------------------------------------------------------
+
+
+def test_every_for_you_item_says_why_it_is_there(viewer: User, creators: list[User]) -> None:
+    for i in range(8):
+        embedded(creators[i % 6], axis=i % 3, tags=("dance",))
+    follow(viewer, creators[0])
+    taste_along(viewer, 0)
+    items = client_for(viewer).get("/api/feed/for-you").json()["items"]
+    assert len(items) == 8
+    for item in items:
+        why = item["why"]
+        assert why["source"] in SOURCE_WORDS and why["summary"] == SOURCE_WORDS[why["source"]]
+        assert why["reasons"] and all(isinstance(r, str) and r for r in why["reasons"])
+    assert {i["why"]["source"] for i in items if i["author"]["username"] == "creator0"} == {"following"}
+    anonymous = Client().get("/api/feed/for-you").json()["items"]
+    assert anonymous and all(i["why"] == TRANSPARENT_WHY for i in anonymous)
+
+
+def test_personalisation_off_shows_the_transparent_ranking(viewer: User, creators: list[User]) -> None:
+    loved = video(creators[0])
+    for n in range(3):
+        social.like_create(user=account(f"liker{n}"), video=loved)
+    embedded(creators[1], axis=0)
+    api = client_for(viewer)
+    response = api.patch("/api/recommendations/settings", {"personalised": False}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["personalised"] is False
+    items = api.get("/api/feed/for-you").json()["items"]
+    assert items[0]["id"] == str(loved.id) and all(i["why"]["source"] == "popular" for i in items)
+    assert (
+        api.patch(
+            "/api/recommendations/settings", {"more_new_creators": 101}, content_type="application/json"
+        ).status_code
+        == 422
+    )
+
+
+def test_the_new_creators_setting_sizes_the_exploration_budget(viewer: User, creators: list[User]) -> None:
+    for i in range(30):
+        embedded(creators[i % 6], axis=0 if i < 20 else 7)
+    taste_along(viewer, 0)
+    # Everything here is fresh; the budget decides how many the "fresh" source keeps.
+    counts = {}
+    for setting in (0, 50, 100):
+        services.taste_settings_set(viewer, more_new_creators=setting)
+        found = feed_get("for-you").page(viewer, None, 20)
+        counts[setting] = sum(w["source"] == "fresh" for w in (found.why or {}).values())
+    assert counts[0] == 0 and counts[50] == 3 and counts[100] == 6
+
+
+def test_a_new_viewer_starts_from_picked_interests(viewer: User, creators: list[User]) -> None:
+    jazz = [embedded(creators[i], axis=4, tags=("jazz",)) for i in range(3)]
+    for i in range(8):
+        embedded(creators[3 + i % 3], axis=6, tags=("golf",))
+    assert services.taste_vector(services.taste_get(viewer)) is None
+    services.taste_settings_set(viewer, interests=["jazz"])
+    vector = services.taste_vector(services.taste_get(viewer))
+    assert vector is not None and float(vector @ direction(4)) > 0.9
+    assert set(page_ids(viewer, 3)) == {v.id for v in jazz}
+
+
+def test_an_unreadable_model_degrades_to_the_transparent_ranking(viewer: User, creators: list[User]) -> None:
+    made = [embedded(creators[i], axis=0) for i in range(3)]
+    taste_along(viewer, 0)
+    ModelState.objects.create(name="ranker", data=b"not a model", version=3)
+    found = feed_get("for-you").page(viewer, None, 10)
+    assert set(found.ids) == {v.id for v in made}
+    assert found.why and all(w == TRANSPARENT_WHY for w in found.why.values())
+
+
+def test_a_broken_index_degrades_to_the_transparent_ranking(
+    viewer: User, creators: list[User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = [embedded(creators[i], axis=0) for i in range(3)]
+    taste_along(viewer, 0)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("index unavailable")
+
+    monkeypatch.setattr(type(video_index()), "search", broken)
+    response = client_for(viewer).get("/api/feed/for-you")
+    assert response.status_code == 200
+    assert {i["id"] for i in response.json()["items"]} == {str(v.id) for v in made}
+    assert {i["why"]["source"] for i in response.json()["items"]} == {"popular"}
+
+
+def test_a_forged_cursor_is_refused(viewer: User) -> None:
+    response = client_for(viewer).get("/api/feed/for-you", {"cursor": CURSOR_PREFIX + "../../etc"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "bad_cursor"
+
+
+# --- rebuild -------------------------------------------------------------------------------------------------
+
+
+def test_rebuild_refits_vectors_from_engagement(viewer: User, creators: list[User], capsys: Any) -> None:
+    groups = [[video(creators[g * 2 + i % 2]) for i in range(4)] for g in range(2)]
+    fans = [[account(f"fan{g}{n}") for n in range(5)] for g in range(2)]
+    rows = [
+        WatchEvent(owner=fan, video=v, kind="complete", watched_ms=2000, duration_ms=2000)
+        for g in range(2)
+        for fan in fans[g]
+        for v in groups[g]
+    ]
+    WatchEvent.objects.bulk_create(rows)
+    stale = services.taste_get(account("gone"))
+    stale.vector = model.vector_bytes(direction(1))
+    stale.save()
+    assert main(["feed", "rebuild"]) == 0
+    assert "Recommender rebuilt" in capsys.readouterr().out
+    vectors = {v: model.vector_from(d) for v, d in VideoSignal.objects.values_list("video_id", "vector")}
+    assert set(vectors) == {v.id for g in groups for v in g}
+    same = float(vectors[groups[0][0].id] @ vectors[groups[0][1].id])
+    other = float(vectors[groups[0][0].id] @ vectors[groups[1][0].id])
+    assert same > other + 0.3
+    fan_vector = services.taste_vector(Taste.objects.get(owner=fans[1][0]))
+    assert fan_vector is not None
+    assert float(fan_vector @ vectors[groups[1][0].id]) > float(fan_vector @ vectors[groups[0][0].id])
+    # A taste the refit did not cover lives in the old space: it starts again from its interests.
+    assert Taste.objects.get(id=stale.id).vector is None
+    assert Video.objects.count() == 8
