@@ -37,6 +37,7 @@ urlpatterns = [
     path("", include("reelm.feed.urls")),
     path("", include("reelm.search.urls")),
     path("", include("reelm.notifications.urls")),
+    path("", include("reelm.recommend.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

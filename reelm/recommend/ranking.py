@@ -231,7 +231,11 @@ class RecommendedFeed:
         trust = min(1.0, ranker.examples / TRUST_AFTER)
         follow_boost = 0.5 + taste.more_following / 100
         for s, p in zip(out, predictions, strict=True):
-            prior = 0.6 * float(model.sigmoid(model.SCALE * s.item.cosine)) + 0.4 * s.item.completion_rate
+            # Affinity first; completion and likes tell apart what a viewer with no history is shown.
+            popular = min(1.0, math.log1p(s.item.likes) / 5)
+            prior = (
+                0.6 * float(model.sigmoid(model.SCALE * s.item.cosine)) + 0.3 * s.item.completion_rate + 0.1 * popular
+            )
             blended = trust * float(p) + (1 - trust) * prior
             s.score = blended * (follow_boost if s.item.follows_author else 1.0)
         out.sort(key=lambda s: (-s.score, s.video_id.hex))

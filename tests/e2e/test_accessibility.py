@@ -46,6 +46,7 @@ def test_main_pages_have_no_accessibility_violations(
         "/feed/following",
         "/upload",
         "/settings",
+        "/settings/feed",
         "/notifications",
         f"/v/{video_id}",
         "/@access_author",

@@ -2,6 +2,8 @@
 // the next two preload; the others pause. Keys: ArrowDown/j next, ArrowUp/k previous, m sound. More pages load
 // from the feed API's next_cursor as the end nears. User text is only ever set with textContent.
 // Signed-in viewers report watch events (impression, watch, complete, replay, skip) to /api/events in batches.
+// For You items carry "Why this video?" (the item's why, in plain words) and "Not interested" (this video, its
+// creator or one of its hashtags): a choice hides the matching videos at once and offers an Undo.
 (function () {
   "use strict";
   const shell = document.getElementById("feed-shell");
@@ -10,6 +12,8 @@
   const empty = document.getElementById("feed-empty");
   const source = shell.dataset.source;
   const signedIn = shell.dataset.signedIn === "1";
+  const myId = shell.dataset.userId || "";
+  const tuneUrl = shell.dataset.tune || "";
   const first = JSON.parse(document.getElementById("feed-data").textContent);
   const TOKEN_RE = /(?<![\p{L}\p{N}_&#])#([\p{L}\p{N}_]{1,100})|(?<![\p{L}\p{N}_@])@([A-Za-z0-9_.]{2,30})/gu;
 
@@ -67,6 +71,8 @@
     comments: "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z",
     share: "M14 4l7 7-7 7v-4.1C9 13.9 5.5 15.5 3 19c1-5 4-10 11-11z",
     bookmark: "M6 2h12a1 1 0 0 1 1 1v19l-7-5-7 5V3a1 1 0 0 1 1-1z",
+    why: "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm1 15h-2v-6h2zm0-8h-2V7h2z",
+    "not-interested": "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zM4 12a8 8 0 0 1 12.9-6.3L5.7 16.9A8 8 0 0 1 4 12zm8 8a8 8 0 0 1-4.9-1.7L18.3 7.1A8 8 0 0 1 12 20z",
   };
 
   function icon(name) {
@@ -247,7 +253,7 @@
     if (data.caption) overlay.appendChild(caption(data.caption));
     section.appendChild(overlay);
 
-    const reel = { data: data, el: section, video: video, hls: null, attached: false, seen: null };
+    const reel = { data: data, el: section, video: video, hls: null, attached: false, seen: null, hiddenBy: new Set() };
     video.addEventListener("timeupdate", function () { onTime(reel); });
     const actions = el("div", { class: "actions" });
     const like = button("like", "Like", data.like_count, data.liked === true);
@@ -259,6 +265,10 @@
     const save = button("bookmark", "Bookmark", data.bookmark_count, data.bookmarked === true);
     save.addEventListener("click", function () { react(reel, "bookmark", save); });
     [like, comments, shareBtn, save].forEach(function (b) { actions.appendChild(b); });
+    if (data.why) {
+      addWhy(reel, actions);
+      addNotInterested(reel, actions);
+    }
     section.appendChild(actions);
 
     video.addEventListener("click", function () { go(index); toggleMute(); });
@@ -302,6 +312,8 @@
   function activate(index) {
     if (index === active || index < 0 || index >= reels.length) return;
     if (reels[active]) stopWatching(reels[active]);
+    if (openPopover && openPopover.reel !== reels[index]) closePopover(false);
+    if (undo && undo.landedOn !== index && !undoBox.contains(document.activeElement)) hideUndo();
     active = index;
     startWatching(reels[index]);
     reels.forEach(function (reel, i) {
@@ -317,13 +329,26 @@
         reel.video.pause();
       }
     });
-    if (index >= reels.length - 3) more();
+    if (visibleFrom(index + 1, 1).length < 3) more();
   }
 
   function go(index) {
-    if (index < 0 || index >= reels.length) return;
+    if (index < 0 || index >= reels.length || reels[index].el.hidden) return;
     reels[index].el.scrollIntoView({ block: "start", behavior: "auto" });
     activate(index);
+  }
+
+  // Indexes of the reels still shown, from index on in direction (1 down, -1 up).
+  function visibleFrom(index, direction) {
+    const out = [];
+    for (let i = index; i >= 0 && i < reels.length; i += direction) if (!reels[i].el.hidden) out.push(i);
+    return out;
+  }
+
+  // The next (or previous) reel still shown: hidden reels are stepped over.
+  function step(direction) {
+    const next = visibleFrom(active + direction, direction);
+    if (next.length) go(next[0]);
   }
 
   function toggleMute() {
@@ -345,8 +370,14 @@
 
   function add(items) {
     const seen = new Set(reels.map(function (r) { return r.data.id; }));
-    items.forEach(function (item) { if (!seen.has(item.id)) build(item); });
-    empty.hidden = reels.length > 0;
+    items.forEach(function (item) {
+      if (seen.has(item.id)) return;
+      const reel = build(item);
+      // A later page may bring what was just turned down (the popular ranking is the same for everyone).
+      choices.forEach(function (choice) { if (matches(reel, choice)) hide(reel, choice.id); });
+    });
+    renumber();
+    empty.hidden = visibleFrom(0, 1).length > 0;
     if (reels.length) {
       // A feed role needs articles inside, so an empty feed stays a plain container.
       feed.setAttribute("role", "feed");
@@ -366,19 +397,21 @@
     const target = event.target;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
-    if (event.key === "ArrowDown" || event.key === "j") { event.preventDefault(); go(active + 1); }
-    else if (event.key === "ArrowUp" || event.key === "k") { event.preventDefault(); go(active - 1); }
+    if (event.key === "Escape" && openPopover) { event.preventDefault(); closePopover(true); return; }
+    if (event.key === "ArrowDown" || event.key === "j") { event.preventDefault(); step(1); }
+    else if (event.key === "ArrowUp" || event.key === "k") { event.preventDefault(); step(-1); }
     else if (event.key === "m") { event.preventDefault(); toggleMute(); }
   });
 
   // One wheel gesture moves one video, however many events it fires.
   feed.addEventListener("wheel", function (event) {
     if (Math.abs(event.deltaY) < 4) return;
+    if (openPopover && openPopover.panel.contains(event.target)) return; // a long list scrolls itself
     event.preventDefault();
     const now = Date.now();
     if (now - lastWheel < 450) return;
     lastWheel = now;
-    go(active + (event.deltaY > 0 ? 1 : -1));
+    step(event.deltaY > 0 ? 1 : -1);
   }, { passive: false });
 
   document.addEventListener("visibilitychange", function () {
@@ -403,6 +436,235 @@
     if (reel) stopWatching(reel);
     flush(true);
   });
+
+  // --- "Why this video?" and "Not interested" (For You) --------------------------------------------------------
+  const undoBox = document.getElementById("feed-undo");
+  const undoText = document.getElementById("feed-undo-text");
+  const undoButton = document.getElementById("feed-undo-button");
+  const NOT_INTERESTED_URL = "/api/recommendations/not-interested";
+  const MAX_TAG_OPTIONS = 6;
+  let openPopover = null; // {reel, button, panel, focusFirst}
+  let choices = []; // this page's "not interested" choices still in force: {id, scope, target}
+  let undo = null; // {choice, origin, landedOn}
+  let popoverCount = 0;
+
+  function popover(reel, btn, panel, focusFirst) {
+    const id = "popover-" + (++popoverCount);
+    panel.id = id;
+    panel.hidden = true;
+    btn.setAttribute("aria-expanded", "false");
+    btn.setAttribute("aria-controls", id);
+    btn.addEventListener("click", function () {
+      if (openPopover && openPopover.panel === panel) closePopover(false);
+      else showPopover({ reel: reel, button: btn, panel: panel, focusFirst: focusFirst });
+    });
+  }
+
+  function showPopover(state) {
+    closePopover(false);
+    openPopover = state;
+    state.button.setAttribute("aria-expanded", "true");
+    state.panel.hidden = false;
+    if (state.focusFirst) {
+      const first = state.panel.querySelector("button, a");
+      if (first) first.focus();
+    }
+  }
+
+  function closePopover(returnFocus) {
+    const state = openPopover;
+    if (!state) return;
+    openPopover = null;
+    state.button.setAttribute("aria-expanded", "false");
+    state.panel.hidden = true;
+    if (returnFocus) state.button.focus();
+  }
+
+  // A click anywhere else closes the open popover, as Escape does.
+  document.addEventListener("click", function (event) {
+    if (!openPopover) return;
+    if (openPopover.panel.contains(event.target) || openPopover.button.contains(event.target)) return;
+    closePopover(false);
+  });
+
+  function addWhy(reel, actions) {
+    const why = reel.data.why;
+    const btn = button("why", "Why this video?", null);
+    const panel = el("div", { class: "popover why-panel" });
+    panel.appendChild(el("p", { class: "why-summary" }, why.summary));
+    if (why.reasons && why.reasons.length) {
+      const list = el("ul", { class: "why-reasons" });
+      why.reasons.forEach(function (reason) { list.appendChild(el("li", {}, capitalise(reason))); });
+      panel.appendChild(list);
+    }
+    if (tuneUrl) panel.appendChild(el("a", { class: "why-tune", href: tuneUrl }, "Tune your feed"));
+    popover(reel, btn, panel, false);
+    actions.appendChild(btn);
+    actions.appendChild(panel);
+  }
+
+  function capitalise(text) {
+    return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
+  }
+
+  function notInterestedOptions(data) {
+    const options = [{ scope: "video", label: "This video" }];
+    if (data.author.id !== myId) {
+      const name = data.author.username;
+      options.push({ scope: "author", username: name, label: "This creator (@" + name + ")" });
+    }
+    (data.hashtags || []).slice(0, MAX_TAG_OPTIONS).forEach(function (name) {
+      options.push({ scope: "hashtag", hashtag: name, label: "#" + name });
+    });
+    return options;
+  }
+
+  function addNotInterested(reel, actions) {
+    const btn = button("not-interested", "Not interested", null);
+    actions.appendChild(btn);
+    if (!signedIn) {
+      // Signed out there is nothing to remember the choice by: sign in first.
+      btn.addEventListener("click", toLogin);
+      return;
+    }
+    const panel = el("div", { class: "popover not-interested-panel", role: "group" });
+    const title = el("p", { class: "popover-title", id: "ni-title-" + reel.data.id }, "Not interested in…");
+    panel.setAttribute("aria-labelledby", title.id);
+    panel.appendChild(title);
+    notInterestedOptions(reel.data).forEach(function (option) {
+      const choose = el("button", { type: "button", class: "option", "data-scope": option.scope }, option.label);
+      choose.addEventListener("click", function () { notInterested(reel, option, choose); });
+      panel.appendChild(choose);
+    });
+    popover(reel, btn, panel, true);
+    actions.appendChild(panel);
+  }
+
+  function notInterested(reel, option, choose) {
+    choose.disabled = true;
+    const body = { video_id: reel.data.id, scope: option.scope };
+    if (option.hashtag) body.hashtag = option.hashtag;
+    fetch(NOT_INTERESTED_URL, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+      body: JSON.stringify(body),
+    }).then(function (r) {
+      if (r.status === 401 || r.status === 403) { toLogin(); return null; }
+      return r.status === 201 ? r.json() : Promise.reject(new Error(String(r.status)));
+    }).then(function (choice) {
+      if (!choice) return;
+      closePopover(false);
+      choices.push(choice);
+      hideMatching(choice);
+      offerUndo(choice, reel, option);
+    }).catch(function () { say("That did not work; try again."); })
+      .finally(function () { choose.disabled = false; });
+  }
+
+  function matches(reel, choice) {
+    if (choice.scope === "video") return reel.data.id.replace(/-/g, "") === choice.target;
+    if (choice.scope === "author") return reel.data.author.id.replace(/-/g, "") === choice.target;
+    return (reel.data.hashtags || []).some(function (name) { return name.toLowerCase() === choice.target; });
+  }
+
+  function hide(reel, choiceId) {
+    reel.hiddenBy.add(choiceId);
+    reel.el.hidden = true;
+    reel.video.pause();
+  }
+
+  // Hide every reel the choice covers; if the one playing goes, the next one still shown plays instead.
+  function hideMatching(choice) {
+    const wasActive = reels[active];
+    reels.forEach(function (reel) { if (matches(reel, choice)) hide(reel, choice.id); });
+    renumber();
+    if (wasActive && wasActive.el.hidden) {
+      stopWatching(wasActive);
+      const next = visibleFrom(active + 1, 1).concat(visibleFrom(active - 1, -1));
+      if (next.length) go(next[0]);
+      else { empty.hidden = false; more(); }
+    } else if (wasActive) {
+      wasActive.el.scrollIntoView({ block: "start", behavior: "auto" }); // reels above it may have gone
+    }
+  }
+
+  // The feed pattern's positions count only the reels still shown.
+  function renumber() {
+    visibleFrom(0, 1).forEach(function (i, n) { reels[i].el.setAttribute("aria-posinset", String(n + 1)); });
+  }
+
+  function undoMessage(option) {
+    if (option.scope === "video") return "Got it: you won't see this video in For You again.";
+    if (option.scope === "author") return "Got it: no more videos by @" + option.username + " in For You.";
+    return "Got it: no more videos tagged #" + option.hashtag + " in For You.";
+  }
+
+  function offerUndo(choice, origin, option) {
+    undo = { choice: choice, origin: origin, landedOn: active };
+    undoText.textContent = undoMessage(option);
+    undoBox.hidden = false;
+    undoButton.focus(); // the control that prompted this is gone with its video
+  }
+
+  function hideUndo() {
+    undo = null;
+    undoBox.hidden = true;
+  }
+
+  undoButton.addEventListener("click", function () {
+    const state = undo;
+    if (!state) return;
+    undoButton.disabled = true;
+    fetch(NOT_INTERESTED_URL + "/" + encodeURIComponent(state.choice.id), {
+      method: "DELETE",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrf() },
+    }).then(function (r) {
+      if (r.status !== 204 && r.status !== 404) return Promise.reject(new Error(String(r.status)));
+      restore(state.choice.id);
+      hideUndo();
+      empty.hidden = visibleFrom(0, 1).length > 0;
+      const index = reels.indexOf(state.origin);
+      if (!state.origin.el.hidden) {
+        go(index);
+        const again = state.origin.el.querySelector("button.not-interested");
+        if (again) again.focus();
+      }
+      say("Undone");
+    }).catch(function () { say("That did not work; try again."); })
+      .finally(function () { undoButton.disabled = false; });
+  });
+
+  document.getElementById("feed-undo-close").addEventListener("click", function () {
+    hideUndo();
+    feed.focus();
+  });
+
+  function restore(choiceId) {
+    choices = choices.filter(function (c) { return c.id !== choiceId; });
+    reels.forEach(function (reel) {
+      if (!reel.hiddenBy.delete(choiceId)) return;
+      if (reel.hiddenBy.size === 0) reel.el.hidden = false;
+    });
+    renumber();
+  }
+
+  // The "pick a few interests" prompt (new accounts only) can be put away; it stays away on this device.
+  const coldStart = document.getElementById("cold-start");
+  const COLD_START_KEY = "reelm:cold-start-dismissed";
+  if (coldStart) {
+    let dismissed = false;
+    try { dismissed = window.localStorage.getItem(COLD_START_KEY) === "1"; } catch (_e) { /* storage blocked */ }
+    if (dismissed) coldStart.hidden = true;
+    const dismiss = document.getElementById("cold-start-dismiss");
+    dismiss.hidden = false;
+    dismiss.addEventListener("click", function () {
+      coldStart.hidden = true;
+      try { window.localStorage.setItem(COLD_START_KEY, "1"); } catch (_e) { /* storage blocked */ }
+      feed.focus();
+    });
+  }
 
   add(first.items);
   if (reels.length) activate(0);

@@ -1,0 +1,136 @@
+"""The feed settings page: personalisation, the mix, interests and the "not interested" choices, as plain HTML
+forms (POST, then redirect), so every control works without JavaScript."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from reelm.accounts.auth import current_user
+from reelm.accounts.models import User
+from reelm.feed.sources import trending_hashtags
+from reelm.recommend import services
+from reelm.recommend.forms import INTEREST_RE, FeedSettingsForm
+from reelm.recommend.models import NotInterested, NotInterestedScope, Taste
+from reelm.videos.models import Video
+
+TRENDING_SHOWN = 20
+CHOICES_SHOWN = 200
+
+
+@login_required
+def feed_settings(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    taste = services.taste_get(user)
+    form = FeedSettingsForm(
+        request.POST or None,
+        initial=_initial(taste),
+        interest_choices=_interest_choices(taste, request.POST.getlist("interests")),
+    )
+    if request.method == "POST" and form.is_valid():
+        _save(user, form.cleaned_data)
+        messages.success(request, "Feed settings saved.")
+        return redirect("feed_settings")
+    context = {"form": form, "not_interested": not_interested_rows(user)}
+    return render(request, "recommend/feed_settings.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def not_interested_undo(request: HttpRequest, choice_id: uuid.UUID) -> HttpResponse:
+    if services.not_interested_remove(current_user(request), choice_id):
+        messages.success(request, "Undone: it can appear in For You again.")
+    else:
+        messages.info(request, "That was already undone.")
+    return redirect("feed_settings")
+
+
+def _initial(taste: Taste) -> dict[str, Any]:
+    return {
+        "personalised": "on" if taste.personalised else "off",
+        "more_following": taste.more_following,
+        "more_new_creators": taste.more_new_creators,
+        "interests": list(taste.interests),
+    }
+
+
+def _interest_choices(taste: Taste, posted: list[str]) -> list[str]:
+    """The chosen interests first, then trending hashtags; a posted name that has since stopped trending is
+    still a valid choice, so a slow form is not rejected."""
+    names = list(taste.interests) + [t.name for t in trending_hashtags(limit=TRENDING_SHOWN)]
+    names += [name for name in posted if INTEREST_RE.match(name)]
+    return list(dict.fromkeys(names))
+
+
+def _save(user: User, cleaned: dict[str, Any]) -> None:
+    services.taste_settings_set(
+        user,
+        personalised=cleaned["personalised"] == "on",
+        more_following=cleaned["more_following"],
+        more_new_creators=cleaned["more_new_creators"],
+        interests=cleaned["all_interests"],
+    )
+
+
+# --- the "not interested" list -------------------------------------------------------------------------------------
+
+
+@dataclass
+class NotInterestedRow:
+    id: uuid.UUID
+    kind: str  # "This video", "This creator", "This hashtag"
+    label: str
+    url: str | None
+
+
+def not_interested_rows(user: User) -> list[NotInterestedRow]:
+    """The viewer's choices, newest first, with names looked up in one query per kind."""
+    choices = list(NotInterested.objects.filter(owner_id=user.id).order_by("-id")[:CHOICES_SHOWN])
+    targets = {scope: [_uuid(c.target) for c in choices if c.scope == scope] for scope in ("author", "video")}
+    usernames = dict(User.objects.filter(id__in=[i for i in targets["author"] if i]).values_list("id", "username"))
+    captions = dict(Video.objects.filter(id__in=[i for i in targets["video"] if i]).values_list("id", "caption"))
+    return [_row(c, usernames, captions) for c in choices]
+
+
+def _row(choice: NotInterested, usernames: dict[uuid.UUID, str], captions: dict[uuid.UUID, str]) -> NotInterestedRow:
+    kind = NotInterestedScope(choice.scope).label
+    if choice.scope == NotInterestedScope.HASHTAG:
+        return NotInterestedRow(choice.id, kind, f"#{choice.target}", reverse("hashtag", args=[choice.target]))
+    target = _uuid(choice.target)
+    if choice.scope == NotInterestedScope.AUTHOR:
+        name = usernames.get(target) if target else None
+        if name is None:
+            return NotInterestedRow(choice.id, kind, "a removed account", None)
+        return NotInterestedRow(choice.id, kind, f"@{name}", reverse("profile", args=[name]))
+    caption = captions.get(target) if target else None
+    if caption is None:
+        return NotInterestedRow(choice.id, kind, "a removed video", None)
+    label = caption[:60] or "a video without a caption"
+    return NotInterestedRow(choice.id, kind, label, reverse("video", args=[str(target)]))
+
+
+def _uuid(hex_text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(hex=hex_text)
+    except ValueError:
+        return None
+
+
+# --- cold start ------------------------------------------------------------------------------------------------------
+
+
+def needs_interests(user: Any) -> bool:
+    """A signed-in viewer the recommender knows nothing about yet: no impressions learned, no interests picked.
+    Reads without creating a taste, so a page view writes nothing."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    taste = Taste.objects.filter(owner_id=user.id).only("impressions", "interests").first()
+    return taste is None or (taste.impressions == 0 and not taste.interests)
