@@ -11,7 +11,8 @@ from ninja import Field, Router, Schema, Status
 from reelm.accounts.auth import current_user
 from reelm.core.errors import NotFound, ReelmError
 from reelm.recommend import services
-from reelm.recommend.models import NotInterested, Taste
+from reelm.recommend.models import Taste
+from reelm.recommend.selectors import NotInterestedRow, not_interested_rows
 from reelm.videos.models import VideoHashtag
 from reelm.videos.selectors import video_get_for_viewer
 
@@ -45,29 +46,8 @@ class FeedSettingsOut(Schema):
     interests: list[str]
 
 
-def _label(choice: NotInterested) -> str:
-    from reelm.accounts.models import User
-    from reelm.videos.models import Video
-
-    if choice.scope == "hashtag":
-        return f"#{choice.target}"
-    target = _uuid(choice.target)
-    if choice.scope == "author":
-        user = User.objects.filter(id=target).only("username").first() if target else None
-        return f"@{user.username}" if user else "a removed account"
-    video = Video.objects.filter(id=target).only("caption").first() if target else None
-    return (video.caption[:60] or "a video") if video else "a removed video"
-
-
-def _uuid(hex_text: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(hex=hex_text)
-    except ValueError:
-        return None
-
-
-def _out(choice: NotInterested) -> NotInterestedOut:
-    return NotInterestedOut(id=choice.id, scope=choice.scope, target=choice.target, label=_label(choice))
+def _out(rows: list[NotInterestedRow]) -> list[NotInterestedOut]:
+    return [NotInterestedOut(id=r.id, scope=r.scope, target=r.target, label=r.label) for r in rows]
 
 
 def not_interested_target(user: Any, payload: NotInterestedIn) -> str:
@@ -94,13 +74,12 @@ def not_interested_create(request: HttpRequest, payload: NotInterestedIn) -> Sta
     user = current_user(request)
     target = not_interested_target(user, payload)
     choice = services.not_interested_add(user, scope=payload.scope, target=target, video_id=payload.video_id)
-    return Status(201, _out(choice))
+    return Status(201, _out(not_interested_rows(user, [choice]))[0])
 
 
 @router.get("/not-interested", response=list[NotInterestedOut], summary="What you said you are not interested in")
 def not_interested_list(request: HttpRequest) -> list[NotInterestedOut]:
-    user = current_user(request)
-    return [_out(c) for c in NotInterested.objects.filter(owner_id=user.id).order_by("-id")[:200]]
+    return _out(not_interested_rows(current_user(request)))
 
 
 @router.delete("/not-interested/{choice_id}", response={204: None}, summary="Take a 'not interested' back")

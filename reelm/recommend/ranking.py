@@ -128,7 +128,8 @@ class RecommendedFeed:
 
     def _transparent(self, viewer: Any, cursor: str | None, limit: int) -> FeedPage:
         found = self.transparent.page(viewer, cursor, limit)
-        return FeedPage(ids=found.ids, next_cursor=found.next_cursor, why={i: TRANSPARENT_WHY for i in found.ids})
+        ids = _interesting(viewer, found.ids)
+        return FeedPage(ids=ids, next_cursor=found.next_cursor, why={i: TRANSPARENT_WHY for i in ids})
 
     def _recommended(self, viewer: Any, taste: Any, cursor: str | None, limit: int) -> FeedPage:
         session = _session(cursor)
@@ -240,6 +241,29 @@ class RecommendedFeed:
             s.score = blended * (follow_boost if s.item.follows_author else 1.0)
         out.sort(key=lambda s: (-s.score, s.video_id.hex))
         return out
+
+
+def _interesting(viewer: Any, ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """``ids`` without what a signed-in viewer said they are not interested in: "not interested" holds with
+    personalisation off too (the page may then be shorter; the cursor goes on)."""
+    if not ids or not getattr(viewer, "is_authenticated", False):
+        return ids
+    no = services.not_interested_sets(viewer)
+    if not any(no.values()):
+        return ids
+    owners = dict(Video.objects.filter(id__in=ids).values_list("id", "owner_id"))
+    tagged = set()
+    if no["hashtag"]:
+        tagged = set(
+            VideoHashtag.objects.filter(video_id__in=ids, hashtag__name__in=no["hashtag"]).values_list(
+                "video_id", flat=True
+            )
+        )
+    return [
+        i
+        for i in ids
+        if i.hex not in no["video"] and getattr(owners.get(i), "hex", None) not in no["author"] and i not in tagged
+    ]
 
 
 def _session(cursor: str | None) -> str:

@@ -4,14 +4,12 @@ forms (POST, then redirect), so every control works without JavaScript."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from reelm.accounts.auth import current_user
@@ -19,11 +17,10 @@ from reelm.accounts.models import User
 from reelm.feed.sources import trending_hashtags
 from reelm.recommend import services
 from reelm.recommend.forms import INTEREST_RE, FeedSettingsForm
-from reelm.recommend.models import NotInterested, NotInterestedScope, Taste
-from reelm.videos.models import Video
+from reelm.recommend.models import Taste
+from reelm.recommend.selectors import not_interested_rows
 
 TRENDING_SHOWN = 20
-CHOICES_SHOWN = 200
 
 
 @login_required
@@ -81,47 +78,6 @@ def _save(user: User, cleaned: dict[str, Any]) -> None:
 
 
 # --- the "not interested" list -------------------------------------------------------------------------------------
-
-
-@dataclass
-class NotInterestedRow:
-    id: uuid.UUID
-    kind: str  # "This video", "This creator", "This hashtag"
-    label: str
-    url: str | None
-
-
-def not_interested_rows(user: User) -> list[NotInterestedRow]:
-    """The viewer's choices, newest first, with names looked up in one query per kind."""
-    choices = list(NotInterested.objects.filter(owner_id=user.id).order_by("-id")[:CHOICES_SHOWN])
-    targets = {scope: [_uuid(c.target) for c in choices if c.scope == scope] for scope in ("author", "video")}
-    usernames = dict(User.objects.filter(id__in=[i for i in targets["author"] if i]).values_list("id", "username"))
-    captions = dict(Video.objects.filter(id__in=[i for i in targets["video"] if i]).values_list("id", "caption"))
-    return [_row(c, usernames, captions) for c in choices]
-
-
-def _row(choice: NotInterested, usernames: dict[uuid.UUID, str], captions: dict[uuid.UUID, str]) -> NotInterestedRow:
-    kind = NotInterestedScope(choice.scope).label
-    if choice.scope == NotInterestedScope.HASHTAG:
-        return NotInterestedRow(choice.id, kind, f"#{choice.target}", reverse("hashtag", args=[choice.target]))
-    target = _uuid(choice.target)
-    if choice.scope == NotInterestedScope.AUTHOR:
-        name = usernames.get(target) if target else None
-        if name is None:
-            return NotInterestedRow(choice.id, kind, "a removed account", None)
-        return NotInterestedRow(choice.id, kind, f"@{name}", reverse("profile", args=[name]))
-    caption = captions.get(target) if target else None
-    if caption is None:
-        return NotInterestedRow(choice.id, kind, "a removed video", None)
-    label = caption[:60] or "a video without a caption"
-    return NotInterestedRow(choice.id, kind, label, reverse("video", args=[str(target)]))
-
-
-def _uuid(hex_text: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(hex=hex_text)
-    except ValueError:
-        return None
 
 
 # --- cold start ------------------------------------------------------------------------------------------------------

@@ -226,7 +226,7 @@ def test_not_interested_in_a_video_a_creator_or_a_hashtag_is_honoured(viewer: Us
         assert response.status_code == 201, response.content
     assert set(page_ids(viewer)) == {keep.id}
     labels = {c["label"] for c in api.get("/api/recommendations/not-interested").json()}
-    assert labels == {"a video", "@creator1", "#spoilers"}
+    assert labels == {"a video without a caption", "@creator1", "#spoilers"}
     # Taking the creator back brings their videos back.
     choice = NotInterested.objects.get(owner=viewer, scope="author")
     assert api.delete(f"/api/recommendations/not-interested/{choice.id}").status_code == 204
@@ -358,6 +358,9 @@ def test_personalisation_off_shows_the_transparent_ranking(viewer: User, creator
         ).status_code
         == 422
     )
+    # "Not interested" holds with personalisation off too.
+    services.not_interested_add(viewer, scope="author", target=creators[0].id.hex)
+    assert str(loved.id) not in {i["id"] for i in api.get("/api/feed/for-you").json()["items"]}
 
 
 def test_the_new_creators_setting_sizes_the_exploration_budget(viewer: User, creators: list[User]) -> None:
