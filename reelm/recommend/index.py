@@ -48,6 +48,8 @@ class VideoIndex:
         self._index: Any = None
         self._slot_of: dict[uuid.UUID, int] = {}
         self._video_of: list[uuid.UUID] = []
+        # The vectors by slot as well, so ranking reads them here rather than from the database.
+        self._matrix = np.zeros((0, DIM), dtype=np.float32)
         self._watermark: Any = None
         self._checked = 0.0
         self._database: str | None = None
@@ -63,6 +65,13 @@ class VideoIndex:
                 return []
             scores, slots = self._index.search(normalise(vector).reshape(1, DIM), k)
             return [(self._video_of[s], float(c)) for s, c in zip(slots[0], scores[0], strict=True) if s >= 0]
+
+    def vectors(self, video_ids: list[uuid.UUID]) -> dict[uuid.UUID, np.ndarray]:
+        """The indexed vectors of those of ``video_ids`` that are indexed (as of the last refresh)."""
+        self.refresh()
+        with self._lock:
+            slots = [(v, self._slot_of.get(v)) for v in video_ids]
+            return {v: self._matrix[s] for v, s in slots if s is not None}
 
     def refresh(self, *, force: bool = False) -> None:
         """Build on first use; afterwards pull the vectors that changed since the last pull."""
@@ -89,7 +98,8 @@ class VideoIndex:
         started = time.perf_counter()
         started_at = timezone.now()
         ids: list[uuid.UUID] = []
-        vectors: list[np.ndarray] = []
+        blobs: list[bytes] = []
+        size = DIM * 4
         last = None
         while True:
             page = self._rows().order_by("video_id")
@@ -97,14 +107,14 @@ class VideoIndex:
                 page = page.filter(video_id__gt=last)
             rows = list(page.values_list("video_id", "vector")[:CHUNK])
             for video_id, data in rows:
-                vector = vector_from(data)
-                if vector is not None:
+                if data is not None and len(data) == size:
                     ids.append(video_id)
-                    vectors.append(vector)
+                    blobs.append(bytes(data))
             if len(rows) < CHUNK:
                 break
             last = rows[-1][0]
-        matrix = normalise(np.stack(vectors)) if vectors else np.zeros((0, DIM), dtype=np.float32)
+        # One buffer for all: a million small arrays would take longer than the query.
+        matrix = normalise(np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, DIM))
         index = self._new_index(matrix)
         if len(ids):
             index.add_with_ids(matrix, np.arange(len(ids), dtype=np.int64))
@@ -112,6 +122,7 @@ class VideoIndex:
             self._index = index
             self._video_of = ids
             self._slot_of = {video_id: slot for slot, video_id in enumerate(ids)}
+            self._matrix = matrix
             # A row saved while we read may be missed by the build: the next pull re-reads from before it began.
             self._watermark = started_at
         log.info("video index built: %d vectors in %.1f s", len(ids), time.perf_counter() - started)
@@ -154,8 +165,14 @@ class VideoIndex:
                 update_vectors.append(vector)
             if update_slots:
                 slots = np.array(update_slots, dtype=np.int64)
+                vectors = normalise(np.stack(update_vectors))
                 self._index.remove_ids(slots)
-                self._index.add_with_ids(normalise(np.stack(update_vectors)), slots)
+                self._index.add_with_ids(vectors, slots)
+                if len(self._video_of) > len(self._matrix):  # grow by doubling
+                    grown = np.zeros((max(len(self._video_of), 2 * len(self._matrix)), DIM), dtype=np.float32)
+                    grown[: len(self._matrix)] = self._matrix
+                    self._matrix = grown
+                self._matrix[slots] = vectors
             self._watermark = watermark
 
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 from reelm.events.models import WatchEvent
 from reelm.feed.sources import BadCursor, FeedPage, ForYouFeed
 from reelm.recommend import model, services
+from reelm.recommend.index import video_index
 from reelm.recommend.models import VideoSignal
 from reelm.recommend.sources import SOURCE_WORDS, SOURCES, Context
 from reelm.social.blocks import hidden_author_ids
@@ -35,7 +36,7 @@ from reelm.videos.states import VideoState
 
 log = logging.getLogger(__name__)
 
-PER_SOURCE = 80
+PER_SOURCE = 40
 SEEN_FOR = timedelta(days=30)
 SEEN_MAX = 3000
 SESSION_TTL = 3600
@@ -189,8 +190,8 @@ class RecommendedFeed:
             "created_at",
             "signal__impressions",
             "signal__completions",
-            "signal__vector",
         )
+        vectors = video_index().vectors(ids)
         hidden = hidden_author_ids(viewer)
         no = services.not_interested_sets(viewer)
         tags: dict[uuid.UUID, list[str]] = defaultdict(list)
@@ -198,7 +199,7 @@ class RecommendedFeed:
             tags[video_id].append(name)
         now = timezone.now()
         out: list[Scored] = []
-        for video_id, owner_id, visibility, owner_private, likes, created, seen, finished, data in rows:
+        for video_id, owner_id, visibility, owner_private, likes, created, seen, finished in rows:
             followed = owner_id in ctx.follows
             allowed = (visibility == Visibility.PUBLIC and not owner_private) or (
                 followed and visibility in (Visibility.PUBLIC, Visibility.FOLLOWERS)
@@ -212,8 +213,10 @@ class RecommendedFeed:
                 or any(t in no["hashtag"] for t in tags[video_id])
             ):
                 continue
-            stat = Stats(seen, finished, model.vector_from(data)) if seen is not None else None
-            vector = stat.vector if stat and stat.vector is not None else model.seeded_vector(video_id.hex)
+            stat = Stats(seen, finished, None) if seen is not None else None
+            vector = vectors.get(video_id)
+            if vector is None:  # older than the index keeps, or not yet pulled
+                vector = model.seeded_vector(video_id.hex)
             source = proposed[video_id][0]
             item = item_for(
                 source=source,

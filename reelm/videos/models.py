@@ -78,6 +78,8 @@ class VideoHashtag(OwnedModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["video", "hashtag"], name="unique_video_hashtag")]
+        # A hashtag's newest videos (hashtag pages, the recommender's hashtag source) without a sort.
+        indexes = [models.Index(fields=["hashtag", "-video"], name="videohashtag_tag_newest")]
 
 
 class Mention(OwnedModel):
