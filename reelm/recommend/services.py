@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 AFFINITY_RATE = 0.3
 KEEP_TAGS = 40
 KEEP_AUTHORS = 60
+FOLLOW_AFFINITY = 0.8
 #: "Served" memory per viewer: which source put each recently shown video on their page (for learning).
 SERVED_KEEP = 400
 SERVED_TTL = 24 * 3600
@@ -254,6 +255,18 @@ def learn_action(user: Any, video_id: uuid.UUID, action: str) -> None:
         learn(user, [Impression(video_id, e)], explicit=True)
     except Exception:
         log.exception("learning from %s of %s failed", action, user.id)
+
+
+def learn_follow(user: Any, followee_id: uuid.UUID) -> None:
+    """Following a creator is the strongest word on them: their affinity becomes at least the follow label's."""
+    try:
+        with transaction.atomic():
+            taste = Taste.objects.select_for_update().filter(owner_id=user.id).first() or taste_get(user)
+            key = followee_id.hex
+            taste.author_affinity[key] = max(taste.author_affinity.get(key, 0.0), FOLLOW_AFFINITY)
+            taste.save(update_fields=["author_affinity", "updated_at"])
+    except Exception:
+        log.exception("learning from a follow of %s failed", user.id)
 
 
 # --- the ranker's weights ----------------------------------------------------------------------------------------

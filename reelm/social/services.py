@@ -18,7 +18,7 @@ from reelm.core.errors import Forbidden, InvalidInput, NotFound
 from reelm.feed.anonymous import listing_changed
 from reelm.notifications.models import Notification, NotificationKind
 from reelm.notifications.services import notification_create, notification_withdraw
-from reelm.recommend.services import learn_action
+from reelm.recommend.services import learn_action, learn_follow
 from reelm.social.blocks import blocked_between
 from reelm.social.models import Block, Bookmark, Comment, CommentLike, Follow, FollowStatus, Like, Mute
 from reelm.videos.models import Video
@@ -52,6 +52,8 @@ def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
                 actor_id=follower.id,
                 kind=NotificationKind.FOLLOW if accepted else NotificationKind.FOLLOW_REQUEST,
             )
+    if created:
+        learn_follow(follower, followee.id)
     return follow, created
 
 

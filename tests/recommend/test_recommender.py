@@ -300,6 +300,15 @@ def test_likes_and_comments_teach_as_well(viewer: User, creators: list[User]) ->
     assert taste.tag_affinity["jazz"] > 0.2 and taste.impressions == 2
 
 
+def test_a_follow_raises_the_creators_affinity(viewer: User, creators: list[User]) -> None:
+    social.follow_create(follower=viewer, followee=creators[0])
+    taste = Taste.objects.get(owner=viewer)
+    assert taste.author_affinity == {creators[0].id.hex: services.FOLLOW_AFFINITY}
+    social.account_privacy_set(user=creators[1], is_private=True)
+    social.follow_create(follower=viewer, followee=creators[1])  # a request: still a strong word on them
+    assert Taste.objects.get(owner=viewer).author_affinity[creators[1].id.hex] == services.FOLLOW_AFFINITY
+
+
 def test_the_ranker_learns_online_and_survives_a_restart(viewer: User, creators: list[User]) -> None:
     made = [embedded(creators[i % 6], axis=i % 2) for i in range(6)]
     taste_along(viewer, 0)
