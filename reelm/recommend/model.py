@@ -215,6 +215,9 @@ class Item:
     author_affinity: float  # the viewer's mean label on this author's videos, 0 if none
     tag_affinity: float  # the viewer's strongest hashtag affinity among the video's tags, 0 if none
     follows_author: bool
+    # Recent popularity: on time-split data it is the strongest single signal (docs/recommendations.md).
+    recent_completions: int = 0  # completions in the last 14 days
+    trending_rank: int | None = None  # position in the transparent ranking, None when not in it
 
 
 #: Plain words for the explanation of each feature family.
@@ -222,6 +225,7 @@ FEATURE_WORDS = {
     "cosine": "it is close to what you have been watching",
     "completion": "many viewers watch it to the end",
     "popular": "it is popular",
+    "recent": "it is popular right now",
     "fresh": "it is new",
     "author": "you engage with this creator",
     "tag": "you engage with its hashtags",
@@ -235,6 +239,10 @@ def features(item: Item) -> list[tuple[str, float]]:
     linear model bend (``source × cosine bucket``)."""
     cos_bucket = min(int((item.cosine + 1) * 5), 9)
     age_bucket = 0 if item.age_hours < 6 else 1 if item.age_hours < 48 else 2 if item.age_hours < 24 * 7 else 3
+    rank = item.trending_rank
+    trend_bucket = (
+        5 if rank is None else 0 if rank < 10 else 1 if rank < 30 else 2 if rank < 100 else 3 if rank < 400 else 4
+    )
     return [
         ("bias", 1.0),
         ("cosine", item.cosine),
@@ -242,6 +250,8 @@ def features(item: Item) -> list[tuple[str, float]]:
         ("completion", item.completion_rate),
         ("popular", math.log1p(item.likes) / 10),
         ("popular_seen", math.log1p(item.impressions) / 12),
+        ("recent", math.log1p(item.recent_completions) / 5),
+        (f"trend_b={trend_bucket}", 1.0),
         (f"fresh_b={age_bucket}", 1.0),
         ("author", item.author_affinity),
         ("tag", item.tag_affinity),
@@ -253,7 +263,7 @@ def features(item: Item) -> list[tuple[str, float]]:
 
 def _family(name: str) -> str:
     head = name.split("=", 1)[0].split("×", 1)[0]
-    return {"cosine_b": "cosine", "popular_seen": "popular", "fresh_b": "fresh"}.get(head, head)
+    return {"cosine_b": "cosine", "popular_seen": "popular", "fresh_b": "fresh", "trend_b": "recent"}.get(head, head)
 
 
 class Ranker:

@@ -16,7 +16,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -45,6 +45,7 @@ CURSOR_PREFIX = "r1."
 FRESH_SHARE = 0.15
 MAX_AUTHOR_RUN = 1
 MAX_TAG_RUN = 2
+RECENT_HOURS = 14 * 24
 #: Impressions after which the ranker's predictions are trusted fully over the fixed prior.
 TRUST_AFTER = 500
 
@@ -78,10 +79,12 @@ def item_for(
     author_affinity: float,
     tag_affinity: float,
     follows_author: bool,
-    created: datetime | None = None,
+    trending_rank: int | None = None,
 ) -> model.Item:
     impressions = stats.impressions if stats else 0
     completions = stats.completions if stats else 0
+    # Counters are lifetime: past two weeks, assume the completions spread evenly over the video's age.
+    recent = completions if age_hours <= RECENT_HOURS else round(completions * RECENT_HOURS / age_hours)
     return model.Item(
         source=source,
         cosine=float(user_vector @ video_vector) if user_vector is not None else 0.0,
@@ -92,6 +95,8 @@ def item_for(
         author_affinity=author_affinity,
         tag_affinity=tag_affinity,
         follows_author=follows_author,
+        recent_completions=recent,
+        trending_rank=trending_rank,
     )
 
 
@@ -159,10 +164,8 @@ class RecommendedFeed:
         scored = self._score(viewer, taste, ctx, ranker, proposed, excluded)
         chosen = _compose(scored, limit, taste.more_new_creators, explore)
         why = {s.video_id: _explain(s, ranker) for s in chosen}
-        served = {
-            s.video_id.hex: {"source": s.source, "follows": s.item.follows_author, "age_hours": s.item.age_hours}
-            for s in chosen
-        }
+        # The features each video was ranked with, so its impression is learned from exactly those.
+        served = {s.video_id.hex: {"source": s.source, "features": s.features} for s in chosen}
         services.served_remember(viewer.id, served)
         shown = (shown + [s.video_id.hex for s in chosen])[-SEEN_MAX:]
         cache.set(_session_key(session), shown, SESSION_TTL)
@@ -228,6 +231,7 @@ class RecommendedFeed:
                 author_affinity=taste.author_affinity.get(owner_id.hex, 0.0),
                 tag_affinity=max((taste.tag_affinity.get(t, 0.0) for t in tags[video_id]), default=0.0),
                 follows_author=followed,
+                trending_rank=ctx.trending_rank.get(video_id.hex),
             )
             out.append(Scored(video_id, owner_id, tags[video_id], source, 0.0, item, model.features(item)))
         predictions = ranker.predict([s.features for s in out])

@@ -31,7 +31,7 @@ KEEP_TAGS = 40
 KEEP_AUTHORS = 60
 FOLLOW_AFFINITY = 0.8
 #: "Served" memory per viewer: which source put each recently shown video on their page (for learning).
-SERVED_KEEP = 400
+SERVED_KEEP = 200
 SERVED_TTL = 24 * 3600
 RANKER = "ranker"
 
@@ -70,6 +70,19 @@ def taste_vector(taste: Taste) -> np.ndarray | None:
         return vector
     hints = tag_vectors(taste.interests)
     return model.normalise(np.mean(np.stack(hints), axis=0)) if hints else None
+
+
+def starting_vector(user: Any) -> np.ndarray:
+    """Where a viewer with no history and no interests starts: the mean of what is popular now (a random vector
+    would mislead the nearest-neighbour source until the first swipes undo it)."""
+    from reelm.recommend.index import video_index
+    from reelm.recommend.sources import Context
+
+    popular = Context(user=user, vector=None, follows=set(), tag_affinity={}, interests=[]).trending[:50]
+    vectors = list(video_index().vectors([uuid.UUID(hex=h) for h in popular]).values())
+    if not vectors:
+        return model.seeded_vector(user.id.hex)
+    return model.normalise(np.mean(np.stack(vectors), axis=0))
 
 
 def video_signal_ensure(video_id: uuid.UUID) -> VideoSignal:
@@ -172,7 +185,7 @@ def learn(user: Any, impressions: Sequence[Impression], *, explicit: bool = Fals
         return
     started = time.perf_counter()
     ids = [i.video_id for i in impressions]
-    videos = dict(Video.objects.filter(id__in=ids).values_list("id", "owner_id"))
+    videos = {v.id: v for v in Video.objects.filter(id__in=ids).only("id", "owner_id", "like_count", "created_at")}
     impressions = [i for i in impressions if i.video_id in videos]
     if not impressions:
         return
@@ -188,28 +201,32 @@ def learn(user: Any, impressions: Sequence[Impression], *, explicit: bool = Fals
         taste = Taste.objects.select_for_update().filter(owner_id=user.id).first() or taste_get(user)
         vector = taste_vector(taste)
         if vector is None:
-            vector = model.seeded_vector(user.id.hex)
+            vector = starting_vector(user)
         rows, labels = [], []
         for impression in impressions:
             video_id = impression.video_id
             label = model.engagement_label(impression.engagement)
-            shown = served.get(video_id.hex, {})
-            item = item_for(
-                source=shown.get("source", "organic"),
-                user_vector=vector,
-                video_vector=vectors[video_id],
-                stats=stats.get(video_id),
-                author_affinity=taste.author_affinity.get(videos[video_id].hex, 0.0),
-                tag_affinity=max((taste.tag_affinity.get(t, 0.0) for t in tags[video_id]), default=0.0),
-                follows_author=bool(shown.get("follows")),
-                created=None,
-                age_hours=shown.get("age_hours", 24.0),
-            )
-            rows.append(model.features(item))
+            shown = served.get(video_id.hex)
+            if shown and shown.get("features"):
+                rows.append([(str(n), float(x)) for n, x in shown["features"]])
+            else:  # not shown by For You (a profile, a link): the features it would have had now
+                info = videos[video_id]
+                item = item_for(
+                    source="organic",
+                    user_vector=vector,
+                    video_vector=vectors[video_id],
+                    stats=stats.get(video_id),
+                    likes=info.like_count,
+                    age_hours=(timezone.now() - info.created_at).total_seconds() / 3600,
+                    author_affinity=taste.author_affinity.get(info.owner_id.hex, 0.0),
+                    tag_affinity=max((taste.tag_affinity.get(t, 0.0) for t in tags[video_id]), default=0.0),
+                    follows_author=False,
+                )
+                rows.append(model.features(item))
             labels.append(label)
             new_video = model.video_update(vectors[video_id], vector, label)
             vector = model.user_update(vector, vectors[video_id], label)
-            _ema(taste.author_affinity, videos[video_id].hex, label, KEEP_AUTHORS)
+            _ema(taste.author_affinity, videos[video_id].owner_id.hex, label, KEEP_AUTHORS)
             for name in tags[video_id]:
                 _ema(taste.tag_affinity, name, label, KEEP_TAGS)
             _signal_add(video_id, new_video, None if explicit else impression.engagement)

@@ -7,6 +7,7 @@ interested" are applied once to the union (``ranking.RecommendedFeed``), so no s
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -41,6 +42,19 @@ class Context:
     tag_affinity: dict[str, float]
     interests: list[str]
     rng: np.random.Generator = field(default_factory=np.random.default_rng)
+
+    @functools.cached_property
+    def trending(self) -> list[str]:
+        """The transparent ranking's order (video ids as hex, best first): shared by every viewer and cached, read
+        once per request by the trending source and the ranker's recent-popularity features."""
+        from reelm.feed.sources import _fresh_ranking
+
+        ranking, _ = _fresh_ranking()
+        return ranking.ids
+
+    @functools.cached_property
+    def trending_rank(self) -> dict[str, int]:
+        return {video_id: rank for rank, video_id in enumerate(self.trending)}
 
 
 class Source(Protocol):
@@ -114,10 +128,7 @@ class Trending:
     words = "Popular right now"
 
     def candidates(self, ctx: Context, k: int) -> list[tuple[uuid.UUID, float]]:
-        from reelm.feed.sources import _fresh_ranking
-
-        ranking, _ = _fresh_ranking()  # shared with every viewer, cached (see reelm.feed.sources)
-        return [(uuid.UUID(hex=h), 1.0 - i / (k + 1)) for i, h in enumerate(ranking.ids[:k])]
+        return [(uuid.UUID(hex=h), 1.0 - i / (k + 1)) for i, h in enumerate(ctx.trending[:k])]
 
 
 class Hashtags:

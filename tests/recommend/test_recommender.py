@@ -312,7 +312,9 @@ def test_a_follow_raises_the_creators_affinity(viewer: User, creators: list[User
 def test_the_ranker_learns_online_and_survives_a_restart(viewer: User, creators: list[User]) -> None:
     made = [embedded(creators[i % 6], axis=i % 2) for i in range(6)]
     taste_along(viewer, 0)
-    page_ids(viewer)
+    found = feed_get("for-you").page(viewer, None, 20)
+    assert found.why is not None
+    sources = {found.why[i]["source"] for i in found.ids}
     events: list[dict[str, Any]] = []
     for v in made:
         events += finished(v.id) if v.id.int % 2 else skipped(v.id)
@@ -322,6 +324,9 @@ def test_the_ranker_learns_online_and_survives_a_restart(viewer: User, creators:
     services.ranker_forget_cached()  # rather than wait out the second between version checks
     ranker = services.ranker_current()
     assert ranker.examples == 6
+    # Each impression is learned with the features it was ranked with, its source among them.
+    assert all(ranker.n[ranker.slot(f"source={s}")] > 0 for s in sources)
+    assert ranker.n[ranker.slot("source=organic")] == 0
     row = model.features(
         model.Item("similar", 0.5, 0.5, 10, 1, 3.0, author_affinity=0.0, tag_affinity=0.0, follows_author=False)
     )
