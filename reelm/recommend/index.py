@@ -45,6 +45,8 @@ class VideoIndex:
 
         self._faiss = faiss
         self._lock = threading.Lock()
+        # One thread builds or pulls at a time; the others go on with what is there (no index yet: no results).
+        self._refresh_lock = threading.Lock()
         self._index: Any = None
         self._slot_of: dict[uuid.UUID, int] = {}
         self._video_of: list[uuid.UUID] = []
@@ -84,11 +86,16 @@ class VideoIndex:
                 self._index, self._database = None, database
         if self._index is not None and not force and now - self._checked < REFRESH_SECONDS:
             return
-        self._checked = now
-        if self._index is None:
-            self._build()
-        else:
-            self._pull()
+        if not self._refresh_lock.acquire(blocking=force):
+            return
+        try:
+            self._checked = now
+            if self._index is None:
+                self._build()
+            else:
+                self._pull()
+        finally:
+            self._refresh_lock.release()
 
     def _rows(self) -> Any:
         floor = uuid7_floor(int((timezone.now() - KEEP).timestamp() * 1000))
@@ -137,7 +144,10 @@ class VideoIndex:
         sample = matrix[np.random.default_rng(7).choice(len(matrix), min(len(matrix), lists * 40), replace=False)]
         ivf.train(sample)
         ivf.nprobe = NPROBE
-        return faiss.IndexIDMap2(ivf)
+        # Ids straight into the IVF index, with a hash map from id to list: IndexIDMap's remove_ids assumes the
+        # inner index renumbers what is left, which an IVF index does not (faiss then aborts the process).
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+        return ivf
 
     def _pull(self) -> None:
         since = self._watermark
@@ -194,3 +204,20 @@ def video_index_reset() -> None:
     global _index
     with _index_lock:
         _index = None
+
+
+def warm_in_background() -> None:
+    """Build this process's index in a thread at start-up, so no request waits for it (until it is ready the
+    nearest-neighbour source proposes nothing and the other five carry the feed)."""
+
+    def warm() -> None:
+        from django.db import connection
+
+        try:
+            video_index().refresh(force=True)
+        except Exception:
+            log.exception("building the video index failed; the next request tries again")
+        finally:
+            connection.close()
+
+    threading.Thread(target=warm, name="video-index-warm", daemon=True).start()

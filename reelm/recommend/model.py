@@ -252,7 +252,11 @@ def features(item: Item) -> list[tuple[str, float]]:
         ("popular_seen", math.log1p(item.impressions) / 12),
         ("recent", math.log1p(item.recent_completions) / 5),
         (f"trend_b={trend_bucket}", 1.0),
+        # the rank itself, continuous: the head of the trending list matters most
+        ("trend_inv", 0.0 if rank is None else 1.0 / (1.0 + rank)),
         (f"fresh_b={age_bucket}", 1.0),
+        # age beyond a week still matters (older catalogue items fade); log days, ≈ [0, 1] up to a few years
+        ("age", math.log1p(max(item.age_hours, 0.0) / 24) / 7),
         ("author", item.author_affinity),
         ("tag", item.tag_affinity),
         ("follows", float(item.follows_author)),
@@ -263,7 +267,14 @@ def features(item: Item) -> list[tuple[str, float]]:
 
 def _family(name: str) -> str:
     head = name.split("=", 1)[0].split("×", 1)[0]
-    return {"cosine_b": "cosine", "popular_seen": "popular", "fresh_b": "fresh", "trend_b": "recent"}.get(head, head)
+    return {
+        "cosine_b": "cosine",
+        "popular_seen": "popular",
+        "fresh_b": "fresh",
+        "age": "fresh",
+        "trend_b": "recent",
+        "trend_inv": "recent",
+    }.get(head, head)
 
 
 class Ranker:
@@ -348,6 +359,14 @@ class Ranker:
             ranker.z, ranker.n = saved["z"].copy(), saved["n"].copy()
             ranker.examples = int(examples)
         return ranker
+
+
+def blend(scores: np.ndarray, recent_completions: np.ndarray, weight: float) -> np.ndarray:
+    """Final ordering score: the Ranker's logit plus ``weight * log1p(recent completions)``. A prior toward what is
+    popular right now that the linear model, trained on few examples, under-weights; ``weight`` is chosen on a
+    validation split (0 keeps the Ranker's order)."""
+    p = np.clip(np.asarray(scores, dtype=np.float64), 1e-12, 1 - 1e-12)
+    return np.log(p) - np.log1p(-p) + weight * np.log1p(np.asarray(recent_completions, dtype=np.float64))
 
 
 def vector_bytes(vector: np.ndarray) -> bytes:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from reelm.accounts.models import User
 from reelm.cli import main
@@ -460,3 +461,24 @@ def test_rebuild_refits_vectors_from_engagement(viewer: User, creators: list[Use
     # A taste the refit did not cover lives in the old space: it starts again from its interests.
     assert Taste.objects.get(id=stale.id).vector is None
     assert Video.objects.count() == 8
+
+
+def test_the_ivf_index_replaces_vectors_again_and_again(
+    viewer: User, creators: list[User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reelm.recommend import index as index_module
+
+    monkeypatch.setattr(index_module, "IVF_FROM", 50)
+    made = [embedded(creators[i % 6], axis=i % 8, seed=i) for i in range(120)]
+    index = video_index()
+    index.refresh(force=True)
+    assert type(index._index).__name__ == "IndexIVFFlat" and len(index) == 120
+    mover = made[0]
+    for axis in (20, 21, 20, 22):  # a vector that keeps moving: each pull replaces it in place
+        VideoSignal.objects.filter(video=mover).update(
+            vector=model.vector_bytes(direction(axis)), updated_at=timezone.now()
+        )
+        index.refresh(force=True)
+        assert len(index) == 120
+        assert index.search(direction(axis), 1)[0][0] == mover.id
+    assert made[1].id in {v for v, _ in index.search(direction(1), 10)}
