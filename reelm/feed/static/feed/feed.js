@@ -378,11 +378,6 @@
     });
     renumber();
     empty.hidden = visibleFrom(0, 1).length > 0;
-    if (reels.length) {
-      // A feed role needs articles inside, so an empty feed stays a plain container.
-      feed.setAttribute("role", "feed");
-      feed.setAttribute("aria-label", feed.dataset.label);
-    }
     if (active >= 0) { const keep = active; active = -1; activate(keep); }
   }
 
@@ -589,9 +584,18 @@
     }
   }
 
-  // The feed pattern's positions count only the reels still shown.
+  // The feed pattern's positions count only the reels still shown; a feed role needs articles inside, so a feed
+  // with none shown (empty, or every reel turned down) stays a plain container.
   function renumber() {
-    visibleFrom(0, 1).forEach(function (i, n) { reels[i].el.setAttribute("aria-posinset", String(n + 1)); });
+    const shown = visibleFrom(0, 1);
+    shown.forEach(function (i, n) { reels[i].el.setAttribute("aria-posinset", String(n + 1)); });
+    if (shown.length) {
+      feed.setAttribute("role", "feed");
+      feed.setAttribute("aria-label", feed.dataset.label);
+    } else {
+      feed.removeAttribute("role");
+      feed.removeAttribute("aria-label");
+    }
   }
 
   function undoMessage(option) {
