@@ -12,15 +12,17 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from django.core.cache import cache
+from django.db.models import Q
 from django.utils import timezone
 
 from reelm.events.models import WatchEvent
@@ -163,6 +165,11 @@ class RecommendedFeed:
         excluded = _seen(viewer) | {uuid.UUID(hex=h) for h in shown}
         scored = self._score(viewer, taste, ctx, ranker, proposed, excluded)
         chosen = _compose(scored, limit, taste.more_new_creators, explore)
+        gone = _no_longer_visible([s.video_id for s in chosen], follows)
+        if gone:  # changed within the facts' few seconds: compose again without them
+            scored = [s for s in scored if s.video_id not in gone]
+            chosen = _compose(scored, limit, taste.more_new_creators, explore)
+            chosen = [s for s in chosen if s.video_id not in _no_longer_visible([s.video_id for s in chosen], follows)]
         why = {s.video_id: _explain(s, ranker) for s in chosen}
         # The features each video was ranked with, so its impression is learned from exactly those.
         served = {s.video_id.hex: {"source": s.source, "features": s.features} for s in chosen}
@@ -184,39 +191,25 @@ class RecommendedFeed:
         excluded: set[uuid.UUID],
     ) -> list[Scored]:
         ids = [i for i in proposed if i not in excluded]
-        rows = Video.objects.filter(id__in=ids, state=VideoState.READY).values_list(
-            "id",
-            "owner_id",
-            "visibility",
-            "owner__is_private",
-            "like_count",
-            "created_at",
-            "signal__impressions",
-            "signal__completions",
-        )
+        facts = video_facts(ids)
         vectors = video_index().vectors(ids)
         hidden = hidden_author_ids(viewer)
         no = services.not_interested_sets(viewer)
-        tags: dict[uuid.UUID, list[str]] = defaultdict(list)
-        for video_id, name in VideoHashtag.objects.filter(video_id__in=ids).values_list("video_id", "hashtag__name"):
-            tags[video_id].append(name)
         now = timezone.now()
         out: list[Scored] = []
-        for video_id, owner_id, visibility, owner_private, likes, created, seen, finished in rows:
+        for video_id, fact in facts.items():
+            owner_id, tags = fact.owner_id, fact.tags
             followed = owner_id in ctx.follows
-            allowed = (visibility == Visibility.PUBLIC and not owner_private) or (
-                followed and visibility in (Visibility.PUBLIC, Visibility.FOLLOWERS)
-            )
             if (
-                not allowed
+                not fact.may_show(followed)
                 or owner_id == viewer.id
                 or owner_id in hidden
                 or video_id.hex in no["video"]
                 or owner_id.hex in no["author"]
-                or any(t in no["hashtag"] for t in tags[video_id])
+                or any(t in no["hashtag"] for t in tags)
             ):
                 continue
-            stat = Stats(seen, finished, None) if seen is not None else None
+            stat = Stats(fact.impressions, fact.completions or 0, None) if fact.impressions is not None else None
             vector = vectors.get(video_id)
             if vector is None:  # older than the index keeps, or not yet pulled
                 vector = model.seeded_vector(video_id.hex)
@@ -226,14 +219,14 @@ class RecommendedFeed:
                 user_vector=ctx.vector,
                 video_vector=vector,
                 stats=stat,
-                likes=likes,
-                age_hours=(now - created).total_seconds() / 3600,
+                likes=fact.likes,
+                age_hours=(now - fact.created).total_seconds() / 3600,
                 author_affinity=taste.author_affinity.get(owner_id.hex, 0.0),
-                tag_affinity=max((taste.tag_affinity.get(t, 0.0) for t in tags[video_id]), default=0.0),
+                tag_affinity=max((taste.tag_affinity.get(t, 0.0) for t in tags), default=0.0),
                 follows_author=followed,
                 trending_rank=ctx.trending_rank.get(video_id.hex),
             )
-            out.append(Scored(video_id, owner_id, tags[video_id], source, 0.0, item, model.features(item)))
+            out.append(Scored(video_id, owner_id, list(tags), source, 0.0, item, model.features(item)))
         predictions = ranker.predict([s.features for s in out])
         # Until the ranker has learned from enough impressions, lean on a fixed prior (affinity and completion).
         trust = min(1.0, ranker.examples / TRUST_AFTER)
@@ -248,6 +241,82 @@ class RecommendedFeed:
             s.score = blended * (follow_boost if s.item.follows_author else 1.0)
         out.sort(key=lambda s: (-s.score, s.video_id.hex))
         return out
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What ranking needs to know of a video, kept briefly in each process: candidates recur across viewers and
+    pages, and reading them is most of a page's SQL. Whether it may still be shown is checked again, fresh, for
+    the page's few videos (see :func:`_no_longer_visible`)."""
+
+    owner_id: uuid.UUID
+    visibility: str
+    owner_private: bool
+    likes: int
+    created: datetime
+    impressions: int | None
+    completions: int | None
+    tags: tuple[str, ...]
+
+    def may_show(self, followed: bool) -> bool:
+        if self.visibility == Visibility.PUBLIC and not self.owner_private:
+            return True
+        return followed and self.visibility in (Visibility.PUBLIC, Visibility.FOLLOWERS)
+
+
+FACTS_SECONDS = 20.0
+FACTS_MAX = 200_000
+_facts: dict[uuid.UUID, tuple[float, Facts | None]] = {}
+
+
+def video_facts(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Facts]:
+    """The facts of the ready videos among ``ids``: from this process's memory when younger than
+    :data:`FACTS_SECONDS`, else two queries for all the others."""
+    now = time.monotonic()
+    found: dict[uuid.UUID, Facts] = {}
+    missing = []
+    for video_id in ids:
+        cached = _facts.get(video_id)
+        if cached is not None and now - cached[0] < FACTS_SECONDS:
+            if cached[1] is not None:
+                found[video_id] = cached[1]
+        else:
+            missing.append(video_id)
+    if missing:
+        if len(_facts) > FACTS_MAX:
+            _facts.clear()
+        tags: dict[uuid.UUID, list[str]] = defaultdict(list)
+        for video_id, name in VideoHashtag.objects.filter(video_id__in=missing).values_list(
+            "video_id", "hashtag__name"
+        ):
+            tags[video_id].append(name)
+        rows = Video.objects.filter(id__in=missing, state=VideoState.READY).values_list(
+            "id", "owner_id", "visibility", "owner__is_private", "like_count", "created_at",
+            "signal__impressions", "signal__completions",
+        )  # fmt: skip
+        for video_id, owner, visibility, private, likes, created, impressions, completions in rows:
+            fact = Facts(owner, visibility, private, likes, created, impressions, completions, tuple(tags[video_id]))
+            found[video_id] = fact
+            _facts[video_id] = (now, fact)
+        for video_id in missing:
+            if video_id not in found:
+                _facts[video_id] = (now, None)  # not ready, or gone: asked again after a while
+    return found
+
+
+def video_facts_forget() -> None:
+    _facts.clear()
+
+
+def _no_longer_visible(ids: list[uuid.UUID], follows: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of the page's ``ids`` may not be shown any more (made private, deleted, author gone private): one
+    query, so the facts' few seconds never show what must not be seen."""
+    if not ids:
+        return set()
+    public = Q(visibility=Visibility.PUBLIC, owner__is_private=False)
+    followed = Q(owner_id__in=follows, visibility__in=[Visibility.PUBLIC, Visibility.FOLLOWERS])
+    still = Video.objects.filter(public | followed if follows else public, id__in=ids, state=VideoState.READY)
+    return set(ids) - set(still.values_list("id", flat=True))
 
 
 def _interesting(viewer: Any, ids: list[uuid.UUID]) -> list[uuid.UUID]:

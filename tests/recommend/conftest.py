@@ -12,6 +12,7 @@ from reelm.accounts.models import User
 from reelm.recommend import model, services
 from reelm.recommend.index import video_index_reset
 from reelm.recommend.models import Taste, VideoSignal
+from reelm.recommend.ranking import video_facts_forget
 from reelm.videos.models import Hashtag, Video, VideoHashtag
 from tests.feed.conftest import account, video
 
@@ -21,9 +22,11 @@ def fresh_recommender() -> Iterator[None]:
     """Each test starts with no index and no cached ranker in this process (their rows roll back)."""
     video_index_reset()
     services.ranker_forget_cached()
+    video_facts_forget()
     yield
     video_index_reset()
     services.ranker_forget_cached()
+    video_facts_forget()
 
 
 def direction(axis: int, noise: float = 0.0, seed: int = 0) -> np.ndarray:

@@ -482,3 +482,13 @@ def test_the_ivf_index_replaces_vectors_again_and_again(
         assert len(index) == 120
         assert index.search(direction(axis), 1)[0][0] == mover.id
     assert made[1].id in {v for v, _ in index.search(direction(1), 10)}
+
+
+def test_a_video_made_private_leaves_the_next_page_at_once(viewer: User, creators: list[User]) -> None:
+    made = [embedded(creators[i], axis=0) for i in range(4)]
+    taste_along(viewer, 0)
+    assert set(page_ids(viewer)) == {v.id for v in made}  # the videos' facts are now kept in this process
+    Video.objects.filter(id=made[0].id).update(visibility="private")
+    social.account_privacy_set(user=creators[1], is_private=True)
+    Video.objects.filter(id=made[2].id).delete()
+    assert set(page_ids(viewer)) == {made[3].id}

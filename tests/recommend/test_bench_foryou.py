@@ -1,0 +1,101 @@
+"""bench/foryou.py's seeding at a tiny size: the vectors it writes are what the recommender expects (unit length,
+clustered by topic), every account gets a taste near its favourite topics, and the events and co-engagement it
+writes are consistent with the videos."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+import foryou
+
+pytestmark = pytest.mark.django_db
+
+
+def test_clustered_vectors_are_unit_length_and_near_their_centroid() -> None:
+    rng = np.random.default_rng(3)
+    centroids = foryou.topic_centroids(rng, 10)
+    topic_of = rng.integers(0, 10, size=2000)
+    vectors = foryou.clustered_vectors(rng, centroids, topic_of)
+    assert vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosines = vectors @ centroids.T
+    own = cosines[np.arange(len(topic_of)), topic_of]
+    assert 0.7 < own.mean() < 0.9
+    others = np.ma.masked_array(cosines, mask=np.eye(10, dtype=bool)[topic_of])
+    assert abs(others.mean()) < 0.1
+    # The nearest centroid is the video's own topic almost always (what makes nearest-neighbour search realistic).
+    assert (cosines.argmax(axis=1) == topic_of).mean() > 0.95
+
+
+def test_user_vectors_lean_to_their_favourite_topics() -> None:
+    rng = np.random.default_rng(4)
+    centroids = foryou.topic_centroids(rng, 20)
+    favourites = foryou.favourite_topics(rng, 500, 20)
+    assert all(1 <= len(f) <= 3 and len(set(f)) == len(f) for f in favourites)
+    users = foryou.user_vectors(rng, centroids, favourites)
+    assert np.allclose(np.linalg.norm(users, axis=1), 1.0, atol=1e-5)
+    best = [max(float(users[i] @ centroids[t]) for t in f) for i, f in enumerate(favourites)]
+    rest = [
+        float(np.mean([users[i] @ centroids[t] for t in range(20) if t not in f])) for i, f in enumerate(favourites)
+    ]
+    assert np.mean(best) > 0.5 > np.mean(rest) + 0.4
+
+
+def test_seeding_writes_consistent_recommender_rows() -> None:
+    from django.utils import timezone
+
+    from reelm.accounts.services import token_authenticate
+    from reelm.events.models import WatchEvent
+    from reelm.recommend.model import vector_from
+    from reelm.recommend.models import CoEngagement, Taste, VideoSignal
+    from reelm.videos.models import Video, VideoHashtag
+
+    args = argparse.Namespace(
+        videos=1500, accounts=250, sample_users=4, likes=100, comments=20, seed=5, events_per_user=10, topics=8
+    )
+    tokens = foryou.seed(args)
+    info = foryou.seed_recommender(args, tokens)
+
+    assert [token_authenticate(t).id.hex for t in tokens] == info["users"]
+    signals = dict(VideoSignal.objects.values_list("video_id", "vector"))
+    assert len(signals) == Video.objects.count() == 1500
+    vectors = {v: vector_from(d) for v, d in signals.items()}
+    assert all(abs(np.linalg.norm(v) - 1) < 1e-5 for v in vectors.values())
+
+    # Videos are clustered by their first hashtag (their topic): closer to their own topic's mean than to others.
+    topic: dict = {}
+    for video_id, name in VideoHashtag.objects.order_by("id").values_list("video_id", "hashtag__name"):
+        topic.setdefault(video_id, name)
+    names = sorted(set(topic.values()))
+    assert len(names) == 8
+    means = {n: np.mean([vectors[v] for v, t in topic.items() if t == n], axis=0) for n in names}
+    means = {n: m / np.linalg.norm(m) for n, m in means.items()}
+    nearest = [max(names, key=lambda n, v=v: float(vectors[v] @ means[n])) == t for v, t in topic.items()]
+    assert np.mean(nearest) > 0.9
+
+    tastes = {o: t for o, t in ((t.owner_id, t) for t in Taste.objects.all())}
+    assert len(tastes) == 250
+    for taste in tastes.values():
+        vector = vector_from(taste.vector)
+        assert vector is not None and abs(np.linalg.norm(vector) - 1) < 1e-5
+        assert taste.tag_affinity and set(taste.tag_affinity) <= set(names)
+        liked = max(float(vector @ means[n]) for n in taste.tag_affinity)
+        assert liked > np.mean([float(vector @ means[n]) for n in names])
+
+    events = list(WatchEvent.objects.values_list("video_id", "created_at", "kind"))
+    assert events and {k for _, _, k in events} <= {"impression", "complete", "watch", "skip"}
+    created = dict(Video.objects.values_list("id", "created_at"))
+    assert all(created[v] <= at <= timezone.now() for v, at, _ in events)
+    recent = WatchEvent.objects.filter(created_at__gte=timezone.now() - timezone.timedelta(minutes=1))
+    assert not recent.exists()  # the events API's per-minute limit stays clear for the benchmark's own events
+
+    pairs = list(CoEngagement.objects.values_list("video_id", "neighbour_id"))
+    assert pairs and len(pairs) == info["co_engagement"]
+    assert all(v != n and topic[v] == topic[n] for v, n in pairs)
