@@ -146,10 +146,11 @@ def _fill_cold(video_ids: list[uuid.UUID], vectors: np.ndarray) -> tuple[np.ndar
     slot = {v: i for i, v in enumerate(video_ids)}
     tags: dict[uuid.UUID, list[str]] = defaultdict(list)
     sums: dict[str, np.ndarray] = {}
-    for video_id, name in VideoHashtag.objects.filter(video_id__in=video_ids).values_list("video_id", "hashtag__name"):
-        tags[video_id].append(name)
-        if not empty[slot[video_id]]:
-            sums[name] = sums.get(name, np.zeros(model.DIM, dtype=np.float32)) + vectors[slot[video_id]]
+    for chunk in _chunks(video_ids):
+        for video_id, name in VideoHashtag.objects.filter(video_id__in=chunk).values_list("video_id", "hashtag__name"):
+            tags[video_id].append(name)
+            if not empty[slot[video_id]]:
+                sums[name] = sums.get(name, np.zeros(model.DIM, dtype=np.float32)) + vectors[slot[video_id]]
     for i in np.flatnonzero(empty):
         video_id = video_ids[i]
         hints = [model.normalise(sums[t]) for t in tags[video_id] if t in sums]
@@ -157,11 +158,16 @@ def _fill_cold(video_ids: list[uuid.UUID], vectors: np.ndarray) -> tuple[np.ndar
     return vectors, int(empty.sum())
 
 
+def _chunks(ids: list[uuid.UUID]) -> list[list[uuid.UUID]]:
+    """``ids`` in slices of :data:`CHUNK`: one statement may bind only so many values (250 000 in SQLite)."""
+    return [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
+
+
 def _save_videos(video_ids: list[uuid.UUID], vectors: np.ndarray, progress: Progress) -> None:
-    owners = dict(Video.objects.filter(id__in=video_ids).values_list("id", "owner_id"))
     total = len(video_ids)
     for start in range(0, total, CHUNK):
         chunk = video_ids[start : start + CHUNK]
+        owners = dict(Video.objects.filter(id__in=chunk).values_list("id", "owner_id"))
         existing = dict(VideoSignal.objects.filter(video_id__in=chunk).values_list("video_id", "id"))
         now = timezone.now()
         created = []
@@ -193,7 +199,11 @@ def _save_users(user_ids: list[uuid.UUID], vectors: np.ndarray, progress: Progre
             Taste.objects.bulk_create(created, ignore_conflicts=True)
         progress("saving user vectors", min(start + CHUNK, total), total)
     # Everyone else's vector lives in the previous refit's space: start them again from their interests.
-    Taste.objects.exclude(owner_id__in=user_ids).exclude(vector=None).update(vector=None)
+    refitted = set(user_ids)
+    with_vector = Taste.objects.exclude(vector=None).values_list("id", "owner_id").iterator(chunk_size=CHUNK)
+    stale = [taste_id for taste_id, owner_id in with_vector if owner_id not in refitted]
+    for chunk in _chunks(stale):
+        Taste.objects.filter(id__in=chunk).update(vector=None)
 
 
 def _co_engagement(

@@ -435,7 +435,12 @@ def test_a_forged_cursor_is_refused(viewer: User) -> None:
 # --- rebuild -------------------------------------------------------------------------------------------------
 
 
-def test_rebuild_refits_vectors_from_engagement(viewer: User, creators: list[User], capsys: Any) -> None:
+def test_rebuild_refits_vectors_from_engagement(
+    viewer: User, creators: list[User], capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reelm.recommend import rebuild as rebuild_module
+
+    monkeypatch.setattr(rebuild_module, "CHUNK", 3)  # many chunks: no statement binds every id at once
     groups = [[video(creators[g * 2 + i % 2]) for i in range(4)] for g in range(2)]
     fans = [[account(f"fan{g}{n}") for n in range(5)] for g in range(2)]
     rows = [
