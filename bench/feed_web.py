@@ -84,12 +84,17 @@ def uuid7_at(when: datetime) -> Any:
 
 
 def add_seed_arguments(
-    parser: argparse.ArgumentParser, *, videos: int, accounts: int, likes: int, comments: int
+    parser: argparse.ArgumentParser, *, videos: int, accounts: int, likes: int, comments: int, sample_users: int = 200
 ) -> None:
     """The options ``seed`` reads, with each benchmark's own sizes as defaults."""
     parser.add_argument("--videos", type=int, default=videos, help=f"ready videos to seed (default {videos})")
     parser.add_argument("--accounts", type=int, default=accounts, help=f"accounts to seed (default {accounts})")
-    parser.add_argument("--sample-users", type=int, default=200, help="signed-in users with follows (default 200)")
+    parser.add_argument(
+        "--sample-users",
+        type=int,
+        default=sample_users,
+        help=f"signed-in users with follows (default {sample_users})",
+    )
     parser.add_argument("--likes", type=int, default=likes, help=f"like rows on last-7-days videos (default {likes})")
     parser.add_argument("--comments", type=int, default=comments, help=f"comment rows (default {comments})")
 
