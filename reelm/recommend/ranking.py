@@ -39,6 +39,8 @@ from reelm.videos.states import VideoState
 log = logging.getLogger(__name__)
 
 PER_SOURCE = 40
+#: Candidates (besides followed creators' and fresh ones) that get the ranker's full features.
+PRE_RANK = 80
 SEEN_FOR = timedelta(days=30)
 SEEN_MAX = 3000
 SESSION_TTL = 3600
@@ -163,7 +165,10 @@ class RecommendedFeed:
                     explore.setdefault(video_id, len(explore))
                 proposed.setdefault(video_id, (source.name, score))  # the first source to propose it names it
         excluded = _seen(viewer) | {uuid.UUID(hex=h) for h in shown}
-        scored = self._score(viewer, taste, ctx, ranker, proposed, excluded)
+        # The fresh uploads the exploration budget may pick from (twice its slots) skip the pre-ranking.
+        budget = 2 * _fresh_slots(limit, taste.more_new_creators)
+        fresh = {v for v, n in explore.items() if n < budget}
+        scored, allowed = self._score(viewer, taste, ctx, ranker, proposed, excluded, fresh)
         chosen = _compose(scored, limit, taste.more_new_creators, explore)
         gone = _no_longer_visible([s.video_id for s in chosen], follows)
         if gone:  # changed within the facts' few seconds: compose again without them
@@ -176,7 +181,7 @@ class RecommendedFeed:
         services.served_remember(viewer.id, served)
         shown = (shown + [s.video_id.hex for s in chosen])[-SEEN_MAX:]
         cache.set(_session_key(session), shown, SESSION_TTL)
-        more = len(scored) > len(chosen)
+        more = allowed > len(chosen)
         return FeedPage(
             ids=[s.video_id for s in chosen], next_cursor=CURSOR_PREFIX + session if more and chosen else None, why=why
         )
@@ -189,14 +194,16 @@ class RecommendedFeed:
         ranker: model.Ranker,
         proposed: dict[uuid.UUID, tuple[str, float]],
         excluded: set[uuid.UUID],
-    ) -> list[Scored]:
+        explore: set[uuid.UUID],
+    ) -> tuple[list[Scored], int]:
+        """The candidates this viewer may see, the best of them scored best first, and how many may be seen."""
         ids = [i for i in proposed if i not in excluded]
         facts = video_facts(ids)
         vectors = video_index().vectors(ids)
         hidden = hidden_author_ids(viewer)
         no = services.not_interested_sets(viewer)
         now = timezone.now()
-        out: list[Scored] = []
+        allowed: list[tuple[uuid.UUID, Facts, np.ndarray, bool]] = []
         for video_id, fact in facts.items():
             owner_id, tags = fact.owner_id, fact.tags
             followed = owner_id in ctx.follows
@@ -209,10 +216,14 @@ class RecommendedFeed:
                 or any(t in no["hashtag"] for t in tags)
             ):
                 continue
-            stat = Stats(fact.impressions, fact.completions or 0, None) if fact.impressions is not None else None
             vector = vectors.get(video_id)
             if vector is None:  # older than the index keeps, or not yet pulled
                 vector = model.seeded_vector(video_id.hex)
+            allowed.append((video_id, fact, vector, followed))
+        out: list[Scored] = []
+        for video_id, fact, vector, followed in _prerank(allowed, ctx.vector, explore):
+            owner_id, tags = fact.owner_id, fact.tags
+            stat = Stats(fact.impressions, fact.completions or 0, None) if fact.impressions is not None else None
             source = proposed[video_id][0]
             item = item_for(
                 source=source,
@@ -231,16 +242,40 @@ class RecommendedFeed:
         # Until the ranker has learned from enough impressions, lean on a fixed prior (affinity and completion).
         trust = min(1.0, ranker.examples / TRUST_AFTER)
         follow_boost = 0.5 + taste.more_following / 100
-        for s, p in zip(out, predictions, strict=True):
-            # Affinity first; completion and likes tell apart what a viewer with no history is shown.
-            popular = min(1.0, math.log1p(s.item.likes) / 5)
-            prior = (
-                0.6 * float(model.sigmoid(model.SCALE * s.item.cosine)) + 0.3 * s.item.completion_rate + 0.1 * popular
-            )
-            blended = trust * float(p) + (1 - trust) * prior
+        priors = _priors(
+            np.array([s.item.cosine for s in out]),
+            np.array([s.item.completion_rate for s in out]),
+            np.array([s.item.likes for s in out]),
+        )
+        for s, p, prior in zip(out, predictions, priors, strict=True):
+            blended = trust * float(p) + (1 - trust) * float(prior)
             s.score = blended * (follow_boost if s.item.follows_author else 1.0)
         out.sort(key=lambda s: (-s.score, s.video_id.hex))
-        return out
+        return out, len(allowed)
+
+
+def _priors(cosines: np.ndarray, completion: np.ndarray, likes: np.ndarray) -> np.ndarray:
+    """The fixed prior: affinity first; completion and likes tell apart what a viewer with no history is shown."""
+    popular = np.minimum(1.0, np.log1p(likes) / 5)
+    return 0.6 * np.asarray(model.sigmoid(model.SCALE * cosines)) + 0.3 * completion + 0.1 * popular
+
+
+def _prerank(
+    allowed: list[tuple[uuid.UUID, Facts, np.ndarray, bool]], user: np.ndarray | None, keep: set[uuid.UUID]
+) -> list[tuple[uuid.UUID, Facts, np.ndarray, bool]]:
+    """The :data:`PRE_RANK` candidates with the best prior, computed for all at once, plus followed creators' videos
+    and the fresh uploads the exploration budget may pick: only those get the ranker's features (building them is
+    most of a page's Python)."""
+    if len(allowed) <= PRE_RANK:
+        return allowed
+    matrix = np.stack([vector for _, _, vector, _ in allowed])
+    cosines = matrix @ user if user is not None else np.zeros(len(allowed))
+    impressions = np.array([f.impressions or 0 for _, f, _, _ in allowed])
+    completions = np.array([f.completions or 0 for _, f, _, _ in allowed])
+    likes = np.array([f.likes for _, f, _, _ in allowed])
+    priors = _priors(cosines, (completions + 1) / (impressions + 3), likes)
+    best = set(np.argsort(-priors, kind="stable")[:PRE_RANK].tolist())
+    return [c for i, c in enumerate(allowed) if i in best or c[3] or c[0] in keep]
 
 
 @dataclass(frozen=True)
@@ -361,11 +396,15 @@ def _seen(viewer: Any) -> set[uuid.UUID]:
     return set(rows.values_list("video_id", flat=True)[:SEEN_MAX])
 
 
+def _fresh_slots(limit: int, more_new_creators: int) -> int:
+    return round(limit * FRESH_SHARE * more_new_creators / 50)
+
+
 def _compose(scored: list[Scored], limit: int, more_new_creators: int, explore: dict[uuid.UUID, int]) -> list[Scored]:
     """The page: best-scored first, with the exploration budget's slots given to fresh uploads that did not make
     the page on their score (in the order of their Thompson draws) and spread through it, then re-ordered so
     neither an author nor a hashtag runs on."""
-    fresh_slots = round(limit * FRESH_SHARE * more_new_creators / 50)
+    fresh_slots = _fresh_slots(limit, more_new_creators)
     on_merit = scored[: limit - fresh_slots]
     merit_ids = {s.video_id for s in on_merit}
     waiting = sorted(

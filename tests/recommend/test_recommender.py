@@ -499,3 +499,23 @@ def test_a_video_made_private_leaves_the_next_page_at_once(viewer: User, creator
     social.account_privacy_set(user=creators[1], is_private=True)
     Video.objects.filter(id=made[2].id).delete()
     assert set(page_ids(viewer)) == {made[3].id}
+
+
+def test_only_the_best_candidates_get_full_features_but_followed_ones_always_do(
+    viewer: User, creators: list[User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reelm.recommend import ranking
+
+    monkeypatch.setattr(ranking, "PRE_RANK", 4)
+    services.taste_settings_set(viewer, more_new_creators=0)  # no exploration slots: merit alone
+    near = [embedded(creators[i % 4], axis=0) for i in range(4)]
+    far = [embedded(creators[i % 4], axis=5) for i in range(8)]
+    followed = embedded(creators[5], axis=9)
+    follow(viewer, creators[5])
+    taste_along(viewer, 0)
+    found = feed_get("for-you").page(viewer, None, 20)
+    assert set(found.ids) == {v.id for v in near} | {followed.id}
+    assert not set(found.ids) & {v.id for v in far}
+    assert found.next_cursor is not None  # the others wait for later pages
+    rest = feed_get("for-you").page(viewer, found.next_cursor, 20)
+    assert set(rest.ids) <= {v.id for v in far} and rest.ids
