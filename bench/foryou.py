@@ -285,7 +285,7 @@ def seed_recommender(args: argparse.Namespace, tokens: list[str]) -> dict[str, A
         for i in range(n_users):
             affinity = {tag_names[t]: round(float(nrng.uniform(0.4, 0.8)), 4) for t in favourites[i]}
             yield (
-                uuid7_hex(now_ms - 3_600_000, prng), created_text, owner_hex[i], taste_vecs[i].tobytes(), 1, 50, 50,
+                uuid7_hex(now_ms - 3_600_000, prng), created_text, owner_hex[i], taste_vecs[i].tobytes(), True, 50, 50,
                 "[]", json.dumps(affinity), "{}", int(per_user[i]), created_text,
             )  # fmt: skip
 
