@@ -29,7 +29,6 @@ from reelm.events.models import WatchEvent
 from reelm.feed.sources import BadCursor, FeedPage, ForYouFeed
 from reelm.recommend import model, services
 from reelm.recommend.index import video_index
-from reelm.recommend.models import VideoSignal
 from reelm.recommend.sources import SOURCE_WORDS, SOURCES, Context
 from reelm.social.blocks import hidden_author_ids
 from reelm.social.models import Follow, FollowStatus
@@ -64,12 +63,6 @@ TRANSPARENT_WHY = {
 class Stats:
     impressions: int
     completions: int
-    vector: np.ndarray | None
-
-
-def signal_stats(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Stats]:
-    rows = VideoSignal.objects.filter(video_id__in=ids).values_list("video_id", "impressions", "completions", "vector")
-    return {v: Stats(i, c, model.vector_from(d)) for v, i, c, d in rows}
 
 
 def item_for(
@@ -223,7 +216,7 @@ class RecommendedFeed:
         out: list[Scored] = []
         for video_id, fact, vector, followed in _prerank(allowed, ctx.vector, explore):
             owner_id, tags = fact.owner_id, fact.tags
-            stat = Stats(fact.impressions, fact.completions or 0, None) if fact.impressions is not None else None
+            stat = Stats(fact.impressions, fact.completions or 0) if fact.impressions is not None else None
             source = proposed[video_id][0]
             item = item_for(
                 source=source,

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from reelm.core.ids import uuid7_floor
 from reelm.events.models import WatchEvent
-from reelm.recommend import model, services
+from reelm.recommend import model
 from reelm.recommend.index import video_index
 from reelm.recommend.models import CoEngagement, Taste, VideoSignal
 from reelm.social.models import Bookmark, Comment, Like
@@ -243,5 +243,4 @@ def _co_engagement(
         CoEngagement.objects.bulk_create(rows, ignore_conflicts=True, batch_size=CHUNK)
         rows = []
         progress("co-engagement", min(start + CHUNK, total), total)
-    services.ranker_forget_cached()
     return CoEngagement.objects.count()

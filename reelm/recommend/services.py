@@ -108,14 +108,20 @@ def video_signal_ensure(video_id: uuid.UUID) -> VideoSignal:
         return VideoSignal.objects.get(video_id=video_id)
 
 
-def video_vectors(video_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, np.ndarray]:
-    """Stored vectors where there are some, seeded cold ones (not stored) for the rest."""
-    stored = dict(VideoSignal.objects.filter(video_id__in=video_ids).values_list("video_id", "vector"))
-    out = {}
+def video_signals(video_ids: Sequence[uuid.UUID]) -> tuple[dict[uuid.UUID, np.ndarray], dict[uuid.UUID, Any]]:
+    """In one query: each video's vector (stored, else a seeded cold one, not stored) and the counters of those
+    with a signal row (``ranking.Stats``)."""
+    from reelm.recommend.ranking import Stats
+
+    rows = VideoSignal.objects.filter(video_id__in=video_ids).values_list(
+        "video_id", "vector", "impressions", "completions"
+    )
+    stored = {video_id: (model.vector_from(data), Stats(seen, done)) for video_id, data, seen, done in rows}
+    vectors = {}
     for video_id in video_ids:
-        vector = model.vector_from(stored.get(video_id))
-        out[video_id] = vector if vector is not None else model.seeded_vector(video_id.hex)
-    return out
+        vector = stored[video_id][0] if video_id in stored else None
+        vectors[video_id] = vector if vector is not None else model.seeded_vector(video_id.hex)
+    return vectors, {video_id: stats for video_id, (_, stats) in stored.items()}
 
 
 # --- served sources (what put a video on a viewer's page) --------------------------------------------------------
@@ -192,11 +198,10 @@ def learn(user: Any, impressions: Sequence[Impression], *, explicit: bool = Fals
     tags: dict[uuid.UUID, list[str]] = defaultdict(list)
     for video_id, name in VideoHashtag.objects.filter(video_id__in=ids).values_list("video_id", "hashtag__name"):
         tags[video_id].append(name)
-    vectors = video_vectors(ids)
+    vectors, stats = video_signals(ids)
     served = served_recall(user.id)
-    from reelm.recommend.ranking import item_for, signal_stats
+    from reelm.recommend.ranking import item_for
 
-    stats = signal_stats(ids)
     with transaction.atomic():
         taste = Taste.objects.select_for_update().filter(owner_id=user.id).first() or taste_get(user)
         vector = taste_vector(taste)
