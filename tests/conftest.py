@@ -15,6 +15,9 @@ from huey.contrib.djhuey import HUEY
 
 from reelm.accounts.models import User
 from reelm.accounts.services import token_create, user_create
+from reelm.recommend import services as recommend_services
+from reelm.recommend.index import video_index_reset
+from reelm.recommend.ranking import video_facts_forget
 from reelm.storage import registry
 from reelm.storage.base import ObjectStore
 from reelm.transcode.ffmpeg import ffmpeg_path
@@ -35,6 +38,19 @@ def media_store(settings: Any, tmp_path: Path) -> Iterator[ObjectStore]:
 def empty_cache() -> None:
     """Tests roll their rows back but the shared cache keeps what they put there: start each one empty."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_recommender() -> Iterator[None]:
+    """Each test starts with no video index, no cached ranker and no cached video facts in this process: their rows
+    roll back, and what a process remembers of them must not leak into the next test."""
+    video_index_reset()
+    recommend_services.ranker_forget_cached()
+    video_facts_forget()
+    yield
+    video_index_reset()
+    recommend_services.ranker_forget_cached()
+    video_facts_forget()
 
 
 @pytest.fixture(autouse=True)

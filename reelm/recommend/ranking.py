@@ -167,7 +167,8 @@ class RecommendedFeed:
         if gone:  # changed within the facts' few seconds: compose again without them
             scored = [s for s in scored if s.video_id not in gone]
             chosen = _compose(scored, limit, taste.more_new_creators, explore)
-            chosen = [s for s in chosen if s.video_id not in _no_longer_visible([s.video_id for s in chosen], follows)]
+            gone = _no_longer_visible([s.video_id for s in chosen], follows)
+            chosen = [s for s in chosen if s.video_id not in gone]
         why = {s.video_id: _explain(s, ranker) for s in chosen}
         # The features each video was ranked with, so its impression is learned from exactly those.
         served = {s.video_id.hex: {"source": s.source, "features": s.features} for s in chosen}

@@ -124,6 +124,21 @@ def test_a_page_of_twenty_costs_a_bounded_number_of_queries(
         client.get(path, {"cursor": first["next_cursor"]} if first["next_cursor"] else {})
 
 
+def test_videos_hidden_within_the_facts_window_cost_one_query_not_one_per_item(
+    viewer: User, django_assert_max_num_queries: Any
+) -> None:
+    """For You keeps each video's facts for a few seconds; videos made private inside that window are caught by a
+    fresh check of the whole page, which must cost one more query, not one per item."""
+    _twenty_across_authors(viewer)
+    client = client_for(viewer)
+    first = [item["id"] for item in client.get("/api/feed/for-you").json()["items"]]
+    hidden = first[:5]
+    Video.objects.filter(id__in=hidden).update(visibility="private")  # no signal: the cached facts still say visible
+    with django_assert_max_num_queries(24):
+        again = [item["id"] for item in client.get("/api/feed/for-you").json()["items"]]
+    assert again and not set(hidden) & set(again)
+
+
 def test_feed_pages_render_the_first_page_and_load_only_own_scripts(viewer: User) -> None:
     public = video(account(), caption="on the front page")
     hidden = video(account(), visibility="private")

@@ -1,8 +1,7 @@
-"""Recommender fixtures: videos with chosen vectors, viewers with chosen tastes, and a fresh index per test."""
+"""Recommender fixtures: videos with chosen vectors, viewers with chosen tastes, (each test starts with a fresh index: tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -10,23 +9,9 @@ import pytest
 
 from reelm.accounts.models import User
 from reelm.recommend import model, services
-from reelm.recommend.index import video_index_reset
 from reelm.recommend.models import Taste, VideoSignal
-from reelm.recommend.ranking import video_facts_forget
 from reelm.videos.models import Hashtag, Video, VideoHashtag
 from tests.feed.conftest import account, video
-
-
-@pytest.fixture(autouse=True)
-def fresh_recommender() -> Iterator[None]:
-    """Each test starts with no index and no cached ranker in this process (their rows roll back)."""
-    video_index_reset()
-    services.ranker_forget_cached()
-    video_facts_forget()
-    yield
-    video_index_reset()
-    services.ranker_forget_cached()
-    video_facts_forget()
 
 
 def direction(axis: int, noise: float = 0.0, seed: int = 0) -> np.ndarray:
