@@ -60,6 +60,8 @@ class Endpoint:
     name: str
     path: str
     auth: bool
+    #: > 0: each connection plays viewers swiping on: an untimed first page, then this many timed cursor pages
+    session_pages: int = 0
 
 
 ENDPOINTS = (
@@ -249,17 +251,37 @@ def load(args: argparse.Namespace) -> int:
         conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
         mine: list[float] = []
         seen: dict[int, int] = {}
+        cursor: str | None = None  # sessions: where this connection's viewer is
+        left = 0
+        headers: dict[str, str] = {}
         while time.perf_counter() < deadline:
             with lock:
                 if budget[0] <= 0:
                     break
                 budget[0] -= 1
-            headers = {"Authorization": f"Bearer {rng.choice(tokens)}"} if tokens else {}
+            if not args.session_pages or not left or cursor is None:
+                headers = {"Authorization": f"Bearer {rng.choice(tokens)}"} if tokens else {}
+            path = args.path
+            if args.session_pages and (not left or cursor is None):  # a new viewer opens the app: untimed
+                try:
+                    conn.request("GET", path, headers=headers)
+                    cursor = json.loads(conn.getresponse().read()).get("next_cursor")
+                except (OSError, http.client.HTTPException, ValueError):
+                    errors[0] += 1
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
+                    continue
+                left = args.session_pages
+                if cursor is None:
+                    continue
+            if args.session_pages:
+                path = f"{args.path}?cursor={cursor}"
+                left -= 1
             started = time.perf_counter()
             try:
-                conn.request("GET", args.path, headers=headers)
+                conn.request("GET", path, headers=headers)
                 response = conn.getresponse()
-                response.read()
+                body = response.read()
             except (OSError, http.client.HTTPException):
                 errors[0] += 1
                 conn.close()
@@ -267,6 +289,11 @@ def load(args: argparse.Namespace) -> int:
                 continue
             mine.append(time.perf_counter() - started)
             seen[response.status] = seen.get(response.status, 0) + 1
+            if args.session_pages:
+                try:
+                    cursor = json.loads(body).get("next_cursor")
+                except ValueError:
+                    cursor = None
         conn.close()
         with lock:
             latencies.extend(mine)
@@ -309,6 +336,8 @@ def measure(server: ReelmServer, endpoint: Endpoint, tokens_file: Path, args: ar
     ]  # fmt: skip
     if endpoint.auth:
         command += ["--tokens", str(tokens_file)]
+    if endpoint.session_pages:
+        command += ["--session-pages", str(endpoint.session_pages)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 60, check=True)
     raw = json.loads(done.stdout)
     return Measured(endpoint, raw["latencies"], raw["wall"], raw["statuses"], raw["errors"])
@@ -328,6 +357,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         sub.add_argument("--duration", type=float, default=10)
         sub.add_argument("--max-requests", type=int, default=50_000)
         sub.add_argument("--tokens")
+        sub.add_argument("--session-pages", type=int, default=0)
         args = sub.parse_args(argv[1:])
         args.mode = "load"
         return args

@@ -81,7 +81,10 @@ DIM = 32  # reelm.recommend.model.DIM (checked against it when seeding)
 CACHE_DIR = REPO / "var" / "bench"
 CACHE_VERSION = 1  # bump when the seeded data changes shape
 FOR_YOU = Endpoint("for-you auth", "/api/feed/for-you", auth=True)
+#: A viewer swiping on: the pages after the first, ranked from the candidate pool the first page gathered.
+FOR_YOU_NEXT = Endpoint("for-you next pages", "/api/feed/for-you", auth=True, session_pages=5)
 TRIVIAL_ENDPOINT = Endpoint(TRIVIAL, "/api/nope", auth=False)
+MEASURED = (FOR_YOU, FOR_YOU_NEXT, TRIVIAL_ENDPOINT)
 FULL = {"videos": 1_000_000, "accounts": 100_000, "sample_users": 1000, "likes": 300_000, "comments": 50_000}
 QUICK = {"videos": 50_000, "accounts": 5_000, "sample_users": 200, "likes": 20_000, "comments": 5_000}
 DURATION_MS = 15_000  # feed_web seeds 15-second videos
@@ -436,6 +439,11 @@ def prepare_data(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         building.rename(cached)
     else:
         console.print(f"using the seeded database cached in {cached.relative_to(REPO)}")
+        # Seeded by an older checkout: bring the cache's schema (indexes included) up to this one's.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REELM_") or k in SHARED_ENV}
+        env.update({"REELM_DATA_DIR": str(cached), "DJANGO_SETTINGS_MODULE": "reelm.settings"})
+        with console.status("applying new migrations to the cached database…"):
+            subprocess.run([str(PYTHON), "manage.py", "migrate", "--no-input"], env=env, cwd=REPO, check=True)
     info: dict[str, Any] = json.loads((cached / "seed.json").read_text())
     with console.status("copying the seeded database…"):
         for path in cached.iterdir():
@@ -486,14 +494,22 @@ def index_main(args: argparse.Namespace) -> int:
     users = [token_authenticate(t) for t in tokens[: args.pages]]
     for user in users[:5]:  # warm: ranker, trending ranking, caches
         _page(user, "for-you", None)
-    pages = []
+    pages, cursors = [], []
     cpu = time.process_time()
     for user in users:
         t = time.perf_counter()
-        _page(user, "for-you", None)
+        response = _page(user, "for-you", None)
         pages.append(time.perf_counter() - t)
+        cursors.append(json.loads(response.content)["next_cursor"])
     out["page_cpu_ms"] = (time.process_time() - cpu) / len(users) * 1000
     out["page_ms"] = sorted(p * 1000 for p in pages)
+    following = []  # each viewer's second page: ranked from the pool the first one gathered
+    for user, cursor in zip(users, cursors, strict=True):
+        if cursor:
+            t = time.perf_counter()
+            _page(user, "for-you", cursor)
+            following.append(time.perf_counter() - t)
+    out["next_page_ms"] = sorted(p * 1000 for p in following)
     # Each source alone, as RecommendedFeed builds its context.
     per_source: dict[str, list[float]] = {s.name: [] for s in SOURCES}
     for user in users:
@@ -883,7 +899,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ix = results["index"]
             console.print(
                 f"index: {ix['vectors']} vectors built in {ix['build_s']:.1f} s, peak RSS {ix['rss_after_build_mb']:.0f} "
-                f"MB; in-process page p50 {pct(ix['page_ms'], 0.5):.1f} ms, p99 {pct(ix['page_ms'], 0.99):.1f} ms"
+                f"MB; in-process first page p50 {pct(ix['page_ms'], 0.5):.1f} ms, p99 {pct(ix['page_ms'], 0.99):.1f} ms; "
+                f"next page p50 {pct(ix['next_page_ms'], 0.5):.1f} ms, p99 {pct(ix['next_page_ms'], 0.99):.1f} ms"
             )
 
             server = ReelmServer(root, 0.05)
@@ -904,13 +921,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             latency: dict[str, list[Measured]] = {}
             for connections in sorted({1, args.connections}):
-                for endpoint in (FOR_YOU, TRIVIAL_ENDPOINT):
+                for endpoint in MEASURED:
                     latency[f"{endpoint.name} @{connections}"] = []
                 run = argparse.Namespace(
                     connections=connections, duration=args.duration, max_requests=args.max_requests
                 )
                 for round_index in range(1, args.rounds + 1):
-                    for endpoint in (FOR_YOU, TRIVIAL_ENDPOINT):
+                    for endpoint in MEASURED:
                         settle(args.quiet_wait)
                         with console.status(f"{endpoint.name} at {connections} connections, round {round_index}…"):
                             m = measure(server, endpoint, tokens_file, run)
@@ -976,7 +993,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     table.add_column("statuses")
     for connections in sorted({1, args.connections}):
         trivial = pooled(f"{TRIVIAL} @{connections}")
-        for endpoint in (FOR_YOU, TRIVIAL_ENDPOINT):
+        for endpoint in MEASURED:
             m = pooled(f"{endpoint.name} @{connections}")
             table.add_row(
                 endpoint.name,
@@ -1009,9 +1026,15 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     for column in ("target", "measured", "verdict"):
         targets.add_column(column)
     targets.add_row(
-        f"For You p99 <= {P99_TARGET_MS:g} ms (1 connection)",
+        f"For You p99 <= {P99_TARGET_MS:g} ms (1 connection): a first page (gathers the candidate pool)",
         f"p50 {fy1.pct(0.5):.1f} ms, p99 {fy1.pct(0.99):.1f} ms",
         verdict(fy1.pct(0.99) <= P99_TARGET_MS),
+    )
+    next1 = pooled(f"{FOR_YOU_NEXT.name} @1")
+    targets.add_row(
+        f"For You p99 <= {P99_TARGET_MS:g} ms (1 connection): the next pages (rank the kept pool)",
+        f"p50 {next1.pct(0.5):.1f} ms, p99 {next1.pct(0.99):.1f} ms",
+        verdict(next1.pct(0.99) <= P99_TARGET_MS),
     )
     targets.add_row(
         f"watched video gone from the next page <= {GONE_TARGET_MS:g} ms",

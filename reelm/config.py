@@ -170,7 +170,7 @@ def cache_settings(url: str, *, directory: Path, queue_url: str = "", name: str 
     """Django's ``CACHES["default"]``: a file cache in the data directory when ``url`` is empty (processes on one
     machine share it), or Redis for ``redis://host:port/db`` (processes on any machine share it)."""
     if not url:
-        return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": directory / "cache"}
+        return {"BACKEND": "reelm.core.cache.FileCache", "LOCATION": directory / "cache"}
     scheme = url.partition("://")[0].lower()
     if scheme not in ("redis", "rediss"):
         raise ConfigError(

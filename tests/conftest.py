@@ -17,7 +17,7 @@ from reelm.accounts.models import User
 from reelm.accounts.services import token_create, user_create
 from reelm.recommend import services as recommend_services
 from reelm.recommend.index import video_index_reset
-from reelm.recommend.ranking import video_facts_forget
+from reelm.recommend.pool import video_facts_forget
 from reelm.storage import registry
 from reelm.storage.base import ObjectStore
 from reelm.transcode.ffmpeg import ffmpeg_path

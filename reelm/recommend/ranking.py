@@ -3,7 +3,7 @@ with a guaranteed share for fresh uploads, re-ordered for author and hashtag div
 
 Pages: the first page starts a session (the cursor names it); each later page is ranked afresh — so it already
 reflects the events sent since — leaving out everything shown in the session and everything the viewer has seen
-in the last :data:`SEEN_FOR`. If anything in the model is unavailable, the page comes from the transparent
+in the last ``pool.SEEN_FOR``. If anything in the model is unavailable, the page comes from the transparent
 ranking instead (``reelm.feed.sources.ForYouFeed``) and says so.
 """
 
@@ -12,12 +12,9 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-import time
 import uuid
-from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -25,23 +22,19 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from reelm.events.models import WatchEvent
 from reelm.feed.sources import BadCursor, FeedPage, ForYouFeed
 from reelm.recommend import model, services
 from reelm.recommend.index import video_index
-from reelm.recommend.sources import SOURCE_WORDS, SOURCES, Context
+from reelm.recommend.pool import SEEN_MAX, Facts, Pool, pool_for, pool_gather, viewer_context, watched_recall
+from reelm.recommend.sources import SOURCE_WORDS, Context
 from reelm.social.blocks import hidden_author_ids
-from reelm.social.models import Follow, FollowStatus
 from reelm.videos.models import Video, VideoHashtag, Visibility
 from reelm.videos.states import VideoState
 
 log = logging.getLogger(__name__)
 
-PER_SOURCE = 40
 #: Candidates (besides followed creators' and fresh ones) that get the ranker's full features.
 PRE_RANK = 80
-SEEN_FOR = timedelta(days=30)
-SEEN_MAX = 3000
 SESSION_TTL = 3600
 CURSOR_PREFIX = "r1."
 #: Share of a page reserved for fresh uploads at the default setting (50); 0 at 0, twice this at 100.
@@ -138,36 +131,24 @@ class RecommendedFeed:
         session = _session(cursor)
         shown: list[str] = cache.get(_session_key(session)) or []
         ranker = services.ranker_current()
-        follows = set(
-            Follow.objects.filter(owner_id=viewer.id, status=FollowStatus.ACCEPTED).values_list(
-                "followee_id", flat=True
-            )
-        )
-        ctx = Context(
-            user=viewer,
-            vector=services.taste_vector(taste),
-            follows=follows,
-            tag_affinity=taste.tag_affinity,
-            interests=taste.interests,
-        )
-        proposed: dict[uuid.UUID, tuple[str, float]] = {}
-        explore: dict[uuid.UUID, int] = {}  # fresh uploads, in the order of their Thompson draws
-        for source in SOURCES:
-            for video_id, score in source.candidates(ctx, PER_SOURCE):
-                if source.name == "fresh":
-                    explore.setdefault(video_id, len(explore))
-                proposed.setdefault(video_id, (source.name, score))  # the first source to propose it names it
-        excluded = _seen(viewer) | {uuid.UUID(hex=h) for h in shown}
+        ctx = viewer_context(viewer, taste)
+        candidates = pool_for(ctx)
         # The fresh uploads the exploration budget may pick from (twice its slots) skip the pre-ranking.
         budget = 2 * _fresh_slots(limit, taste.more_new_creators)
-        fresh = {v for v, n in explore.items() if n < budget}
-        scored, allowed = self._score(viewer, taste, ctx, ranker, proposed, excluded, fresh)
+        while True:
+            excluded = watched_recall(viewer.id) | {uuid.UUID(hex=h) for h in shown}
+            fresh = {v for v, n in candidates.explore.items() if n < budget}
+            scored, allowed = self._score(viewer, taste, ctx, ranker, candidates, excluded, fresh)
+            if allowed >= limit or not candidates.worth_gathering_again():
+                break
+            candidates = pool_gather(ctx)  # the kept pool ran dry
+        explore = candidates.explore
         chosen = _compose(scored, limit, taste.more_new_creators, explore)
-        gone = _no_longer_visible([s.video_id for s in chosen], follows)
-        if gone:  # changed within the facts' few seconds: compose again without them
+        gone = _no_longer_visible([s.video_id for s in chosen], ctx.follows)
+        if gone:  # changed since the pool was gathered: compose again without them
             scored = [s for s in scored if s.video_id not in gone]
             chosen = _compose(scored, limit, taste.more_new_creators, explore)
-            gone = _no_longer_visible([s.video_id for s in chosen], follows)
+            gone = _no_longer_visible([s.video_id for s in chosen], ctx.follows)
             chosen = [s for s in chosen if s.video_id not in gone]
         why = {s.video_id: _explain(s, ranker) for s in chosen}
         # The features each video was ranked with, so its impression is learned from exactly those.
@@ -186,14 +167,13 @@ class RecommendedFeed:
         taste: Any,
         ctx: Context,
         ranker: model.Ranker,
-        proposed: dict[uuid.UUID, tuple[str, float]],
+        candidates: Pool,
         excluded: set[uuid.UUID],
         explore: set[uuid.UUID],
     ) -> tuple[list[Scored], int]:
         """The candidates this viewer may see, the best of them scored best first, and how many may be seen."""
-        ids = [i for i in proposed if i not in excluded]
-        facts = video_facts(ids)
-        vectors = video_index().vectors(ids)
+        facts = {i: f for i, f in candidates.facts.items() if i not in excluded}
+        vectors = video_index().vectors(list(facts))
         hidden = hidden_author_ids(viewer)
         no = services.not_interested_sets(viewer)
         now = timezone.now()
@@ -218,7 +198,7 @@ class RecommendedFeed:
         for video_id, fact, vector, followed in _prerank(allowed, ctx.vector, explore):
             owner_id, tags = fact.owner_id, fact.tags
             stat = Stats(fact.impressions, fact.completions or 0) if fact.impressions is not None else None
-            source = proposed[video_id][0]
+            source = candidates.proposed[video_id][0]
             item = item_for(
                 source=source,
                 user_vector=ctx.vector,
@@ -229,7 +209,7 @@ class RecommendedFeed:
                 author_affinity=taste.author_affinity.get(owner_id.hex, 0.0),
                 tag_affinity=max((taste.tag_affinity.get(t, 0.0) for t in tags), default=0.0),
                 follows_author=followed,
-                trending_rank=ctx.trending_rank.get(video_id.hex),
+                trending_rank=candidates.trending_rank.get(video_id.hex),
             )
             out.append(Scored(video_id, owner_id, list(tags), source, 0.0, item, model.features(item)))
         predictions = ranker.predict([s.features for s in out])
@@ -272,74 +252,9 @@ def _prerank(
     return [c for i, c in enumerate(allowed) if i in best or c[3] or c[0] in keep]
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What ranking needs to know of a video, kept briefly in each process: candidates recur across viewers and
-    pages, and reading them is most of a page's SQL. Whether it may still be shown is checked again, fresh, for
-    the page's few videos (see :func:`_no_longer_visible`)."""
-
-    owner_id: uuid.UUID
-    visibility: str
-    owner_private: bool
-    likes: int
-    created: datetime
-    impressions: int | None
-    completions: int | None
-    tags: tuple[str, ...]
-
-    def may_show(self, followed: bool) -> bool:
-        if self.visibility == Visibility.PUBLIC and not self.owner_private:
-            return True
-        return followed and self.visibility in (Visibility.PUBLIC, Visibility.FOLLOWERS)
-
-
-FACTS_SECONDS = 20.0
-FACTS_MAX = 200_000
-_facts: dict[uuid.UUID, tuple[float, Facts | None]] = {}
-
-
-def video_facts(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Facts]:
-    """The facts of the ready videos among ``ids``: from this process's memory when younger than
-    :data:`FACTS_SECONDS`, else two queries for all the others."""
-    now = time.monotonic()
-    found: dict[uuid.UUID, Facts] = {}
-    missing = []
-    for video_id in ids:
-        cached = _facts.get(video_id)
-        if cached is not None and now - cached[0] < FACTS_SECONDS:
-            if cached[1] is not None:
-                found[video_id] = cached[1]
-        else:
-            missing.append(video_id)
-    if missing:
-        if len(_facts) > FACTS_MAX:
-            _facts.clear()
-        tags: dict[uuid.UUID, list[str]] = defaultdict(list)
-        for video_id, name in VideoHashtag.objects.filter(video_id__in=missing).values_list(
-            "video_id", "hashtag__name"
-        ):
-            tags[video_id].append(name)
-        rows = Video.objects.filter(id__in=missing, state=VideoState.READY).values_list(
-            "id", "owner_id", "visibility", "owner__is_private", "like_count", "created_at",
-            "signal__impressions", "signal__completions",
-        )  # fmt: skip
-        for video_id, owner, visibility, private, likes, created, impressions, completions in rows:
-            fact = Facts(owner, visibility, private, likes, created, impressions, completions, tuple(tags[video_id]))
-            found[video_id] = fact
-            _facts[video_id] = (now, fact)
-        for video_id in missing:
-            if video_id not in found:
-                _facts[video_id] = (now, None)  # not ready, or gone: asked again after a while
-    return found
-
-
-def video_facts_forget() -> None:
-    _facts.clear()
-
-
 def _no_longer_visible(ids: list[uuid.UUID], follows: set[uuid.UUID]) -> set[uuid.UUID]:
     """Which of the page's ``ids`` may not be shown any more (made private, deleted, author gone private): one
-    query, so the facts' few seconds never show what must not be seen."""
+    query, so facts kept with a pool (minutes old) never show what must not be seen."""
     if not ids:
         return set()
     public = Q(visibility=Visibility.PUBLIC, owner__is_private=False)
@@ -382,12 +297,6 @@ def _session(cursor: str | None) -> str:
 
 def _session_key(session: str) -> str:
     return f"recommend:session:{session}"
-
-
-def _seen(viewer: Any) -> set[uuid.UUID]:
-    since = timezone.now() - SEEN_FOR
-    rows = WatchEvent.objects.filter(owner_id=viewer.id, created_at__gte=since).order_by("-created_at")
-    return set(rows.values_list("video_id", flat=True)[:SEEN_MAX])
 
 
 def _fresh_slots(limit: int, more_new_creators: int) -> int:

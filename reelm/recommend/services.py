@@ -183,18 +183,19 @@ def _ema(table: dict[str, float], key: str, label: float, keep: int) -> None:
         del table[weakest]
 
 
-def learn(user: Any, impressions: Sequence[Impression], *, explicit: bool = False) -> None:
+def learn(user: Any, impressions: Sequence[Impression], *, explicit: bool = False) -> np.ndarray | None:
     """Learn from one viewer's impressions, in order: the viewer's vector and affinities now, the videos' vectors
     and counters now, the ranker's weights in the background. ``explicit`` marks an action outside the event stream
-    (a like, say): it teaches the vectors but is not another impression in the video's counters."""
+    (a like, say): it teaches the vectors but is not another impression in the video's counters. Returns the
+    viewer's new vector (None when there was nothing to learn)."""
     if not impressions:
-        return
+        return None
     started = time.perf_counter()
     ids = [i.video_id for i in impressions]
     videos = {v.id: v for v in Video.objects.filter(id__in=ids).only("id", "owner_id", "like_count", "created_at")}
     impressions = [i for i in impressions if i.video_id in videos]
     if not impressions:
-        return
+        return None
     tags: dict[uuid.UUID, list[str]] = defaultdict(list)
     for video_id, name in VideoHashtag.objects.filter(video_id__in=ids).values_list("video_id", "hashtag__name"):
         tags[video_id].append(name)
@@ -242,6 +243,7 @@ def learn(user: Any, impressions: Sequence[Impression], *, explicit: bool = Fals
 
     ranker_learn([[[n, float(x)] for n, x in row] for row in rows], labels)
     log.debug("learned %d impressions of %s in %.1f ms", len(rows), user.id, (time.perf_counter() - started) * 1000)
+    return vector
 
 
 def _signal_add(video_id: uuid.UUID, vector: np.ndarray, e: model.Engagement | None) -> None:
@@ -260,8 +262,14 @@ def _signal_add(video_id: uuid.UUID, vector: np.ndarray, e: model.Engagement | N
 
 def learn_from_events(user: Any, events: Sequence[Any]) -> None:
     """The event API's hook. Learning must never cost the viewer their events: failures are logged, not raised."""
+    from reelm.recommend import pool
+    from reelm.recommend.tasks import pool_refresh
+
     try:
-        learn(user, engagements_from(events))
+        pool.watched_add(user.id, [event.video_id for event in events])
+        vector = learn(user, engagements_from(events))
+        if pool.pool_refresh_due(user.id, vector):
+            pool_refresh(user.id)
     except Exception:
         log.exception("learning from %d events of %s failed", len(events), user.id)
 

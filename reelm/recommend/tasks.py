@@ -1,6 +1,9 @@
-"""Background work for the recommender: the ranker's online lessons and the nightly refit."""
+"""Background work for the recommender: the ranker's online lessons, viewers' candidate pools and the nightly
+refit."""
 
 from __future__ import annotations
+
+import uuid
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
@@ -11,6 +14,17 @@ from reelm.recommend import rebuild, services
 @db_task(retries=2, retry_delay=1)
 def ranker_learn(rows: list[list[list[object]]], labels: list[float]) -> None:
     services.ranker_train([[(str(n), float(x)) for n, x in row] for row in rows], labels)  # type: ignore[arg-type]
+
+
+@db_task()
+def pool_refresh(user_id: uuid.UUID) -> None:
+    """Gather a viewer's candidate pool again, off the request that found it old or drifted."""
+    from reelm.accounts.models import User
+    from reelm.recommend.pool import pool_gather, viewer_context
+
+    user = User.objects.filter(id=user_id, is_active=True).first()
+    if user is not None:
+        pool_gather(viewer_context(user, services.taste_get(user)))
 
 
 @db_periodic_task(crontab(hour="4", minute="17"))

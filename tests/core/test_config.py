@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from reelm.config import ConfigError, cache_settings, database_settings, queue_settings, redacted
+from reelm.core.cache import FileCache
 
 DATA = Path("/srv/reelm")
 
@@ -91,7 +93,7 @@ def test_malformed_queue_url_is_named_in_plain_words(url: str, words: str) -> No
 
 def test_cache_is_a_file_cache_in_the_data_directory_unless_redis_is_named() -> None:
     assert cache_settings("", directory=DATA) == {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "BACKEND": "reelm.core.cache.FileCache",
         "LOCATION": DATA / "cache",
     }
     redis = cache_settings("rediss://:pw@cache.internal:6380/1", directory=DATA, queue_url="redis://cache.internal/0")
@@ -116,3 +118,19 @@ def test_malformed_cache_url_is_named_in_plain_words(url: str, queue_url: str, w
     with pytest.raises(ConfigError, match=r"^REELM_CACHE_URL ") as error:
         cache_settings(url, directory=DATA, queue_url=queue_url)
     assert words in str(error.value)
+
+
+def test_the_file_cache_keeps_a_real_sites_entries_and_still_culls(tmp_path: Path, monkeypatch: Any) -> None:
+    """Django's file cache culls at 300 entries (feed sessions and candidate pools went at random) and lists its
+    directory on every write; Reelm's keeps far more and looks at the directory now and then."""
+    roomy = FileCache(str(tmp_path / "roomy"), {})
+    for i in range(400):
+        roomy.set(f"session-{i}", i, 60)
+    assert all(roomy.get(f"session-{i}") == i for i in range(400))
+    small = FileCache(str(tmp_path / "small"), {"OPTIONS": {"MAX_ENTRIES": 10, "CULL_FREQUENCY": 2}})
+    for i in range(10):
+        small.set(f"k{i}", i, 60)
+    monkeypatch.setattr(small, "_looked", 0.0)
+    monkeypatch.setattr("reelm.core.cache.CULL_EVERY", 0.0)
+    small.set("one-more", 1, 60)
+    assert sum(small.get(f"k{i}") is not None for i in range(10)) == 5

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -15,7 +16,7 @@ from reelm.accounts.models import User
 from reelm.cli import main
 from reelm.events.models import WatchEvent
 from reelm.feed.sources import feed_get
-from reelm.recommend import model, services
+from reelm.recommend import model, pool, services
 from reelm.recommend.index import video_index
 from reelm.recommend.models import CoEngagement, ModelState, NotInterested, Taste, VideoSignal
 from reelm.recommend.ranking import CURSOR_PREFIX, TRANSPARENT_WHY
@@ -519,3 +520,51 @@ def test_only_the_best_candidates_get_full_features_but_followed_ones_always_do(
     assert found.next_cursor is not None  # the others wait for later pages
     rest = feed_get("for-you").page(viewer, found.next_cursor, 20)
     assert set(rest.ids) <= {v.id for v in far} and rest.ids
+
+
+# --- the kept candidate pool -----------------------------------------------------------------------------------
+
+
+def test_pages_rank_the_kept_pool_and_a_new_follow_gathers_it_again(viewer: User, creators: list[User]) -> None:
+    for i in range(6):
+        embedded(creators[i % 3], axis=0)
+    taste_along(viewer, 0)
+    page_ids(viewer)
+    kept = cache.get(pool._pool_key(viewer.id))
+    assert isinstance(kept, pool.Pool) and len(kept.proposed) == 6
+    newcomer = account("newcomer", private=True)
+    theirs = embedded(newcomer, axis=3, visibility="followers")
+    assert theirs.id not in page_ids(viewer), "a followers-only video of a stranger"
+    follow(viewer, newcomer)
+    assert theirs.id in page_ids(viewer), "following changed: the pool is gathered again"
+
+
+def test_what_was_watched_after_the_pool_was_gathered_is_never_shown_from_it(
+    viewer: User, creators: list[User]
+) -> None:
+    made = [embedded(creators[i % 3], axis=0) for i in range(6)]
+    taste_along(viewer, 0)
+    first = page_ids(viewer, 3)
+    gathered = cache.get(pool._pool_key(viewer.id)).gathered
+    # A bare impression teaches nothing (so the pool is not gathered again), but it was shown.
+    send_events(viewer, [{"video_id": str(first[0]), "kind": "impression"}])
+    again = page_ids(viewer)
+    assert cache.get(pool._pool_key(viewer.id)).gathered == gathered
+    assert first[0] not in again and set(again) == {v.id for v in made} - {first[0]}
+
+
+def test_a_moved_vector_gathers_the_pool_again_in_the_background(viewer: User, creators: list[User]) -> None:
+    [embedded(creators[i % 3], axis=0) for i in range(4)]
+    cars = [embedded(creators[3 + i % 3], axis=1) for i in range(4)]
+    taste_along(viewer, 0)
+    page_ids(viewer, 2)
+    before = cache.get(pool._pool_key(viewer.id))
+    events: list[dict[str, Any]] = []
+    for v in cars:
+        events += finished(v.id)
+    send_events(viewer, events)  # the worker runs tasks inline in tests
+    after = cache.get(pool._pool_key(viewer.id))
+    vector = services.taste_vector(Taste.objects.get(owner=viewer))
+    assert before.vector is not None and vector is not None and float(before.vector @ vector) < pool.POOL_DRIFT
+    assert after.gathered > before.gathered and np.allclose(after.vector, vector)
+    assert not {v.id for v in cars} & set(after.proposed), "what was watched is left out of the new pool"

@@ -108,7 +108,7 @@ def _production_defaults(server: ReelmProcess) -> None:
 
 def _cache_is_shared_between_processes(env: dict[str, str], *, redis: bool) -> None:
     backend = _manage_shell(env, "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])")
-    assert backend.endswith("RedisCache" if redis else "FileBasedCache"), backend
+    assert backend.endswith("RedisCache" if redis else "FileCache"), backend
     _manage_shell(env, "from django.core.cache import cache; cache.set('shared-check', 'from another process', 60)")
     seen = _manage_shell(env, "from django.core.cache import cache; print(cache.get('shared-check'))")
     assert seen == "from another process", "a value cached by one process is not seen by another"

@@ -1,0 +1,218 @@
+"""A viewer's candidate pool: what every source proposed, with the facts ranking needs, kept in the shared cache.
+
+Gathering candidates is most of a page's cost (six sources; hundreds of ids through the ORM), ranking them is not.
+So each page re-ranks the viewer's pool with their current vector and the current ranker — what was just watched
+moves the very next page — and the pool itself is gathered again when it is older than :data:`POOL_SECONDS`, when
+the viewer's follows or interests changed, when it runs dry, and in the background (after an events batch) when it
+is older than :data:`POOL_REFRESH` or the viewer's vector has moved away from the one it was gathered with. What
+the viewer watched since the pool was gathered is kept beside it (:func:`watched_add`), so it is never shown again.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from django.core.cache import cache
+from django.utils import timezone
+
+from reelm.events.models import WatchEvent
+from reelm.recommend import services
+from reelm.recommend.sources import SOURCES, Context
+from reelm.social.models import Follow, FollowStatus
+from reelm.videos.models import Video, VideoHashtag, Visibility
+from reelm.videos.states import VideoState
+
+SEEN_FOR = timedelta(days=30)
+SEEN_MAX = 3000
+PER_SOURCE = 40
+#: A pool older than this is gathered again before a page is ranked from it.
+POOL_SECONDS = 300
+#: After an events batch, a pool older than this is gathered again in the background…
+POOL_REFRESH = 150
+#: …as is one gathered with a vector whose cosine with the viewer's vector now is below this.
+POOL_DRIFT = 0.9
+#: A pool that ran dry is gathered again only if older than this.
+POOL_DRY_AFTER = 10
+WATCHED_KEEP = 500
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What ranking needs to know of a video, kept briefly in each process: candidates recur across viewers and
+    pages, and reading them is most of a page's SQL. Whether it may still be shown is checked again, fresh, for
+    the page's few videos (see :func:`_no_longer_visible`)."""
+
+    owner_id: uuid.UUID
+    visibility: str
+    owner_private: bool
+    likes: int
+    created: datetime
+    impressions: int | None
+    completions: int | None
+    tags: tuple[str, ...]
+
+    def may_show(self, followed: bool) -> bool:
+        if self.visibility == Visibility.PUBLIC and not self.owner_private:
+            return True
+        return followed and self.visibility in (Visibility.PUBLIC, Visibility.FOLLOWERS)
+
+
+FACTS_SECONDS = 20.0
+FACTS_MAX = 200_000
+_facts: dict[uuid.UUID, tuple[float, Facts | None]] = {}
+
+
+def video_facts(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Facts]:
+    """The facts of the ready videos among ``ids``: from this process's memory when younger than
+    :data:`FACTS_SECONDS`, else two queries for all the others."""
+    now = time.monotonic()
+    found: dict[uuid.UUID, Facts] = {}
+    missing = []
+    for video_id in ids:
+        cached = _facts.get(video_id)
+        if cached is not None and now - cached[0] < FACTS_SECONDS:
+            if cached[1] is not None:
+                found[video_id] = cached[1]
+        else:
+            missing.append(video_id)
+    if missing:
+        if len(_facts) > FACTS_MAX:
+            _facts.clear()
+        tags: dict[uuid.UUID, list[str]] = defaultdict(list)
+        for video_id, name in VideoHashtag.objects.filter(video_id__in=missing).values_list(
+            "video_id", "hashtag__name"
+        ):
+            tags[video_id].append(name)
+        rows = Video.objects.filter(id__in=missing, state=VideoState.READY).values_list(
+            "id", "owner_id", "visibility", "owner__is_private", "like_count", "created_at",
+            "signal__impressions", "signal__completions",
+        )  # fmt: skip
+        for video_id, owner, visibility, private, likes, created, impressions, completions in rows:
+            fact = Facts(owner, visibility, private, likes, created, impressions, completions, tuple(tags[video_id]))
+            found[video_id] = fact
+            _facts[video_id] = (now, fact)
+        for video_id in missing:
+            if video_id not in found:
+                _facts[video_id] = (now, None)  # not ready, or gone: asked again after a while
+    return found
+
+
+def video_facts_forget() -> None:
+    _facts.clear()
+
+
+def _seen(viewer: Any) -> set[uuid.UUID]:
+    since = timezone.now() - SEEN_FOR
+    rows = WatchEvent.objects.filter(owner_id=viewer.id, created_at__gte=since).order_by("-created_at")
+    return set(rows.values_list("video_id", flat=True)[:SEEN_MAX])
+
+
+@dataclass
+class Pool:
+    gathered: float  # time.time()
+    vector: np.ndarray | None
+    follows: frozenset[uuid.UUID]
+    interests: tuple[str, ...]
+    proposed: dict[uuid.UUID, tuple[str, float]]  # video → (the first source to propose it, its score there)
+    explore: dict[uuid.UUID, int]  # fresh uploads, in the order of their Thompson draws
+    facts: dict[uuid.UUID, Facts]  # of the ready videos among them that the viewer had not seen
+    trending_rank: dict[str, int]
+    gathered_now: bool = field(default=False, compare=False)  # in this request (so gathering again is no use)
+
+    def worth_gathering_again(self) -> bool:
+        """Once it ran dry: not if gathered moments ago (the sources would propose the same videos)."""
+        return not self.gathered_now and time.time() - self.gathered > POOL_DRY_AFTER
+
+    def fits(self, ctx: Context) -> bool:
+        return (
+            time.time() - self.gathered < POOL_SECONDS
+            and self.follows == frozenset(ctx.follows)
+            and self.interests == tuple(ctx.interests)
+        )
+
+
+def viewer_context(viewer: Any, taste: Any) -> Context:
+    follows = set(
+        Follow.objects.filter(owner_id=viewer.id, status=FollowStatus.ACCEPTED).values_list("followee_id", flat=True)
+    )
+    return Context(
+        user=viewer,
+        vector=services.taste_vector(taste),
+        follows=follows,
+        tag_affinity=taste.tag_affinity,
+        interests=taste.interests,
+    )
+
+
+def _pool_key(user_id: uuid.UUID) -> str:
+    return f"recommend:pool:{user_id.hex}"
+
+
+def pool_for(ctx: Context) -> Pool:
+    """The viewer's pool from the cache when it still fits them, else gathered now."""
+    pool = cache.get(_pool_key(ctx.user.id))
+    if isinstance(pool, Pool) and pool.fits(ctx):
+        return pool
+    return pool_gather(ctx)
+
+
+def pool_gather(ctx: Context) -> Pool:
+    """Ask every source, read the facts of what they proposed that the viewer has not seen lately; keep it."""
+    proposed: dict[uuid.UUID, tuple[str, float]] = {}
+    explore: dict[uuid.UUID, int] = {}
+    for source in SOURCES:
+        for video_id, score in source.candidates(ctx, PER_SOURCE):
+            if source.name == "fresh":
+                explore.setdefault(video_id, len(explore))
+            proposed.setdefault(video_id, (source.name, score))  # the first source to propose it names it
+    seen = _seen(ctx.user)
+    facts = video_facts([v for v in proposed if v not in seen])
+    pool = Pool(
+        gathered=time.time(),
+        vector=ctx.vector,
+        follows=frozenset(ctx.follows),
+        interests=tuple(ctx.interests),
+        proposed={v: p for v, p in proposed.items() if v in facts},
+        explore={v: n for v, n in explore.items() if v in facts},
+        facts=facts,
+        trending_rank={v.hex: r for v in facts if (r := ctx.trending_rank.get(v.hex)) is not None},
+    )
+    cache.set(_pool_key(ctx.user.id), pool, POOL_SECONDS * 2)
+    pool.gathered_now = True
+    return pool
+
+
+def pool_refresh_due(user_id: uuid.UUID, vector: np.ndarray | None) -> bool:
+    """Whether a kept pool should be gathered again in the background (and nobody is doing so already)."""
+    pool = cache.get(_pool_key(user_id))
+    if not isinstance(pool, Pool):
+        return False  # the next page gathers one
+    old = time.time() - pool.gathered > POOL_REFRESH
+    drifted = vector is not None and (pool.vector is None or float(pool.vector @ vector) < POOL_DRIFT)
+    return (old or drifted) and cache.add(f"recommend:pool-gathering:{user_id.hex}", 1, 30)
+
+
+def pool_forget(user_id: uuid.UUID) -> None:
+    cache.delete(_pool_key(user_id))
+
+
+def _watched_key(user_id: uuid.UUID) -> str:
+    return f"recommend:watched:{user_id.hex}"
+
+
+def watched_add(user_id: uuid.UUID, video_ids: Iterable[uuid.UUID]) -> None:
+    """Remember what the viewer was just shown or watched, for pools gathered before it (newest last, bounded)."""
+    known: list[str] = cache.get(_watched_key(user_id)) or []
+    known += [v.hex for v in video_ids if v.hex not in known]
+    cache.set(_watched_key(user_id), known[-WATCHED_KEEP:], POOL_SECONDS * 4)
+
+
+def watched_recall(user_id: uuid.UUID) -> set[uuid.UUID]:
+    return {uuid.UUID(hex=h) for h in cache.get(_watched_key(user_id)) or []}
