@@ -29,4 +29,4 @@ class FileCache(FileBasedCache):
         if now - self._looked < CULL_EVERY:
             return
         self._looked = now
-        super()._cull()
+        super()._cull()  # type: ignore[misc]  # private in django-stubs
