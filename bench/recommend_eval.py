@@ -179,14 +179,14 @@ def offline_table(off: Offline) -> Table:
     strongest = off.strongest_baseline()
     table = Table(
         title=f"{off.dataset}: offline replay, {len(off.split.users)} test users (95% bootstrap CIs)",
-        caption=f"Reelm = variant '{off.variant}' with blend weight {off.blend:g}, chosen on held-out validation "
-        "users (2-fold; each set-up at its best weight): "
+        caption=f"Reelm = variant '{off.variant}' with blend weight {off.blend:g}, chosen among the product's set-ups "
+        "on held-out validation users (2-fold; each set-up at its best weight): "
         + ", ".join(f"{k} {v:.4f}" for k, v in off.variant_val.items()),
     )
     for col in ("model", "recall@50", "NDCG@10", f"ΔNDCG@10 vs {strongest}"):
         table.add_column(col, justify="left" if col == "model" else "right")
     for name in off.scores:
-        delta = str(_diff(off, name, strongest)) if name.startswith(REELM) else ""
+        delta = str(_diff(off, name, strongest)) if name.startswith((REELM, "not in the product")) else ""
         table.add_row(name, str(off.interval(name, "recall@50")), str(off.interval(name, "ndcg@10")), delta)
     return table
 

@@ -41,7 +41,12 @@ VARIANTS: dict[str, dict] = {
     "features()": {"recent_feature": True},
     "features() without recent, narrow": {"limits": NARROW},
     "features(), narrow": {"recent_feature": True, "limits": NARROW},
+    "features() + personalised trending": {"recent_feature": True, "personal_trend": True},
 }
+#: Set-ups the product does not run: shown on the test period (at the blend weight validation chose for them) but
+#: never called "Reelm". Personalised trending (``model.similar_recent``, a "trending-for-you" source) is one: it
+#: needs a per-video recent-audience vector the product does not keep (docs/recommendations.md).
+EXPERIMENTAL = ("features() + personalised trending",)
 
 
 @dataclass
@@ -109,7 +114,8 @@ def run_offline(
     step("train ranker")
     val_vectors = complete_vectors(val_state, *reelm_als(val.train, ds, best_reelm))
     future = log.select((log.time >= val_cutoff) & (log.time < cutoff))
-    chosen, blend, variant_val = choose_variant(val, val_state, val_vectors, future, variants, seed)
+    eligible = tuple(v for v in variants if v not in EXPERIMENTAL) or variants
+    chosen, blend, variant_val, weights = choose_variant(val, val_state, val_vectors, future, variants, seed, eligible)
     step("rank")
     vectors = complete_vectors(state, *reelm_als(test.train, ds, best_reelm))
     rankers: dict[str, rm.Ranker] = {}
@@ -118,12 +124,15 @@ def run_offline(
         kw = VARIANTS[name]
         rankers[name] = train_ranker(Pipeline(val_state, val_vectors, seed=seed, **kw), val, future, seed=seed)
         pipes[name] = Pipeline(state, vectors, seed=seed, **kw)
-        pipes[name].blend = blend if name == chosen else 0.0
+        pipes[name].blend = blend if name == chosen else weights[name] if name in EXPERIMENTAL else 0.0
         if name == chosen:  # and, with the same candidates, what the blend buys: its Ranker's order alone
             both = [pipes[name].rank(rankers[name], int(u), weights=[blend, 0.0]) for u in test.users]
             ranked[REELM] = [b[0] for b in both]
             if blend:
                 ranked["Reelm without the blend (w = 0)"] = [b[1] for b in both]
+        elif name in EXPERIMENTAL:
+            row = f"not in the product: {name} (w = {weights[name]:g})"
+            ranked[row] = [pipes[name].rank(rankers[name], int(u)) for u in test.users]
         else:
             ranked[f"Reelm variant: {name}"] = [pipes[name].rank(rankers[name], int(u)) for u in test.users]
     pipe, ranker = pipes[chosen], rankers[chosen]
@@ -159,11 +168,18 @@ BLEND_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 def choose_variant(
-    val: Split, val_state: State, val_vectors: Vectors, future: Log, variants: tuple[str, ...], seed: int
-) -> tuple[str, float, dict[str, float]]:
+    val: Split,
+    val_state: State,
+    val_vectors: Vectors,
+    future: Log,
+    variants: tuple[str, ...],
+    seed: int,
+    eligible: tuple[str, ...] | None = None,
+) -> tuple[str, float, dict[str, float], dict[str, float]]:
     """Train each Ranker set-up on one half of the validation users and score NDCG@10 on the other half, both ways
-    round (2-fold, never the test period), for every blend weight; keep the best (set-up, weight). Returns the
-    set-up, the weight and each set-up's score at its best weight."""
+    round (2-fold, never the test period), for every blend weight; keep the best (set-up, weight) among
+    ``eligible`` (default: all). Returns the set-up, the weight, each set-up's score at its best weight and that
+    weight."""
     order = np.random.default_rng(seed).permutation(len(val.users))
     halves = (np.sort(order[: len(order) // 2]), np.sort(order[len(order) // 2 :]))
     scores: dict[tuple[str, float], float] = {}
@@ -179,9 +195,11 @@ def choose_variant(
                 per_weight[w].append(evaluate(held_split, [r[w] for r in ranked])["ndcg@10"])
         for w, weight in enumerate(BLEND_WEIGHTS):
             scores[(name, weight)] = float(np.concatenate(per_weight[w]).mean())
-    name, weight = max(scores, key=lambda k: (scores[k], -k[1]))
+    allowed = set(eligible or variants)
+    name, weight = max((k for k in scores if k[0] in allowed), key=lambda k: (scores[k], -k[1]))
     best = {n: max(v for (m, _), v in scores.items() if m == n) for n in variants}
-    return name, weight, best
+    best_weight = {n: max((k for k in scores if k[0] == n), key=lambda k: (scores[k], -k[1]))[1] for n in variants}
+    return name, weight, best, best_weight
 
 
 def run_replay(ds: Dataset, off: Offline, *, end: float = np.inf, rate: float = rm.USER_RATE) -> ReplayResult:

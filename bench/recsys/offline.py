@@ -23,7 +23,7 @@ from .metrics import ndcg_at, recall_at
 
 RECENT_DAYS = 14
 K_RECALL, K_NDCG = 50, 10
-SOURCES = ("follow", "coengaged", "ann", "tag", "trending", "fresh")
+SOURCES = ("follow", "coengaged", "ann", "tag", "trending", "trending-for-you", "fresh")
 
 
 # --- split ------------------------------------------------------------------------------------------------------
@@ -201,16 +201,18 @@ class AlsParams:
 def implicit_als(log: Log, ds: Dataset, p: AlsParams, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
     """Plain implicit ALS (raw dot products, no normalisation): the strong collaborative baseline."""
     from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
 
     keep = log.label > 0
     m = csr_matrix(
         (log.label[keep] * p.alpha, (log.user[keep], log.item[keep])), shape=(ds.n_users, ds.n_items), dtype=np.float32
     )
     m.sum_duplicates()
-    model = AlternatingLeastSquares(
-        factors=p.factors, regularization=p.regularization, iterations=p.iterations, random_state=seed
-    )
-    model.fit(m, show_progress=False)
+    with threadpool_limits(1, "blas"):  # as model.als_fit: implicit's threads on top of BLAS threads only contend
+        model = AlternatingLeastSquares(
+            factors=p.factors, regularization=p.regularization, iterations=p.iterations, random_state=seed
+        )
+        model.fit(m, show_progress=False)
     return np.asarray(model.user_factors), np.asarray(model.item_factors)
 
 
@@ -300,13 +302,17 @@ class Pipeline:
         per_source: int = 100,
         seed: int = 0,
         recent_feature: bool = False,
+        personal_trend: bool = False,
         limits: dict[str, int] | None = None,
     ) -> None:
         self.state, self.vectors, self.per_source = state, vectors, per_source
         n = per_source
         self.limits = {"follow": n // 2, "coengaged": n, "ann": n, "tag": n // 2, "trending": n, "fresh": n // 5}
+        #: personalised trending: the trending list's head re-ranked by ``model.similar_recent`` (only when on)
+        self.limits["trending-for-you"] = n // 2 if personal_trend else 0
         self.limits.update(limits or {})
         self.recent_feature = recent_feature
+        self.personal_trend = personal_trend
         #: weight of log1p(recent completions) added to the Ranker's logit (``model.blend``), chosen on validation
         self.blend = 0.0
         self.rng = np.random.default_rng(seed)
@@ -324,6 +330,13 @@ class Pipeline:
         self.rate, self.age = s.completion_rate(), s.age_hours()
         self.trend_rank = np.full(s.ds.n_items, len(self.trending), dtype=np.int64)
         self.trend_rank[self.trending] = np.arange(len(self.trending))
+        # Each video's recent-audience vector (``model.recent_audience``, for every video at once): the sum of the
+        # vectors of the viewers who completed it in the last 14 days. The simulation adds to it as users complete.
+        log = s.log
+        window = (log.time >= s.now - RECENT_DAYS * DAY) & log.positive
+        users, items = log.user[window], log.item[window]
+        self.audience = np.zeros((s.ds.n_items, rm.DIM), dtype=np.float32)
+        np.add.at(self.audience, items, self.vectors.users[users])
 
     def candidates(self, user: int, user_vec: np.ndarray, block: np.ndarray | None = None) -> Candidates:
         s, lim = self.state, self.limits
@@ -354,6 +367,9 @@ class Pipeline:
             add(
                 tagged[np.argsort(-(s.recent[tagged] + 1e-3 * s.completions[tagged]), kind="stable")], "tag", lim["tag"]
             )
+        if lim["trending-for-you"]:
+            mine = np.maximum(self.audience[self.trending] @ user_vec, 0)
+            add(self.trending[np.argsort(-mine, kind="stable")], "trending-for-you", lim["trending-for-you"])
         add(self.trending, "trending", lim["trending"])
         if len(self.fresh):
             draw = rm.thompson_sample(s.completions[self.fresh], s.impressions[self.fresh], self.rng)
@@ -381,9 +397,17 @@ class Pipeline:
                 # Left at their defaults, the recent-popularity features are constant: the ablation without them.
                 recent_completions=int(s.recent[i]) if self.recent_feature else 0,
                 trending_rank=self._trend_rank(i) if self.recent_feature else None,
+                similar_recent=rm.similar_recent(user_vec, self.audience[i]) if self.personal_trend else 0.0,
             )
             rows.append(rm.features(item))
         return rows
+
+    def similar(self, user_vec: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """``model.similar_recent`` of each item for this viewer, for all at once (the same floored dot product; zeros
+        when personalised trending is off)."""
+        if not self.personal_trend:
+            return np.zeros(len(items))
+        return np.maximum(self.audience[items] @ user_vec, 0.0).astype(np.float64)
 
     def _trend_rank(self, item: int) -> int | None:
         rank = int(self.trend_rank[item])
@@ -397,14 +421,14 @@ class Pipeline:
         k: int = K_RECALL,
         weights: Sequence[float] | None = None,
     ) -> list[int] | list[list[int]]:
-        """The top ``k`` by ``model.blend(ranker score, recent completions, self.blend)``; with ``weights``, one
-        list per blend weight (the candidates and Ranker scores computed once)."""
+        """The top ``k`` by ``model.blend(ranker score, recent completions, self.blend, similar_recent)``; with
+        ``weights``, one list per blend weight (the candidates and Ranker scores computed once)."""
         vec = self.vectors.users[user] if user_vec is None else user_vec
         cands = self.candidates(user, vec)
         scores = ranker.predict(self.rows(user, vec, cands))
-        recent = self.state.recent[cands.items]
+        recent, similar = self.state.recent[cands.items], self.similar(vec, cands.items)
         out = [
-            cands.items[np.argsort(-rm.blend(scores, recent, w), kind="stable")][:k].tolist()
+            cands.items[np.argsort(-rm.blend(scores, recent, w, similar), kind="stable")][:k].tolist()
             for w in (weights if weights is not None else [self.blend])
         ]
         return out if weights is not None else out[0]

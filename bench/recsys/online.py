@@ -56,7 +56,8 @@ class _Feeds:
         """Ranked candidates, at most one video per author in a page, and the last slots for fresh uploads."""
         cands = self.pipe.candidates(user, self.vec[user], block=self.block[user])
         rows = self.pipe.rows(user, self.vec[user], cands)
-        scores = rm.blend(self.ranker.predict(rows), self.state.recent[cands.items], self.pipe.blend)
+        similar = self.pipe.similar(self.vec[user], cands.items)
+        scores = rm.blend(self.ranker.predict(rows), self.state.recent[cands.items], self.pipe.blend, similar)
         order = np.argsort(-scores, kind="stable")
         fresh = [j for j in order if cands.sources[j] == "fresh"]
         picked: list[int] = []
@@ -83,6 +84,9 @@ class _Feeds:
         np.add.at(s.impressions, items, 1)
         np.add.at(s.completions, items, completed)
         np.add.at(s.recent, items, completed)
+        # each completion adds the viewer's vector to the video's recent-audience vector (personalised trending)
+        done = items[np.asarray(completed, dtype=bool)]
+        np.add.at(self.pipe.audience, done, np.broadcast_to(self.vec[user], (len(done), rm.DIM)))
         for i, y in zip(items.tolist(), labels, strict=True):
             self.tag_sum[user][self.ds.tags[i]] += y
             self.tag_n[user][self.ds.tags[i]] += 1

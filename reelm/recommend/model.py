@@ -218,6 +218,9 @@ class Item:
     # Recent popularity: on time-split data it is the strongest single signal (docs/recommendations.md).
     recent_completions: int = 0  # completions in the last 14 days
     trending_rank: int | None = None  # position in the transparent ranking, None when not in it
+    # Personalised trending: the last 14 days' completions weighted by how close each completer's taste is to the
+    # viewer's, i.e. ``viewer vector · the video's recent-audience vector`` (:func:`similar_recent`); 0 if unknown.
+    similar_recent: float = 0.0
 
 
 #: Plain words for the explanation of each feature family.
@@ -226,6 +229,7 @@ FEATURE_WORDS = {
     "completion": "many viewers watch it to the end",
     "popular": "it is popular",
     "recent": "it is popular right now",
+    "similar_recent": "viewers with your taste are watching it now",
     "fresh": "it is new",
     "author": "you engage with this creator",
     "tag": "you engage with its hashtags",
@@ -243,6 +247,9 @@ def features(item: Item) -> list[tuple[str, float]]:
     trend_bucket = (
         5 if rank is None else 0 if rank < 10 else 1 if rank < 30 else 2 if rank < 100 else 3 if rank < 400 else 4
     )
+    # Personalised trending, only when known (0 everywhere in the product today): a zero feature adds nothing to a
+    # linear model's score nor to its updates, so leaving it out keeps rows (and the served memory) short.
+    similar = [("similar_recent", math.log1p(item.similar_recent) / 5)] if item.similar_recent > 0 else []
     return [
         ("bias", 1.0),
         ("cosine", item.cosine),
@@ -254,6 +261,8 @@ def features(item: Item) -> list[tuple[str, float]]:
         (f"trend_b={trend_bucket}", 1.0),
         # the rank itself, continuous: the head of the trending list matters most
         ("trend_inv", 0.0 if rank is None else 1.0 / (1.0 + rank)),
+        # popular right now *among viewers like this one* (personalised trending)
+        *similar,
         (f"fresh_b={age_bucket}", 1.0),
         # age beyond a week still matters (older catalogue items fade); log days, ≈ [0, 1] up to a few years
         ("age", math.log1p(max(item.age_hours, 0.0) / 24) / 7),
@@ -274,6 +283,7 @@ def _family(name: str) -> str:
         "age": "fresh",
         "trend_b": "recent",
         "trend_inv": "recent",
+        "similar_recent": "similar_recent",
     }.get(head, head)
 
 
@@ -361,12 +371,35 @@ class Ranker:
         return ranker
 
 
-def blend(scores: np.ndarray, recent_completions: np.ndarray, weight: float) -> np.ndarray:
-    """Final ordering score: the Ranker's logit plus ``weight * log1p(recent completions)``. A prior toward what is
-    popular right now that the linear model, trained on few examples, under-weights; ``weight`` is chosen on a
-    validation split (0 keeps the Ranker's order)."""
+def blend(
+    scores: np.ndarray, recent_completions: np.ndarray, weight: float, similar: np.ndarray | None = None
+) -> np.ndarray:
+    """Final ordering score: the Ranker's logit plus ``weight * (log1p(recent completions) + log1p(similar))``,
+    where ``similar`` is each item's :func:`similar_recent` (personalised trending; omitted, it adds nothing). A
+    prior toward what is popular right now, overall and among viewers like this one, that the linear model, trained
+    on few examples, under-weights; ``weight`` is chosen on a validation split (0 keeps the Ranker's order)."""
     p = np.clip(np.asarray(scores, dtype=np.float64), 1e-12, 1 - 1e-12)
-    return np.log(p) - np.log1p(-p) + weight * np.log1p(np.asarray(recent_completions, dtype=np.float64))
+    prior = np.log1p(np.asarray(recent_completions, dtype=np.float64))
+    if similar is not None:
+        prior = prior + np.log1p(np.maximum(np.asarray(similar, dtype=np.float64), 0.0))
+    return np.log(p) - np.log1p(-p) + weight * prior
+
+
+def recent_audience(viewers: np.ndarray) -> np.ndarray:
+    """A video's recent-audience vector: the sum of the (unit) taste vectors of the viewers who completed it in the
+    last 14 days, one row per completion. Its length grows with recent completions; its direction is who they
+    were."""
+    v = np.asarray(viewers, dtype=np.float32).reshape(-1, DIM)
+    return v.sum(axis=0)
+
+
+def similar_recent(user: np.ndarray | None, audience: np.ndarray | None) -> float:
+    """Personalised trending for one viewer and one video: ``user · audience`` (the recent completions, each weighted
+    by the cosine between its viewer and this one), floored at 0. Equal to the recent completions when every
+    recent completer has the viewer's taste."""
+    if user is None or audience is None:
+        return 0.0
+    return max(float(np.asarray(audience, dtype=np.float32) @ np.asarray(user, dtype=np.float32)), 0.0)
 
 
 def vector_bytes(vector: np.ndarray) -> bytes:

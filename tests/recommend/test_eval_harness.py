@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 from recsys import data, metrics, offline
-from recsys.experiment import BLEND_WEIGHTS, REELM, run_offline
+from recsys.experiment import BLEND_WEIGHTS, EXPERIMENTAL, REELM, run_offline
 from recsys.realtime import replay
 
 from reelm.recommend import model as rm
@@ -142,3 +142,36 @@ def test_blend_moves_from_the_rankers_order_to_recent_popularity() -> None:
     recent = np.array([0, 10, 1000])
     assert np.argsort(-rm.blend(scores, recent, 0.0)).tolist() == [0, 1, 2]  # weight 0: the Ranker's order
     assert np.argsort(-rm.blend(scores, recent, 8.0)).tolist() == [2, 1, 0]  # a large weight: the trending order
+
+
+def test_personalised_trending_weighs_recent_completers_by_taste() -> None:
+    me = np.zeros(rm.DIM, dtype=np.float32)
+    me[0] = 1.0
+    other = np.zeros(rm.DIM, dtype=np.float32)
+    other[1] = 1.0
+    audience = rm.recent_audience(np.stack([me, me, other, -me]))  # two like me, one unrelated, one opposite
+    assert rm.similar_recent(me, audience) == pytest.approx(1.0)
+    assert rm.similar_recent(-me, audience) == 0.0  # floored: never below nobody
+    assert rm.similar_recent(None, audience) == 0.0
+    plain = rm.Item("similar", 0.5, 0.5, 10, 1, 3.0, author_affinity=0.0, tag_affinity=0.0, follows_author=False)
+    assert "similar_recent" not in dict(rm.features(plain))  # the product's rows are unchanged while it stays 0
+    scores, recent = np.array([0.9, 0.5]), np.array([0, 10])
+    assert np.array_equal(rm.blend(scores, recent, 1.0), rm.blend(scores, recent, 1.0, None))
+    assert np.argsort(-rm.blend(scores, recent, 1.0, np.array([50.0, 0.0]))).tolist() == [0, 1]
+
+
+def test_an_experimental_set_up_is_measured_but_never_called_reelm() -> None:
+    tiny = data.synthetic(data.SyntheticConfig(users=60, creators=15, videos=200, days=10, seed=4))
+    grid = {"factors": [16], "regularization": [0.1], "iterations": [5], "alpha": [10.0]}
+    off = run_offline(
+        tiny,
+        cutoff=8 * data.DAY,
+        val_cutoff=6 * data.DAY,
+        als_grid=grid,
+        reelm_grid={**grid, "factors": [rm.DIM]},
+        max_users=25,
+        draws=100,
+        variants=("features()", *EXPERIMENTAL),
+    )
+    assert off.variant == "features()"
+    assert any(name.startswith("not in the product") for name in off.scores)
