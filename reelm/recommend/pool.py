@@ -59,9 +59,15 @@ class Facts:
     tags: tuple[str, ...]
 
     def may_show(self, followed: bool) -> bool:
-        if self.visibility == Visibility.PUBLIC and not self.owner_private:
-            return True
-        return followed and self.visibility in (Visibility.PUBLIC, Visibility.FOLLOWERS)
+        return may_show(self.visibility, self.owner_private, followed=followed)
+
+
+def may_show(visibility: str, owner_private: bool, *, followed: bool) -> bool:
+    """Whether a ready video may be recommended: public videos of public accounts to anyone, public and
+    followers-only videos to the author's followers."""
+    if visibility == Visibility.PUBLIC and not owner_private:
+        return True
+    return followed and visibility in (Visibility.PUBLIC, Visibility.FOLLOWERS)
 
 
 FACTS_SECONDS = 20.0

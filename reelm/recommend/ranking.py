@@ -19,16 +19,15 @@ from typing import Any
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import Q
 from django.utils import timezone
 
 from reelm.feed.sources import BadCursor, FeedPage, ForYouFeed
 from reelm.recommend import model, services
 from reelm.recommend.index import video_index
-from reelm.recommend.pool import SEEN_MAX, Facts, Pool, pool_for, pool_gather, viewer_context, watched_recall
+from reelm.recommend.pool import SEEN_MAX, Facts, Pool, may_show, pool_for, pool_gather, viewer_context, watched_recall
 from reelm.recommend.sources import SOURCE_WORDS, Context
 from reelm.social.blocks import hidden_author_ids
-from reelm.videos.models import Video, VideoHashtag, Visibility
+from reelm.videos.models import Video, VideoHashtag
 from reelm.videos.states import VideoState
 
 log = logging.getLogger(__name__)
@@ -257,10 +256,15 @@ def _no_longer_visible(ids: list[uuid.UUID], follows: set[uuid.UUID]) -> set[uui
     query, so facts kept with a pool (minutes old) never show what must not be seen."""
     if not ids:
         return set()
-    public = Q(visibility=Visibility.PUBLIC, owner__is_private=False)
-    followed = Q(owner_id__in=follows, visibility__in=[Visibility.PUBLIC, Visibility.FOLLOWERS])
-    still = Video.objects.filter(public | followed if follows else public, id__in=ids, state=VideoState.READY)
-    return set(ids) - set(still.values_list("id", flat=True))
+    rows = Video.objects.filter(id__in=ids, state=VideoState.READY).values_list(
+        "id", "owner_id", "visibility", "owner__is_private"
+    )
+    still = {
+        video_id
+        for video_id, owner_id, visibility, private in rows
+        if may_show(visibility, private, followed=owner_id in follows)
+    }
+    return set(ids) - still
 
 
 def _interesting(viewer: Any, ids: list[uuid.UUID]) -> list[uuid.UUID]:
