@@ -3,7 +3,8 @@
 Gathering candidates is most of a page's cost (six sources; hundreds of ids through the ORM), ranking them is not.
 So each page re-ranks the viewer's pool with their current vector and the current ranker — what was just watched
 moves the very next page — and the pool itself is gathered again when it is older than :data:`POOL_SECONDS`, when
-the viewer's follows or interests changed, when it runs dry, and in the background (after an events batch) when it
+the viewer's follows or interests changed, when it runs dry, and in the background (after an events batch or a
+page) when it
 is older than :data:`POOL_REFRESH` or the viewer's vector has moved away from the one it was gathered with. What
 the viewer watched since the pool was gathered is kept beside it (:func:`watched_add`), so it is never shown again.
 """
@@ -32,9 +33,10 @@ from reelm.videos.states import VideoState
 SEEN_FOR = timedelta(days=30)
 SEEN_MAX = 3000
 PER_SOURCE = 40
-#: A pool older than this is gathered again before a page is ranked from it.
-POOL_SECONDS = 300
-#: After an events batch, a pool older than this is gathered again in the background…
+#: A pool older than this is gathered again before a page is ranked from it (a viewer who keeps coming back has
+#: theirs gathered again in the background long before).
+POOL_SECONDS = 1800
+#: After an events batch or a page, a pool older than this is gathered again in the background…
 POOL_REFRESH = 150
 #: …as is one gathered with a vector whose cosine with the viewer's vector now is below this.
 POOL_DRIFT = 0.9
@@ -195,11 +197,14 @@ def pool_gather(ctx: Context) -> Pool:
     return pool
 
 
-def pool_refresh_due(user_id: uuid.UUID, vector: np.ndarray | None) -> bool:
-    """Whether a kept pool should be gathered again in the background (and nobody is doing so already)."""
-    pool = cache.get(_pool_key(user_id))
-    if not isinstance(pool, Pool):
-        return False  # the next page gathers one
+def pool_refresh_due(user_id: uuid.UUID, vector: np.ndarray | None, pool: Pool | None = None) -> bool:
+    """Whether the viewer's kept pool (read from the cache unless given) should be gathered again in the
+    background — older than :data:`POOL_REFRESH`, or gathered with a vector the viewer has moved away from — and
+    nobody is doing so already."""
+    if pool is None:
+        pool = cache.get(_pool_key(user_id))
+    if not isinstance(pool, Pool) or pool.gathered_now:
+        return False  # the next page gathers one, or this one just did
     old = time.time() - pool.gathered > POOL_REFRESH
     drifted = vector is not None and (pool.vector is None or float(pool.vector @ vector) < POOL_DRIFT)
     return (old or drifted) and cache.add(f"recommend:pool-gathering:{user_id.hex}", 1, 30)

@@ -24,7 +24,17 @@ from django.utils import timezone
 from reelm.feed.sources import BadCursor, FeedPage, ForYouFeed
 from reelm.recommend import model, services
 from reelm.recommend.index import video_index
-from reelm.recommend.pool import SEEN_MAX, Facts, Pool, may_show, pool_for, pool_gather, viewer_context, watched_recall
+from reelm.recommend.pool import (
+    SEEN_MAX,
+    Facts,
+    Pool,
+    may_show,
+    pool_for,
+    pool_gather,
+    pool_refresh_due,
+    viewer_context,
+    watched_recall,
+)
 from reelm.recommend.sources import SOURCE_WORDS, Context
 from reelm.social.blocks import hidden_author_ids
 from reelm.videos.models import Video, VideoHashtag
@@ -132,6 +142,10 @@ class RecommendedFeed:
         ranker = services.ranker_current()
         ctx = viewer_context(viewer, taste)
         candidates = pool_for(ctx)
+        if pool_refresh_due(viewer.id, ctx.vector, candidates):
+            from reelm.recommend.tasks import pool_refresh
+
+            pool_refresh(viewer.id)  # this page ranks the kept pool; the worker gathers the next one
         # The fresh uploads the exploration budget may pick from (twice its slots) skip the pre-ranking.
         budget = 2 * _fresh_slots(limit, taste.more_new_creators)
         while True:

@@ -568,3 +568,17 @@ def test_a_moved_vector_gathers_the_pool_again_in_the_background(viewer: User, c
     assert before.vector is not None and vector is not None and float(before.vector @ vector) < pool.POOL_DRIFT
     assert after.gathered > before.gathered and np.allclose(after.vector, vector)
     assert not {v.id for v in cars} & set(after.proposed), "what was watched is left out of the new pool"
+
+
+def test_a_page_from_an_old_pool_has_the_worker_gather_the_next_one(viewer: User, creators: list[User]) -> None:
+    for i in range(4):
+        embedded(creators[i % 3], axis=0)
+    taste_along(viewer, 0)
+    page_ids(viewer, 2)
+    kept = cache.get(pool._pool_key(viewer.id))
+    kept.gathered -= pool.POOL_REFRESH + 1
+    cache.set(pool._pool_key(viewer.id), kept)
+    newer = embedded(creators[3], axis=0)
+    assert len(page_ids(viewer, 2)) == 2  # from the kept pool (it has more than two left)
+    gathered = cache.get(pool._pool_key(viewer.id))  # by the worker (inline in tests)
+    assert gathered.gathered > kept.gathered + pool.POOL_REFRESH and newer.id in gathered.proposed
