@@ -490,6 +490,15 @@ def test_the_ivf_index_replaces_vectors_again_and_again(
     # The other videos are where they were: all 15 along axis 1 come back for that direction.
     along_1 = {v.id for i, v in enumerate(made) if i % 8 == 1}
     assert {v for v, _ in index.search(direction(1), 15)} == along_1
+    # Vectors are read back from the index: of built, moved and newly pulled videos; unknown ids have none.
+    newcomer = embedded(creators[0], axis=30)
+    index.refresh(force=True)
+    found = index.vectors([made[1].id, mover.id, newcomer.id, uuid.uuid4()])
+    assert set(found) == {made[1].id, mover.id, newcomer.id}
+    for video in (made[1], mover, newcomer):
+        vector = model.vector_from(VideoSignal.objects.get(video=video).vector)
+        assert vector is not None and np.allclose(found[video.id], model.normalise(vector), atol=1e-6)
+    assert float(found[mover.id] @ direction(22)) > 0.99 and float(found[newcomer.id] @ direction(30)) > 0.9
 
 
 def test_a_video_made_private_leaves_the_next_page_at_once(viewer: User, creators: list[User]) -> None:
