@@ -622,13 +622,13 @@ def warm_up(server: ReelmServer, tokens: list[str], connections: int, pages: int
 
 
 def wait_for_indexes(server: ReelmServer, timeout: float) -> str:
-    """Each web process builds its index in a thread at start-up (pages served before it is ready have no
-    nearest-neighbour candidates): wait until the log shows one build per web process."""
+    """Each web process and the queue worker build their index in a thread at start-up (pages served before it is
+    ready have no nearest-neighbour candidates): wait until the log shows one build per process."""
     deadline = time.monotonic() + timeout
     started = time.monotonic()
     while True:
         lines = [line for line in server.log_tail(100_000).splitlines() if "video index built" in line]
-        if len(lines) >= len(server.web_pids()) - 1:  # web_pids includes gunicorn's master
+        if len(lines) >= len(server.web_pids()):  # web_pids has gunicorn's master, not the worker: one each
             return f"{len(lines)} after {time.monotonic() - started:.0f} s"
         if time.monotonic() > deadline:
             return f"only {len(lines)} after {timeout:.0f} s (measuring anyway)"
@@ -909,7 +909,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 server.start()
             with console.status("waiting for every web process to log its index build…"):
                 built = wait_for_indexes(server, max(180.0, 6 * ix["build_s"]))
-            console.print(f"index builds logged by the web processes: {built}")
+            console.print(f"index builds logged by the web processes and the worker: {built}")
             with console.status("warming up…"):
                 warm = warm_up(server, info["tokens"], 4, 15, 900)
             results["warm"] = warm

@@ -3,10 +3,11 @@ refit."""
 
 from __future__ import annotations
 
+import os
 import uuid
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from reelm.recommend import rebuild, services
 
@@ -30,3 +31,19 @@ def pool_refresh(user_id: uuid.UUID) -> None:
 @db_periodic_task(crontab(hour="4", minute="17"))
 def nightly_rebuild() -> None:
     rebuild.rebuild()
+
+
+_warming = False
+
+
+@HUEY.on_startup()
+def warm_index_on_startup() -> None:
+    """The worker gathers viewers' candidate pools, which search the video index: build it at start-up (once per
+    process, whatever the number of worker threads) rather than in the first pool's task."""
+    global _warming
+    if HUEY.immediate or _warming or os.environ.get("REELM_INDEX_WARM", "1") == "0":
+        return
+    _warming = True
+    from reelm.recommend.index import warm_in_background
+
+    warm_in_background()
