@@ -495,9 +495,9 @@ def test_the_ivf_index_replaces_vectors_again_and_again(
     index.refresh(force=True)
     found = index.vectors([made[1].id, mover.id, newcomer.id, uuid.uuid4()])
     assert set(found) == {made[1].id, mover.id, newcomer.id}
-    for video in (made[1], mover, newcomer):
-        vector = model.vector_from(VideoSignal.objects.get(video=video).vector)
-        assert vector is not None and np.allclose(found[video.id], model.normalise(vector), atol=1e-6)
+    for indexed in (made[1], mover, newcomer):
+        vector = model.vector_from(VideoSignal.objects.get(video=indexed).vector)
+        assert vector is not None and np.allclose(found[indexed.id], model.normalise(vector), atol=1e-6)
     assert float(found[mover.id] @ direction(22)) > 0.99 and float(found[newcomer.id] @ direction(30)) > 0.9
 
 
