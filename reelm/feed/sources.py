@@ -90,6 +90,14 @@ class FeedPage:
     #: For You says why each video is there: {video id: {"source", "summary", "reasons"}}.
     why: dict[uuid.UUID, dict[str, Any]] | None = None
 
+    def explained(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``items`` (the page's videos as JSON-ready dicts, ids as UUIDs or strings), each with its ``why`` when
+        the feed explains itself."""
+        if self.why is not None:
+            for item in items:
+                item["why"] = self.why.get(uuid.UUID(str(item["id"])))
+        return items
+
 
 class Feed(Protocol):
     """What every feed source offers. ``viewer`` is a user or an anonymous user; ``cursor`` is None for page one."""

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -24,7 +21,7 @@ def _render(request: HttpRequest, name: str) -> HttpResponse:
     by_id = {v.id: v for v in with_listing(Video.objects.filter(id__in=found.ids))}
     items = VideoOut.many([by_id[i] for i in found.ids if i in by_id], request.user)
     first = {
-        "items": [_with_why(item.model_dump(mode="json"), found.why) for item in items],
+        "items": found.explained([item.model_dump(mode="json") for item in items]),
         "next_cursor": found.next_cursor,
     }
     return render(
@@ -38,12 +35,6 @@ def _render(request: HttpRequest, name: str) -> HttpResponse:
             "needs_interests": name == "for-you" and needs_interests(request.user),
         },
     )
-
-
-def _with_why(item: dict[str, Any], why: dict[Any, Any] | None) -> dict[str, Any]:
-    if why is not None:
-        item["why"] = why.get(uuid.UUID(item["id"]))
-    return item
 
 
 @ensure_csrf_cookie

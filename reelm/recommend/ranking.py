@@ -14,6 +14,7 @@ import math
 import secrets
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,12 +33,13 @@ from reelm.recommend.pool import (
     pool_for,
     pool_gather,
     pool_refresh_due,
+    video_facts,
     viewer_context,
     watched_recall,
 )
 from reelm.recommend.sources import SOURCE_WORDS, Context
 from reelm.social.blocks import hidden_author_ids
-from reelm.videos.models import Video, VideoHashtag
+from reelm.videos.models import Video
 from reelm.videos.states import VideoState
 
 log = logging.getLogger(__name__)
@@ -198,9 +200,7 @@ class RecommendedFeed:
                 not fact.may_show(followed)
                 or owner_id == viewer.id
                 or owner_id in hidden
-                or video_id.hex in no["video"]
-                or owner_id.hex in no["author"]
-                or any(t in no["hashtag"] for t in tags)
+                or _not_wanted(no, video_id, owner_id, tags)
             ):
                 continue
             vector = vectors.get(video_id)
@@ -281,6 +281,15 @@ def _no_longer_visible(ids: list[uuid.UUID], follows: set[uuid.UUID]) -> set[uui
     return set(ids) - still
 
 
+def _not_wanted(no: dict[str, set[str]], video_id: uuid.UUID, owner_id: uuid.UUID | None, tags: Sequence[str]) -> bool:
+    """Whether the viewer said "not interested" to this video, its creator or one of its hashtags."""
+    return (
+        video_id.hex in no["video"]
+        or (owner_id is not None and owner_id.hex in no["author"])
+        or any(t in no["hashtag"] for t in tags)
+    )
+
+
 def _interesting(viewer: Any, ids: list[uuid.UUID]) -> list[uuid.UUID]:
     """``ids`` without what a signed-in viewer said they are not interested in: "not interested" holds with
     personalisation off too (the page may then be shorter; the cursor goes on)."""
@@ -289,18 +298,11 @@ def _interesting(viewer: Any, ids: list[uuid.UUID]) -> list[uuid.UUID]:
     no = services.not_interested_sets(viewer)
     if not any(no.values()):
         return ids
-    owners = dict(Video.objects.filter(id__in=ids).values_list("id", "owner_id"))
-    tagged = set()
-    if no["hashtag"]:
-        tagged = set(
-            VideoHashtag.objects.filter(video_id__in=ids, hashtag__name__in=no["hashtag"]).values_list(
-                "video_id", flat=True
-            )
-        )
+    facts = video_facts(ids)
     return [
         i
         for i in ids
-        if i.hex not in no["video"] and getattr(owners.get(i), "hex", None) not in no["author"] and i not in tagged
+        if not _not_wanted(no, i, facts[i].owner_id if i in facts else None, facts[i].tags if i in facts else ())
     ]
 
 
