@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -112,10 +113,11 @@ def test_next_event_updates_beat_a_frozen_day_for_a_drifting_user() -> None:
     assert result.rate("next-event") > 0.5
 
 
-def test_quick_offline_run_ranks_only_unseen_known_items() -> None:
+def _tiny_offline(**options: Any) -> Any:
+    """A small synthetic offline run: fast enough for a test, big enough to rank and choose."""
     tiny = data.synthetic(data.SyntheticConfig(users=60, creators=15, videos=200, days=10, seed=4))
     grid = {"factors": [16], "regularization": [0.1], "iterations": [5], "alpha": [10.0]}
-    off = run_offline(
+    return run_offline(
         tiny,
         cutoff=8 * data.DAY,
         val_cutoff=6 * data.DAY,
@@ -123,7 +125,12 @@ def test_quick_offline_run_ranks_only_unseen_known_items() -> None:
         reelm_grid={**grid, "factors": [rm.DIM]},
         max_users=25,
         draws=100,
+        **options,
     )
+
+
+def test_quick_offline_run_ranks_only_unseen_known_items() -> None:
+    off = _tiny_offline()
     n = len(off.split.users)
     assert n > 10 and all(len(v["ndcg@10"]) == n for v in off.scores.values())
     user = int(off.split.users[0])
@@ -161,17 +168,6 @@ def test_personalised_trending_weighs_recent_completers_by_taste() -> None:
 
 
 def test_an_experimental_set_up_is_measured_but_never_called_reelm() -> None:
-    tiny = data.synthetic(data.SyntheticConfig(users=60, creators=15, videos=200, days=10, seed=4))
-    grid = {"factors": [16], "regularization": [0.1], "iterations": [5], "alpha": [10.0]}
-    off = run_offline(
-        tiny,
-        cutoff=8 * data.DAY,
-        val_cutoff=6 * data.DAY,
-        als_grid=grid,
-        reelm_grid={**grid, "factors": [rm.DIM]},
-        max_users=25,
-        draws=100,
-        variants=("features()", *EXPERIMENTAL),
-    )
+    off = _tiny_offline(variants=("features()", *EXPERIMENTAL))
     assert off.variant == "features()"
     assert any(name.startswith("not in the product") for name in off.scores)
