@@ -686,8 +686,9 @@ class Trial:
 
 
 def freshness(server: ReelmServer, info: dict[str, Any], trials: int) -> list[Trial]:
-    """Per trial: a sample user's first page; POST impression + complete of its first video; then, from the POST's
-    start, poll Taste.vector (a thread, via the database) and GET first pages until that video is gone."""
+    """Per trial: a sample user's first page; POST impression + complete of its first video; then read Taste.vector
+    (through the database; polled only if it had not moved by the POST's answer) and GET first pages until that
+    video is gone, both timed from the POST's start."""
     import uuid
 
     from reelm.recommend.models import Taste
@@ -735,26 +736,7 @@ def freshness(server: ReelmServer, info: dict[str, Any], trials: int) -> list[Tr
         video = page["items"][0]["id"]
         before = Taste.objects.filter(owner_id=user_id).values_list("vector", flat=True).first()
         before = bytes(before) if before is not None else None
-        changed: list[float] = []
         started = time.perf_counter()
-
-        def poll(
-            start: float = started, old: bytes | None = before, owner: uuid.UUID = user_id, found: list[float] = changed
-        ) -> None:
-            from django.db import connection
-
-            try:
-                while time.perf_counter() - start < 5:
-                    now = Taste.objects.filter(owner_id=owner).values_list("vector", flat=True).first()
-                    if now is not None and bytes(now) != old:
-                        found.append(time.perf_counter() - start)
-                        return
-                    time.sleep(0.002)
-            finally:
-                connection.close()
-
-        poller = threading.Thread(target=poll)
-        poller.start()
         events = [
             {"video_id": video, "kind": "impression", "duration_ms": DURATION_MS},
             {"video_id": video, "kind": "complete", "watched_ms": DURATION_MS, "duration_ms": DURATION_MS,
@@ -764,6 +746,17 @@ def freshness(server: ReelmServer, info: dict[str, Any], trials: int) -> list[Tr
         post = time.perf_counter() - started
         if status != 202 or body.get("stored") != 2:
             console.print(f"[yellow]freshness: POST /api/events answered {status} {body}[/yellow]")
+        # Polling the database while the POST ran would compete with the server for the CPU (and with this
+        # thread for the GIL): look once the POST answered, and poll only if the vector had not moved by then.
+        changed = None  # seconds from the POST's start until the viewer's vector was seen moved
+        first_look = True
+        while time.perf_counter() - started < 5:
+            now = Taste.objects.filter(owner_id=user_id).values_list("vector", flat=True).first()
+            if now is not None and bytes(now) != before:
+                changed = post if first_look else time.perf_counter() - started
+                break
+            first_look = False
+            time.sleep(0.002)
         gone, pages = None, 0
         while time.perf_counter() - started < 5:
             status, page = call("GET", FOR_YOU.path, token)
@@ -771,12 +764,11 @@ def freshness(server: ReelmServer, info: dict[str, Any], trials: int) -> list[Tr
             if status == 200 and video not in [item["id"] for item in page["items"]]:
                 gone = time.perf_counter() - started
                 break
-        poller.join()
         crashed = len(reconnects) > lost_before
         out.append(
             Trial(
                 post * 1000,
-                changed[0] * 1000 if changed else None,
+                changed * 1000 if changed is not None else None,
                 gone * 1000 if gone and not crashed else None,
                 pages,
                 crashed,

@@ -15,7 +15,7 @@ import secrets
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,10 +24,8 @@ from django.utils import timezone
 
 from reelm.feed.sources import BadCursor, FeedPage, ForYouFeed
 from reelm.recommend import model, services
-from reelm.recommend.index import video_index
 from reelm.recommend.pool import (
     SEEN_MAX,
-    Facts,
     Pool,
     may_show,
     pool_for,
@@ -103,13 +101,17 @@ def item_for(
 
 @dataclass
 class Scored:
-    video_id: uuid.UUID
-    owner_id: uuid.UUID
+    video: bytes  # the video's UUID, as bytes: cheaper to make, hash and compare for a hundred candidates
+    owner: bytes
     tags: list[str]
     source: str
     score: float
     item: model.Item
-    features: list[tuple[str, float]]
+    features: list[tuple[str, float]] = field(default_factory=list)  # named, for the page's videos only
+
+    @property
+    def video_id(self) -> uuid.UUID:
+        return uuid.UUID(bytes=self.video)
 
 
 class RecommendedFeed:
@@ -151,30 +153,32 @@ class RecommendedFeed:
         # The fresh uploads the exploration budget may pick from (twice its slots) skip the pre-ranking.
         budget = 2 * _fresh_slots(limit, taste.more_new_creators)
         while True:
-            excluded = watched_recall(viewer.id) | {uuid.UUID(hex=h) for h in shown}
-            fresh = {v for v, n in candidates.explore.items() if n < budget}
+            excluded = {bytes.fromhex(h) for h in watched_recall(viewer.id).union(shown)}
+            fresh = {v for v, n in candidates.explore_order().items() if n < budget}
             scored, allowed = self._score(viewer, taste, ctx, ranker, candidates, excluded, fresh)
             if allowed >= limit or not candidates.worth_gathering_again():
                 break
             candidates = pool_gather(ctx)  # the kept pool ran dry
-        explore = candidates.explore
+        explore = candidates.explore_order()
         chosen = _compose(scored, limit, taste.more_new_creators, explore)
-        gone = _no_longer_visible([s.video_id for s in chosen], ctx.follows)
+        gone = _no_longer_visible([s.video for s in chosen], ctx.follows)
         if gone:  # changed since the pool was gathered: compose again without them
-            scored = [s for s in scored if s.video_id not in gone]
+            scored = [s for s in scored if s.video not in gone]
             chosen = _compose(scored, limit, taste.more_new_creators, explore)
-            gone = _no_longer_visible([s.video_id for s in chosen], ctx.follows)
-            chosen = [s for s in chosen if s.video_id not in gone]
-        why = {s.video_id: _explain(s, ranker) for s in chosen}
+            gone = _no_longer_visible([s.video for s in chosen], ctx.follows)
+            chosen = [s for s in chosen if s.video not in gone]
+        ids = [s.video_id for s in chosen]
+        for s in chosen:
+            s.features = model.features(s.item)
+        reasons = ranker.explain_many([s.features for s in chosen])
+        why = {i: _explain(s, r) for i, s, r in zip(ids, chosen, reasons, strict=True)}
         # The features each video was ranked with, so its impression is learned from exactly those.
-        served = {s.video_id.hex: {"source": s.source, "features": s.features} for s in chosen}
+        served = {i.hex: {"source": s.source, "features": s.features} for i, s in zip(ids, chosen, strict=True)}
         services.served_remember(viewer.id, served)
-        shown = (shown + [s.video_id.hex for s in chosen])[-SEEN_MAX:]
+        shown = (shown + [i.hex for i in ids])[-SEEN_MAX:]
         cache.set(_session_key(session), shown, SESSION_TTL)
         more = allowed > len(chosen)
-        return FeedPage(
-            ids=[s.video_id for s in chosen], next_cursor=CURSOR_PREFIX + session if more and chosen else None, why=why
-        )
+        return FeedPage(ids=ids, next_cursor=CURSOR_PREFIX + session if more and chosen else None, why=why)
 
     def _score(
         self,
@@ -183,49 +187,33 @@ class RecommendedFeed:
         ctx: Context,
         ranker: model.Ranker,
         candidates: Pool,
-        excluded: set[uuid.UUID],
-        explore: set[uuid.UUID],
+        excluded: set[bytes],
+        explore: set[bytes],
     ) -> tuple[list[Scored], int]:
         """The candidates this viewer may see, the best of them scored best first, and how many may be seen."""
-        facts = {i: f for i, f in candidates.facts.items() if i not in excluded}
-        vectors = video_index().vectors(list(facts))
-        hidden = hidden_author_ids(viewer)
-        no = services.not_interested_sets(viewer)
-        now = timezone.now()
-        allowed: list[tuple[uuid.UUID, Facts, np.ndarray, bool]] = []
-        for video_id, fact in facts.items():
-            owner_id, tags = fact.owner_id, fact.tags
-            followed = owner_id in ctx.follows
-            if (
-                not fact.may_show(followed)
-                or owner_id == viewer.id
-                or owner_id in hidden
-                or _not_wanted(no, video_id, owner_id, tags)
-            ):
-                continue
-            vector = vectors.get(video_id)
-            if vector is None:  # older than the index keeps, or not yet pulled
-                vector = model.seeded_vector(video_id.hex)
-            allowed.append((video_id, fact, vector, followed))
+        follows = {a.bytes for a in ctx.follows}
+        allowed = _allowed(viewer, follows, candidates, excluded)
+        kept = _prerank(candidates, allowed, ctx.vector, follows | explore)
+        now = timezone.now().timestamp()
         out: list[Scored] = []
-        for video_id, fact, vector, followed in _prerank(allowed, ctx.vector, explore):
-            owner_id, tags = fact.owner_id, fact.tags
-            stat = Stats(fact.impressions, fact.completions or 0) if fact.impressions is not None else None
-            source = candidates.proposed[video_id][0]
+        for at in kept.tolist():
+            video, owner = candidates.ids[at], candidates.owners[at]
+            tags = candidates.tags[at]
+            rank = int(candidates.trending_rank[at])
             item = item_for(
-                source=source,
+                source=candidates.sources[at],
                 user_vector=ctx.vector,
-                video_vector=vector,
-                stats=stat,
-                likes=fact.likes,
-                age_hours=(now - fact.created).total_seconds() / 3600,
-                author_affinity=taste.author_affinity.get(owner_id.hex, 0.0),
+                video_vector=candidates.vectors[at],
+                stats=Stats(int(candidates.impressions[at]), int(candidates.completions[at])),
+                likes=int(candidates.likes[at]),
+                age_hours=(now - float(candidates.created[at])) / 3600,
+                author_affinity=taste.author_affinity.get(owner.hex(), 0.0),
                 tag_affinity=max((taste.tag_affinity.get(t, 0.0) for t in tags), default=0.0),
-                follows_author=followed,
-                trending_rank=candidates.trending_rank.get(video_id.hex),
+                follows_author=owner in follows,
+                trending_rank=rank if rank >= 0 else None,
             )
-            out.append(Scored(video_id, owner_id, list(tags), source, 0.0, item, model.features(item)))
-        predictions = ranker.predict([s.features for s in out])
+            out.append(Scored(video, owner, list(tags), item.source, 0.0, item))
+        predictions = ranker.predict_items([s.item for s in out])
         # Until the ranker has learned from enough impressions, lean on a fixed prior (affinity and completion).
         trust = min(1.0, ranker.examples / TRUST_AFTER)
         follow_boost = 0.5 + taste.more_following / 100
@@ -237,8 +225,27 @@ class RecommendedFeed:
         for s, p, prior in zip(out, predictions, priors, strict=True):
             blended = trust * float(p) + (1 - trust) * float(prior)
             s.score = blended * (follow_boost if s.item.follows_author else 1.0)
-        out.sort(key=lambda s: (-s.score, s.video_id.hex))
+        out.sort(key=lambda s: (-s.score, s.video))  # bytes order is hex order
         return out, len(allowed)
+
+
+def _allowed(viewer: Any, follows: set[bytes], candidates: Pool, excluded: set[bytes]) -> list[int]:
+    """The rows of the pool this viewer may be shown now: not seen or shown since, not their own, not hidden
+    (blocked, muted, not interested), and visible to them (``follows``: whom they follow, as id bytes)."""
+    hidden = {a.bytes for a in hidden_author_ids(viewer)}
+    hidden.add(viewer.id.bytes)
+    no = services.not_interested_sets(viewer)
+    ask = any(no.values())
+    out = []
+    for at, (video, owner) in enumerate(zip(candidates.ids, candidates.owners, strict=True)):
+        if video in excluded or owner in hidden:
+            continue
+        if not (candidates.anyone[at] or (candidates.followers[at] and owner in follows)):
+            continue
+        if ask and _not_wanted(no, uuid.UUID(bytes=video), uuid.UUID(bytes=owner), candidates.tags[at]):
+            continue
+        out.append(at)
+    return out
 
 
 def _priors(cosines: np.ndarray, completion: np.ndarray, likes: np.ndarray) -> np.ndarray:
@@ -247,38 +254,38 @@ def _priors(cosines: np.ndarray, completion: np.ndarray, likes: np.ndarray) -> n
     return 0.6 * np.asarray(model.sigmoid(model.SCALE * cosines)) + 0.3 * completion + 0.1 * popular
 
 
-def _prerank(
-    allowed: list[tuple[uuid.UUID, Facts, np.ndarray, bool]], user: np.ndarray | None, keep: set[uuid.UUID]
-) -> list[tuple[uuid.UUID, Facts, np.ndarray, bool]]:
-    """The :data:`PRE_RANK` candidates with the best prior, computed for all at once, plus followed creators' videos
-    and the fresh uploads the exploration budget may pick: only those get the ranker's features (building them is
-    most of a page's Python)."""
-    if len(allowed) <= PRE_RANK:
-        return allowed
-    matrix = np.stack([vector for _, _, vector, _ in allowed])
-    cosines = matrix @ user if user is not None else np.zeros(len(allowed))
-    impressions = np.array([f.impressions or 0 for _, f, _, _ in allowed])
-    completions = np.array([f.completions or 0 for _, f, _, _ in allowed])
-    likes = np.array([f.likes for _, f, _, _ in allowed])
-    priors = _priors(cosines, (completions + 1) / (impressions + 3), likes)
-    best = set(np.argsort(-priors, kind="stable")[:PRE_RANK].tolist())
-    return [c for i, c in enumerate(allowed) if i in best or c[3] or c[0] in keep]
+def _prerank(candidates: Pool, allowed: list[int], user: np.ndarray | None, keep: set[bytes]) -> np.ndarray:
+    """Of the ``allowed`` rows, the :data:`PRE_RANK` with the best prior, computed for all at once, plus those whose
+    video or creator is in ``keep`` (followed creators, the fresh uploads the exploration budget may pick): only
+    those get the ranker's features (building them is most of a page's Python)."""
+    rows = np.array(allowed, dtype=np.int64)
+    if len(rows) <= PRE_RANK:
+        return rows
+    cosines = candidates.vectors[rows] @ user if user is not None else np.zeros(len(rows))
+    impressions, completions = candidates.impressions[rows], candidates.completions[rows]
+    priors = _priors(cosines, (completions + 1) / (impressions + 3), candidates.likes[rows])
+    best = np.zeros(len(rows), dtype=bool)
+    best[np.argsort(-priors, kind="stable")[:PRE_RANK]] = True
+    for n, at in enumerate(rows.tolist()):
+        if not best[n] and (candidates.owners[at] in keep or candidates.ids[at] in keep):
+            best[n] = True
+    return rows[best]
 
 
-def _no_longer_visible(ids: list[uuid.UUID], follows: set[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of the page's ``ids`` may not be shown any more (made private, deleted, author gone private): one
-    query, so facts kept with a pool (minutes old) never show what must not be seen."""
-    if not ids:
+def _no_longer_visible(videos: list[bytes], follows: set[uuid.UUID]) -> set[bytes]:
+    """Which of the page's ``videos`` (id bytes) may not be shown any more (made private, deleted, author gone
+    private): one query, so facts kept with a pool (minutes old) never show what must not be seen."""
+    if not videos:
         return set()
-    rows = Video.objects.filter(id__in=ids, state=VideoState.READY).values_list(
+    rows = Video.objects.filter(id__in=[uuid.UUID(bytes=v) for v in videos], state=VideoState.READY).values_list(
         "id", "owner_id", "visibility", "owner__is_private"
     )
     still = {
-        video_id
+        video_id.bytes
         for video_id, owner_id, visibility, private in rows
         if may_show(visibility, private, followed=owner_id in follows)
     }
-    return set(ids) - still
+    return set(videos) - still
 
 
 def _not_wanted(no: dict[str, set[str]], video_id: uuid.UUID, owner_id: uuid.UUID | None, tags: Sequence[str]) -> bool:
@@ -323,21 +330,21 @@ def _fresh_slots(limit: int, more_new_creators: int) -> int:
     return round(limit * FRESH_SHARE * more_new_creators / 50)
 
 
-def _compose(scored: list[Scored], limit: int, more_new_creators: int, explore: dict[uuid.UUID, int]) -> list[Scored]:
+def _compose(scored: list[Scored], limit: int, more_new_creators: int, explore: dict[bytes, int]) -> list[Scored]:
     """The page: best-scored first, with the exploration budget's slots given to fresh uploads that did not make
     the page on their score (in the order of their Thompson draws) and spread through it, then re-ordered so
     neither an author nor a hashtag runs on."""
     fresh_slots = _fresh_slots(limit, more_new_creators)
     on_merit = scored[: limit - fresh_slots]
-    merit_ids = {s.video_id for s in on_merit}
+    merit_ids = {s.video for s in on_merit}
     waiting = sorted(
-        (s for s in scored if s.video_id in explore and s.video_id not in merit_ids), key=lambda s: explore[s.video_id]
+        (s for s in scored if s.video in explore and s.video not in merit_ids), key=lambda s: explore[s.video]
     )
     fresh = waiting[:fresh_slots]
     for s in fresh:
         s.source = "fresh"
-    fresh_ids = {s.video_id for s in fresh}
-    rest = [s for s in scored if s.video_id not in fresh_ids]
+    fresh_ids = {s.video for s in fresh}
+    rest = [s for s in scored if s.video not in fresh_ids]
     page = rest[: limit - len(fresh)]
     for n, s in enumerate(fresh):  # evenly spaced, starting at the third position
         at = min(len(page), 2 + n * max(1, limit // max(1, len(fresh))))
@@ -351,19 +358,19 @@ def _diversify(page: list[Scored]) -> list[Scored]:
     remaining = list(page)
     out: list[Scored] = []
     while remaining:
-        last_authors = [s.owner_id for s in out[-MAX_AUTHOR_RUN:]]
+        last_authors = [s.owner for s in out[-MAX_AUTHOR_RUN:]]
         tag_runs = Counter(t for s in out[-MAX_TAG_RUN:] for t in set(s.tags)) if len(out) >= MAX_TAG_RUN else {}
         pick = 0
         for index, s in enumerate(remaining):
-            if s.owner_id not in last_authors and not any(tag_runs.get(t, 0) >= MAX_TAG_RUN for t in s.tags):
+            if s.owner not in last_authors and not any(tag_runs.get(t, 0) >= MAX_TAG_RUN for t in s.tags):
                 pick = index
                 break
         out.append(remaining.pop(pick))
     return out
 
 
-def _explain(s: Scored, ranker: model.Ranker) -> dict[str, Any]:
-    reasons = [model.FEATURE_WORDS[f] for f in ranker.explain(s.features) if f in model.FEATURE_WORDS]
+def _explain(s: Scored, families: list[str]) -> dict[str, Any]:
+    reasons = [model.FEATURE_WORDS[f] for f in families if f in model.FEATURE_WORDS]
     if not reasons:
         reasons = [_fallback_reason(s.item)]
     return {"source": s.source, "summary": SOURCE_WORDS.get(s.source, "Recommended for you"), "reasons": reasons}

@@ -540,7 +540,7 @@ def test_pages_rank_the_kept_pool_and_a_new_follow_gathers_it_again(viewer: User
     taste_along(viewer, 0)
     page_ids(viewer)
     kept = cache.get(pool._pool_key(viewer.id))
-    assert isinstance(kept, pool.Pool) and len(kept.proposed) == 6
+    assert isinstance(kept, pool.Pool) and len(kept) == 6
     newcomer = account("newcomer", private=True)
     theirs = embedded(newcomer, axis=3, visibility="followers")
     assert theirs.id not in page_ids(viewer), "a followers-only video of a stranger"
@@ -576,7 +576,7 @@ def test_a_moved_vector_gathers_the_pool_again_in_the_background(viewer: User, c
     vector = services.taste_vector(Taste.objects.get(owner=viewer))
     assert before.vector is not None and vector is not None and float(before.vector @ vector) < pool.POOL_DRIFT
     assert after.gathered > before.gathered and np.allclose(after.vector, vector)
-    assert not {v.id for v in cars} & set(after.proposed), "what was watched is left out of the new pool"
+    assert not {v.id for v in cars} & set(after.video_ids()), "what was watched is left out of the new pool"
 
 
 def test_a_page_from_an_old_pool_has_the_worker_gather_the_next_one(viewer: User, creators: list[User]) -> None:
@@ -590,4 +590,4 @@ def test_a_page_from_an_old_pool_has_the_worker_gather_the_next_one(viewer: User
     newer = embedded(creators[3], axis=0)
     assert len(page_ids(viewer, 2)) == 2  # from the kept pool (it has more than two left)
     gathered = cache.get(pool._pool_key(viewer.id))  # by the worker (inline in tests)
-    assert gathered.gathered > kept.gathered + pool.POOL_REFRESH and newer.id in gathered.proposed
+    assert gathered.gathered > kept.gathered + pool.POOL_REFRESH and newer.id in gathered.video_ids()
