@@ -374,17 +374,21 @@ def _neighbours(
 def _co_engagement(
     users: np.ndarray, items: np.ndarray, weights: np.ndarray, video_ids: list[uuid.UUID], progress: Progress
 ) -> int:
-    """Recompute every video's co-engagement neighbours (:func:`_neighbours`)."""
+    """Recompute every video's co-engagement neighbours (:func:`_neighbours`) in place: each pair is written over
+    the previous refit's (its ``created_at`` becomes this refit's), and only then are the pairs this refit did not
+    find deleted. The source keeps proposing from the old pairs meanwhile (emptying the table first left it
+    nearly silent for minutes at a million videos)."""
     rows, cols, scores = _neighbours(users, items, weights, len(video_ids))
-    CoEngagement.objects.all().delete()
     pairs = _Writer(CoEngagement)
-    # Ignore a pair a concurrent rebuild has written already, in each backend's words.
+    # Insert, or replace the score of a pair an earlier (or concurrent) refit wrote, in each backend's words.
     ops = pairs.connection.ops
+    video, neighbour, score, created = (pairs.fields[n].column for n in ("video", "neighbour", "score", "created_at"))
     sql = (
-        f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {{table}} "
+        f"{ops.insert_statement(on_conflict=OnConflict.UPDATE)} {{table}} "
         "({id}, {created_at}, {video}, {neighbour}, {score}) VALUES (%s, %s, %s, %s, %s) "
-        f"{ops.on_conflict_suffix_sql([], OnConflict.IGNORE, [], [])}"
+        f"{ops.on_conflict_suffix_sql([], OnConflict.UPDATE, [score, created], [video, neighbour])}"
     )
+    started = timezone.now()
     # Each video's id prepared once, not once per pair it is in.
     named = np.unique(np.concatenate([rows, cols]))
     db_ids = np.empty(len(video_ids), dtype=object)
@@ -400,4 +404,5 @@ def _co_engagement(
             sql, [(i, now, v, n, x) for i, v, n, x in zip(ids, videos, neighbours, scores_, strict=True)]
         )
         progress("co-engagement", stop, total)
+    CoEngagement.objects.filter(created_at__lt=started).delete()
     return CoEngagement.objects.count() if total else 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pytest
 from django.utils import timezone
@@ -120,3 +122,31 @@ def test_cold_vectors_come_from_the_engaged_videos_of_their_hashtags(
     for i in range(2, len(videos)):
         hints = [model.normalise(sums[t]) for t in tagging[i] if t in sums]
         assert np.allclose(filled[i], model.cold_video_vector(ids[i].hex, hints), atol=1e-6)
+
+
+def test_the_refit_rewrites_neighbours_in_place_so_the_source_never_goes_quiet(creators: list[User]) -> None:
+    a, b, c = video(creators[0]), video(creators[1]), video(creators[0])
+    fans = [account(f"fan{n}") for n in range(3)]
+    WatchEvent.objects.bulk_create(
+        [
+            WatchEvent(owner=fan, video=v, kind="complete", watched_ms=2000, duration_ms=2000)
+            for fan in fans
+            for v in (a, b)
+        ]
+    )
+    kept = CoEngagement.objects.create(video=a, neighbour=b, score=0.25)  # found again: its score is replaced
+    stale = CoEngagement.objects.create(video=a, neighbour=c, score=1.0)  # not found again: removed at the end
+    during: list[set[tuple[uuid.UUID, uuid.UUID]]] = []
+
+    def progress(step: str, done: int, total: int) -> None:
+        if step == "co-engagement":
+            during.append(set(CoEngagement.objects.values_list("video_id", "neighbour_id")))
+
+    rebuild(progress)
+    assert during and all((a.id, c.id) in pairs for pairs in during), "the old pairs serve while the new are written"
+    assert not CoEngagement.objects.filter(id=stale.id).exists()
+    pairs = {
+        (v, n): (i, s) for i, v, n, s in CoEngagement.objects.values_list("id", "video_id", "neighbour_id", "score")
+    }
+    assert set(pairs) == {(a.id, b.id), (b.id, a.id)}
+    assert pairs[(a.id, b.id)] == (kept.id, pytest.approx(1.0)), "the same row, with the new score"
