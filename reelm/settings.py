@@ -182,6 +182,10 @@ REELM_QUEUE_URL = env_str("REELM_QUEUE_URL", f"sqlite:///{DATA_DIR / 'queue.sqli
 #: queue's) when web processes run on several machines.
 REELM_CACHE_URL = env_str("REELM_CACHE_URL", "")
 CACHES = {"default": cache_settings(REELM_CACHE_URL, directory=DATA_DIR, queue_url=REELM_QUEUE_URL)}
+# Web processes and workers build their video index in a thread at start-up (about 30 s and 400 MB per million
+# videos); off, the first request that needs it builds it.
+RECOMMEND_INDEX_WARM = env_bool("REELM_INDEX_WARM", True)
+
 HUEY = {
     **queue_settings(REELM_QUEUE_URL, directory=DATA_DIR),
     "name": "reelm",

@@ -254,7 +254,12 @@ def video_index_reset() -> None:
 
 def warm_in_background() -> None:
     """Build this process's index in a thread at start-up, so no request waits for it (until it is ready the
-    nearest-neighbour source proposes nothing and the other five carry the feed)."""
+    nearest-neighbour source proposes nothing and the other five carry the feed). Not with ``REELM_INDEX_WARM``
+    off."""
+    from django.conf import settings
+
+    if not settings.RECOMMEND_INDEX_WARM:
+        return
 
     def warm() -> None:
         from django.db import connection

@@ -3,7 +3,6 @@ refit."""
 
 from __future__ import annotations
 
-import os
 import uuid
 
 from huey import crontab
@@ -41,7 +40,7 @@ def warm_index_on_startup() -> None:
     """The worker gathers viewers' candidate pools, which search the video index: build it at start-up (once per
     process, whatever the number of worker threads) rather than in the first pool's task."""
     global _warming
-    if HUEY.immediate or _warming or os.environ.get("REELM_INDEX_WARM", "1") == "0":
+    if HUEY.immediate or _warming:
         return
     _warming = True
     from reelm.recommend.index import warm_in_background

@@ -591,3 +591,15 @@ def test_a_page_from_an_old_pool_has_the_worker_gather_the_next_one(viewer: User
     assert len(page_ids(viewer, 2)) == 2  # from the kept pool (it has more than two left)
     gathered = cache.get(pool._pool_key(viewer.id))  # by the worker (inline in tests)
     assert gathered.gathered > kept.gathered + pool.POOL_REFRESH and newer.id in gathered.video_ids()
+
+
+def test_reelm_index_warm_off_leaves_the_index_to_the_first_request(settings: Any) -> None:
+    import threading
+
+    from reelm.recommend.index import warm_in_background
+
+    settings.RECOMMEND_INDEX_WARM = False
+    before = threading.active_count()
+    warm_in_background()
+    assert threading.active_count() == before
+    assert "video-index-warm" not in {t.name for t in threading.enumerate()}
