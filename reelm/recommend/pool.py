@@ -2,11 +2,12 @@
 
 Gathering candidates is most of a page's cost (six sources; hundreds of ids through the ORM), ranking them is not.
 So each page re-ranks the viewer's pool with their current vector and the current ranker — what was just watched
-moves the very next page — and the pool itself is gathered again when it is older than :data:`POOL_SECONDS`, when
-the viewer's follows or interests changed, when it runs dry, and in the background (after an events batch or a
-page) when it
-is older than :data:`POOL_REFRESH` or the viewer's vector has moved away from the one it was gathered with. What
-the viewer watched since the pool was gathered is kept beside it (:func:`watched_add`), so it is never shown again.
+moves the very next page. The pool is gathered again before a page only when there is none (first visit, or unused
+for :data:`POOL_KEEP`), when the viewer's follows or interests changed, or when it runs dry; otherwise the worker
+gathers it in the background (after an events batch or a page) when it is older than :data:`POOL_REFRESH` or the
+viewer's vector has moved away from the one it was gathered with — so a returning viewer's first page ranks their
+old pool and the next ones a fresh one. What the viewer watched since the pool was gathered is kept beside it
+(:func:`watched_add`, for as long as the pool), so it is never shown again.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from reelm.videos.states import VideoState
 SEEN_FOR = timedelta(days=30)
 SEEN_MAX = 3000
 PER_SOURCE = 40
-#: A pool older than this is gathered again before a page is ranked from it (a viewer who keeps coming back has
-#: theirs gathered again in the background long before).
-POOL_SECONDS = 1800
+#: How long a pool is kept for a viewer who does not come back (one who does has it gathered again in the
+#: background every few minutes).
+POOL_KEEP = 6 * 3600
 #: After an events batch or a page, a pool older than this is gathered again in the background…
 POOL_REFRESH = 150
 #: …as is one gathered with a vector whose cosine with the viewer's vector now is below this.
@@ -164,10 +165,10 @@ class Pool:
         return not self.gathered_now and time.time() - self.gathered > POOL_DRY_AFTER
 
     def fits(self, ctx: Context) -> bool:
-        return (
-            time.time() - self.gathered < POOL_SECONDS
-            and self.follows == frozenset(ctx.follows)
-            and self.interests == tuple(ctx.interests)
+        """Whether a page may be ranked from it: gathered for the same follows and interests (whatever its age:
+        the page's videos are checked again, and an old pool is gathered again in the background)."""
+        return time.time() - self.gathered < POOL_KEEP and (
+            self.follows == frozenset(ctx.follows) and self.interests == tuple(ctx.interests)
         )
 
 
@@ -234,7 +235,7 @@ def pool_gather(ctx: Context) -> Pool:
             dtype=np.float32,
         ).reshape(len(ids), model.DIM),
     )
-    cache.set(_pool_key(ctx.user.id), pool, POOL_SECONDS * 2)
+    cache.set(_pool_key(ctx.user.id), pool, POOL_KEEP)
     pool.gathered_now = True
     return pool
 
@@ -264,7 +265,7 @@ def watched_add(user_id: uuid.UUID, video_ids: Iterable[uuid.UUID]) -> None:
     """Remember what the viewer was just shown or watched, for pools gathered before it (newest last, bounded)."""
     known: list[str] = cache.get(_watched_key(user_id)) or []
     known += [v.hex for v in video_ids if v.hex not in known]
-    cache.set(_watched_key(user_id), known[-WATCHED_KEEP:], POOL_SECONDS * 4)
+    cache.set(_watched_key(user_id), known[-WATCHED_KEEP:], POOL_KEEP + 600)  # outlives the pools it is for
 
 
 def watched_recall(user_id: uuid.UUID) -> set[str]:

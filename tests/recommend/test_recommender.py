@@ -16,7 +16,7 @@ from reelm.accounts.models import User
 from reelm.cli import main
 from reelm.events.models import WatchEvent
 from reelm.feed.sources import feed_get
-from reelm.recommend import model, pool, services
+from reelm.recommend import model, pool, ranking, services
 from reelm.recommend.index import video_index
 from reelm.recommend.models import CoEngagement, ModelState, NotInterested, Taste, VideoSignal
 from reelm.recommend.ranking import CURSOR_PREFIX, TRANSPARENT_WHY
@@ -579,18 +579,30 @@ def test_a_moved_vector_gathers_the_pool_again_in_the_background(viewer: User, c
     assert not {v.id for v in cars} & set(after.video_ids()), "what was watched is left out of the new pool"
 
 
-def test_a_page_from_an_old_pool_has_the_worker_gather_the_next_one(viewer: User, creators: list[User]) -> None:
+@pytest.mark.parametrize("age", [pool.POOL_REFRESH + 1, 2 * 3600], ids=["minutes", "hours"])
+def test_a_page_from_an_old_pool_has_the_worker_gather_the_next_one(
+    viewer: User, creators: list[User], age: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for i in range(4):
         embedded(creators[i % 3], axis=0)
     taste_along(viewer, 0)
-    page_ids(viewer, 2)
+    assert len(page_ids(viewer, 2)) == 2
     kept = cache.get(pool._pool_key(viewer.id))
-    kept.gathered -= pool.POOL_REFRESH + 1
+    kept.gathered -= age
     cache.set(pool._pool_key(viewer.id), kept)
     newer = embedded(creators[3], axis=0)
-    assert len(page_ids(viewer, 2)) == 2  # from the kept pool (it has more than two left)
+    ranked_from: list[float] = []
+
+    def pool_for(ctx: Any) -> pool.Pool:
+        found = pool.pool_for(ctx)
+        ranked_from.append(found.gathered)
+        return found
+
+    monkeypatch.setattr(ranking, "pool_for", pool_for)
+    assert len(page_ids(viewer, 3)) == 3
+    assert ranked_from == [kept.gathered], "ranked from the kept pool, without waiting for a gathering"
     gathered = cache.get(pool._pool_key(viewer.id))  # by the worker (inline in tests)
-    assert gathered.gathered > kept.gathered + pool.POOL_REFRESH and newer.id in gathered.video_ids()
+    assert gathered.gathered > kept.gathered + age - 1 and newer.id in gathered.video_ids()
 
 
 def test_reelm_index_warm_off_leaves_the_index_to_the_first_request(settings: Any) -> None:
