@@ -491,9 +491,10 @@ def index_main(args: argparse.Namespace) -> int:
     out: dict[str, Any] = {"build_s": build, "vectors": len(video_index()), "rss_before_mb": before}
     out["rss_after_build_mb"] = peak_rss_mb()
     tokens = json.loads(Path(args.tokens).read_text())
-    users = [token_authenticate(t) for t in tokens[: args.pages]]
+    users = [token_authenticate(t) for t in tokens[: args.pages + 5]]
     for user in users[:5]:  # warm: ranker, trending ranking, caches
         _page(user, "for-you", None)
+    users = users[5:]  # viewers with no pool yet: each first page waits for its gathering
     pages, cursors = [], []
     cpu = time.process_time()
     for user in users:
@@ -592,21 +593,22 @@ def fresh_process(mode: str, data_dir: Path, extra: Sequence[str], timeout: floa
 # --- the server: warm-up, memory, freshness -----------------------------------------------------------------------
 
 
-def warm_up(server: ReelmServer, tokens: list[str], connections: int, pages: int, seconds: float) -> list[float]:
-    """``pages`` signed-in For You pages from each of ``connections`` threads (each web process builds its index
-    on its first page, so the first ones are slow): returns every warm-up latency."""
+def warm_up(server: ReelmServer, tokens: list[str], connections: int, seconds: float) -> list[float]:
+    """One signed-in For You page for every sample viewer, from ``connections`` threads: each viewer then has a
+    kept candidate pool, as a returning viewer would, so the measured first pages are a returning viewer's (a
+    viewer with no pool waits for its gathering: the in-process "first pages, no pool" figure). Returns every
+    warm-up latency."""
     lock = threading.Lock()
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
 
     def worker(index: int) -> None:
-        rng = random.Random(index)
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=max(seconds, 30))
-        for _ in range(pages):
+        for token in tokens[index::connections]:
             if time.perf_counter() > deadline:
                 break
             started = time.perf_counter()
-            conn.request("GET", FOR_YOU.path, headers={"Authorization": f"Bearer {rng.choice(tokens)}"})
+            conn.request("GET", FOR_YOU.path, headers={"Authorization": f"Bearer {token}"})
             response = conn.getresponse()
             response.read()
             with lock:
@@ -903,11 +905,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 built = wait_for_indexes(server, max(180.0, 6 * ix["build_s"]))
             console.print(f"index builds logged by the web processes and the worker: {built}")
             with console.status("warming up…"):
-                warm = warm_up(server, info["tokens"], 4, 15, 900)
+                warm = warm_up(server, info["tokens"], 4, 900)
             results["warm"] = warm
             console.print(
-                f"warm-up: {len(warm)} pages, slowest {max(warm):.1f} s (the first page of a web process builds its "
-                "index)"
+                f"warm-up: {len(warm)} first pages (one per sample viewer), p50 {pct(warm, 0.5) * 1000:.0f} ms, "
+                f"slowest {max(warm):.1f} s"
             )
             results["memory_warm"] = server_memory(server)
 
@@ -1018,9 +1020,14 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     for column in ("target", "measured", "verdict"):
         targets.add_column(column)
     targets.add_row(
-        f"For You p99 <= {P99_TARGET_MS:g} ms (1 connection): a first page (gathers the candidate pool)",
+        f"For You p99 <= {P99_TARGET_MS:g} ms (1 connection): a returning viewer's first page (ranks their kept pool)",
         f"p50 {fy1.pct(0.5):.1f} ms, p99 {fy1.pct(0.99):.1f} ms",
         verdict(fy1.pct(0.99) <= P99_TARGET_MS),
+    )
+    targets.add_row(
+        f"For You p99 <= {P99_TARGET_MS:g} ms: a viewer with no pool (waits for its gathering; in-process, no HTTP)",
+        f"p50 {pct(ix['page_ms'], 0.5):.1f} ms, p99 {pct(ix['page_ms'], 0.99):.1f} ms ({len(ix['page_ms'])} viewers)",
+        verdict(pct(ix["page_ms"], 0.99) <= P99_TARGET_MS),
     )
     next1 = pooled(f"{FOR_YOU_NEXT.name} @1")
     targets.add_row(
