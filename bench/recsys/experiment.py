@@ -68,6 +68,9 @@ class Offline:
     replay: ReplayResult | None = None
     draws: int = 1000
     notes: list[str] = field(default_factory=list)
+    #: the validation split and the Reelm vectors fitted before it (what the real-time grid replays)
+    val: Split | None = None
+    val_vectors: Vectors | None = None
 
     def strongest_baseline(self, metric: str = "ndcg@10") -> str:
         return max(BASELINES, key=lambda b: float(self.scores[b][metric].mean()))
@@ -97,10 +100,7 @@ def run_offline(
     """Tune on ``[.., val_cutoff) -> [val_cutoff, cutoff)``, then fit on ``[.., cutoff)``, test on
     ``[cutoff, end)``."""
     log = ds.log
-    test = temporal_split(ds, log, cutoff, end)
-    if max_users is not None and len(test.users) > max_users:  # a seeded sample keeps big runs inside the budget
-        keep = np.sort(np.random.default_rng(seed).choice(len(test.users), max_users, replace=False))
-        test = Split(test.cutoff, test.end, test.train, test.users[keep], [test.targets[k] for k in keep])
+    test = sampled_split(ds, cutoff, end, max_users, seed)
     val = temporal_split(ds, log.select(log.time < cutoff), val_cutoff, cutoff)
     step("state")
     val_state, state = State(ds, val.train, val_cutoff), State(ds, test.train, cutoff)
@@ -160,7 +160,56 @@ def run_offline(
         blend=blend,
         variant_val=variant_val,
         draws=draws,
+        val=val,
+        val_vectors=val_vectors,
     )
+
+
+def sampled_split(ds: Dataset, cutoff: float, end: float, max_users: int | None, seed: int) -> Split:
+    """The test split; a seeded sample of at most ``max_users`` test users keeps big runs inside the budget."""
+    test = temporal_split(ds, ds.log, cutoff, end)
+    if max_users is not None and len(test.users) > max_users:
+        keep = np.sort(np.random.default_rng(seed).choice(len(test.users), max_users, replace=False))
+        test = Split(test.cutoff, test.end, test.train, test.users[keep], [test.targets[k] for k in keep])
+    return test
+
+
+@dataclass
+class Realtime:
+    """What the real-time replay needs, and nothing else: the test split, the Reelm ALS vectors fitted before it
+    (ALS tuned on the validation split exactly as :func:`run_offline` does), and the validation split with the
+    vectors fitted before it."""
+
+    dataset: str
+    split: Split
+    vectors: Vectors
+    reelm_als: AlsParams
+    val: Split
+    val_vectors: Vectors
+
+
+def run_realtime(
+    ds: Dataset,
+    *,
+    cutoff: float,
+    val_cutoff: float,
+    end: float = np.inf,
+    reelm_grid: dict[str, list[float]],
+    max_users: int | None = None,
+    seed: int = 0,
+    step: Callable[[str], None] = lambda _: None,
+) -> Realtime:
+    """The vectors :func:`run_offline` replays, without the baselines, Rankers and set-up choice (``--only-realtime``):
+    the same test sample, the same ALS grid on the same validation split, so the replay gives the same numbers."""
+    log = ds.log
+    test = sampled_split(ds, cutoff, end, max_users, seed)
+    val = temporal_split(ds, log.select(log.time < cutoff), val_cutoff, cutoff)
+    step("state")
+    val_state, state = State(ds, val.train, val_cutoff), State(ds, test.train, cutoff)
+    best, _ = tune_als(ds, val, val_state, reelm_grid, reelm_als, lambda: step("tune Reelm ALS"))
+    val_vectors = complete_vectors(val_state, *reelm_als(val.train, ds, best))
+    vectors = complete_vectors(state, *reelm_als(test.train, ds, best))
+    return Realtime(ds.name, test, vectors, best, val, val_vectors)
 
 
 #: Blend weights tried on validation: final score = Ranker logit + w * log1p(recent completions) (``model.blend``).
@@ -202,12 +251,45 @@ def choose_variant(
     return name, weight, best, best_weight
 
 
-def run_replay(ds: Dataset, off: Offline, *, end: float = np.inf, rate: float = rm.USER_RATE) -> ReplayResult:
-    """Next-event vs frozen-for-a-day replay of the test period for the offline experiment's test users."""
+def run_replay(
+    ds: Dataset,
+    off: Offline | Realtime,
+    *,
+    end: float = np.inf,
+    rate: float | None = None,
+    baseline: float | None = None,
+    validation: bool = False,
+) -> ReplayResult:
+    """Next-event vs frozen-for-a-day replay of the test period for the offline experiment's test users (with
+    ``validation``: of the validation period for its users, from the vectors fitted before it — where update
+    constants may be chosen). ``rate``/``baseline`` default to model.py's ``USER_RATE``/``LABEL_BASELINE``."""
+    split, vectors = (off.val, off.val_vectors) if validation else (off.split, off.vectors)
+    assert split is not None and vectors is not None
     log = ds.log
-    test = log.select((log.time >= off.split.cutoff) & (log.time < end))
+    test = log.select((log.time >= split.cutoff) & (log.time < min(end, split.end)))
     seen: dict[int, set[int]] = {}
-    train = off.split.train
-    for u, i in zip(train.user.tolist(), train.item.tolist(), strict=True):
+    for u, i in zip(split.train.user.tolist(), split.train.item.tolist(), strict=True):
         seen.setdefault(u, set()).add(i)
-    return replay(ds, test, off.split.users, off.vectors.users, off.vectors.items, seen, rate=rate)
+    return replay(ds, test, split.users, vectors.users, vectors.items, seen, rate=rate, baseline=baseline)
+
+
+#: Update constants the real-time grid replays on the validation period (``--realtime-grid``).
+GRID_RATES = (0.3, 0.6, 1.0)
+GRID_BASELINES = (0.1, 0.15, 0.2, 0.25, 0.35)
+
+
+def replay_grid(
+    ds: Dataset,
+    off: Offline | Realtime,
+    rates: tuple[float, ...] = GRID_RATES,
+    baselines: tuple[float, ...] = GRID_BASELINES,
+    step: Callable[[], None] = lambda: None,
+) -> dict[tuple[float, float], ReplayResult]:
+    """The validation-period replay for every (rate, baseline): how a proposed change to model.py's update constants
+    is chosen without looking at the test period."""
+    out: dict[tuple[float, float], ReplayResult] = {}
+    for rate in rates:
+        for baseline in baselines:
+            out[(rate, baseline)] = run_replay(ds, off, rate=rate, baseline=baseline, validation=True)
+            step()
+    return out

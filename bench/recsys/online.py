@@ -25,6 +25,7 @@ from reelm.recommend import model as rm
 
 from .data import DAY, Dataset, simulate_watch
 from .offline import Candidates, Pipeline, State
+from .realtime import update_many
 
 PAGE = 10
 EXPLORE_SLOTS = 2  # of every page: the Thompson-sampling budget for fresh uploads
@@ -45,8 +46,17 @@ class SimResult:
 
 
 class _Feeds:
-    def __init__(self, ds: Dataset, state: State, pipe: Pipeline, ranker: rm.Ranker, users: np.ndarray) -> None:
+    def __init__(
+        self,
+        ds: Dataset,
+        state: State,
+        pipe: Pipeline,
+        ranker: rm.Ranker,
+        users: np.ndarray,
+        update: dict[str, float | None] | None = None,
+    ) -> None:
         self.ds, self.state, self.pipe, self.ranker = ds, state, pipe, ranker
+        self.update = update or {}  # ``rate``/``baseline`` of the user update: model.py's unless a proposal is measured
         self.vec = {int(u): pipe.vectors.users[u].copy() for u in users}
         self.block = {int(u): _blocked(state, int(u)) for u in users}
         self.tag_sum = {int(u): np.zeros(ds.n_tags) for u in users}
@@ -96,7 +106,7 @@ class _Feeds:
             self.tag_sum[user], self.tag_n[user], out=np.zeros(self.ds.n_tags), where=self.tag_n[user] > 0
         )
         if learn:
-            self.vec[user] = rm.user_update_many(self.vec[user], self.pipe.vectors.items[items], labels)
+            self.vec[user] = update_many(self.vec[user], self.pipe.vectors.items[items], labels, **self.update)
 
 
 def _blocked(state: State, user: int) -> np.ndarray:
@@ -115,8 +125,11 @@ def simulate(
     pages_per_session: int = 2,
     seed: int = 0,
     step: Callable[[], None] = lambda: None,
+    rate: float | None = None,
+    baseline: float | None = None,
 ) -> SimResult:
-    """Run both feeds; ``make`` builds a fresh state, pipeline and ranker for each (they mutate them)."""
+    """Run both feeds; ``make`` builds a fresh state, pipeline and ranker for each (they mutate them).
+    ``rate``/``baseline``: the user update's constants, model.py's unless given (a proposed change, measured)."""
     assert ds.truth is not None
     watch: dict[str, np.ndarray] = {}
     share: dict[str, float] = {}
@@ -133,7 +146,7 @@ def simulate(
             state.last_completed.pop(u, None)
             state.seen.data[state.seen.indptr[u] : state.seen.indptr[u + 1]] = 0
         state.seen.eliminate_zeros()
-        feeds = _Feeds(ds, state, pipe, ranker, everyone)
+        feeds = _Feeds(ds, state, pipe, ranker, everyone, {"rate": rate, "baseline": baseline})
         result = _run(ds, feeds, feed, everyone, set(new_users.tolist()), sessions, pages_per_session, seed, step)
         watch[feed], share[feed], match[feed], curve[feed] = result
     return SimResult(watch, share, match, sessions * pages_per_session, curve)

@@ -45,8 +45,11 @@ LABEL_WEIGHTS = {
     "not_interested": -2.0,
 }
 SKIP_MS = 2000
-#: A typical impression's label: above it a viewer's vector moves toward the video, below it away.
-LABEL_BASELINE = 0.35
+#: The label a viewer's vector step is centred on: above it the vector moves toward the video, below it away. Just
+#: above a skip, because most short-video impressions end before the end without meaning "less of this" (centred on
+#: the typical label, 0.35, updating pushed viewers away from most of what they watched, and the next-event replay
+#: did worse than the frozen vectors). Chosen on the evaluation's validation periods (docs/recommendations.md).
+LABEL_BASELINE = 0.1
 
 
 @dataclass

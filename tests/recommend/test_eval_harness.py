@@ -11,8 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from recsys import data, metrics, offline
-from recsys.experiment import BLEND_WEIGHTS, EXPERIMENTAL, REELM, run_offline
+from recsys import data, metrics, offline, realtime
+from recsys.experiment import BLEND_WEIGHTS, EXPERIMENTAL, REELM, run_offline, run_realtime, run_replay
 from recsys.realtime import replay
 
 from reelm.recommend import model as rm
@@ -111,22 +111,79 @@ def test_next_event_updates_beat_a_frozen_day_for_a_drifting_user() -> None:
     result = replay(ds, test, np.array([0]), a[None, :], items, {})
     assert result.rate("frozen") == 0.0
     assert result.rate("next-event") > 0.5
+    # one rank per completion predicted, and updating ranks the next one higher
+    assert all(len(result.ranks[name]) == 10 for name in ("next-event", "frozen"))
+    assert result.median_rank("next-event") < result.median_rank("frozen") and result.log_rank_gain() > 0
+
+
+def test_synthetic_tastes_stay_sparse_while_they_drift() -> None:
+    """Each day's taste is Dirichlet(0.15) (a handful of topics), yet six weeks change most of it. Mixing in a fresh
+    Dirichlet draw every day instead averages them into a flat taste (about 22 effective topics of 24 by day 42)."""
+    cfg = data.SyntheticConfig(users=300, days=42)
+    taste = data._taste_paths(cfg, np.random.default_rng(0))
+    assert np.allclose(taste.sum(axis=2), 1.0)
+
+    def effective_topics(t: np.ndarray) -> float:
+        return float(np.exp(-(t * np.log(np.where(t > 0, t, 1.0))).sum(axis=1)).mean())
+
+    first, last = taste[:, 0], taste[:, -1]
+    assert effective_topics(first) < 8 and effective_topics(last) < 8
+    assert last.max(axis=1).mean() > 0.3  # a favourite topic, still
+    assert 0.5 * np.abs(last - first).sum(axis=1).mean() > 0.5  # most of the taste has moved
+    assert 0.05 < 0.5 * np.abs(taste[:, 1:] - taste[:, :-1]).sum(axis=2).mean() < 0.2  # a little every day
+
+
+def test_replay_measures_another_update_baseline_exactly() -> None:
+    """``baseline`` is model.py's ``user_update`` centred elsewhere (a proposed LABEL_BASELINE), measured by shifting
+    the label; without it, the replay and the simulation run model.py's update unchanged."""
+    rng = np.random.default_rng(1)
+    user, *videos = rm.normalise(rng.standard_normal((4, rm.DIM)))
+    labels = [0.05, 0.3, 0.9]
+    assert np.allclose(realtime.update(user, videos[0], 0.3), rm.user_update(user, videos[0], 0.3))
+    moved = realtime.update(user, videos[0], 0.3, rate=0.6, baseline=0.1)
+    assert np.allclose(moved, rm.normalise(user + 0.6 * (0.3 - 0.1) * videos[0]), atol=1e-6)
+    expected = user
+    for v, y in zip(videos, labels, strict=True):
+        expected = rm.normalise(expected + 0.6 * (y - 0.1) * v)
+    assert np.allclose(
+        realtime.update_many(user, np.stack(videos), labels, rate=0.6, baseline=0.1), expected, atol=1e-6
+    )
+    assert np.allclose(realtime.update_many(user, np.stack(videos), labels), rm.user_update_many(user, videos, labels))
+
+
+SMALL = data.SyntheticConfig(users=60, creators=15, videos=200, days=10, seed=4)
+SMALL_GRID = {"factors": [16], "regularization": [0.1], "iterations": [5], "alpha": [10.0]}
 
 
 def _tiny_offline(**options: Any) -> Any:
     """A small synthetic offline run: fast enough for a test, big enough to rank and choose."""
-    tiny = data.synthetic(data.SyntheticConfig(users=60, creators=15, videos=200, days=10, seed=4))
-    grid = {"factors": [16], "regularization": [0.1], "iterations": [5], "alpha": [10.0]}
     return run_offline(
-        tiny,
+        data.synthetic(SMALL),
         cutoff=8 * data.DAY,
         val_cutoff=6 * data.DAY,
-        als_grid=grid,
-        reelm_grid={**grid, "factors": [rm.DIM]},
+        als_grid=SMALL_GRID,
+        reelm_grid={**SMALL_GRID, "factors": [rm.DIM]},
         max_users=25,
         draws=100,
         **options,
     )
+
+
+def test_only_realtime_replays_what_the_full_run_replays() -> None:
+    """``--only-realtime`` skips the baselines and Rankers, but replays the same users from the same vectors; the
+    validation replay (``--realtime-grid``) stays before the test cutoff."""
+    off = _tiny_offline(variants=("features()",))
+    small = data.synthetic(SMALL)
+    grid = {**SMALL_GRID, "factors": [rm.DIM]}
+    rt = run_realtime(small, cutoff=8 * data.DAY, val_cutoff=6 * data.DAY, reelm_grid=grid, max_users=25)
+    assert np.array_equal(rt.split.users, off.split.users) and np.array_equal(rt.val.users, off.val.users)
+    assert np.allclose(rt.vectors.users, off.vectors.users, atol=1e-5)
+    assert np.allclose(rt.vectors.items, off.vectors.items, atol=1e-5)
+    full, only = run_replay(small, off), run_replay(small, rt)
+    assert all(np.array_equal(full.hits[k], only.hits[k]) for k in full.hits)
+    assert np.array_equal(full.trials, only.trials) and full.trials.sum() > 0
+    assert rt.val.end == rt.split.cutoff  # the validation replay ends where the test period starts
+    assert run_replay(small, rt, validation=True, baseline=0.1).trials.sum() > 0
 
 
 def test_quick_offline_run_ranks_only_unseen_known_items() -> None:
