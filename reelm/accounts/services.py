@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import secrets
@@ -13,6 +14,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
@@ -119,11 +121,8 @@ def token_revoke(*, user: User, token_id: uuid.UUID | str) -> AccessToken:
 def token_authenticate(secret: str) -> User | None:
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    token = (
-        AccessToken.objects.select_related("owner")
-        .filter(token_hash=hash_token(secret), revoked_at__isnull=True)
-        .first()
-    )
+    # Every API request asks: the queryset is built once, and there is no ORDER BY (the hash is unique).
+    token = next(iter(_tokens_with_owner().filter(token_hash=hash_token(secret), revoked_at__isnull=True)[:1]), None)
     if token is None or not token.owner.is_active:
         return None
     now = timezone.now()
@@ -131,3 +130,8 @@ def token_authenticate(secret: str) -> User | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         AccessToken.objects.filter(id=token.id).update(last_used_at=now)
     return token.owner
+
+
+@functools.cache
+def _tokens_with_owner() -> QuerySet[AccessToken]:
+    return AccessToken.objects.select_related("owner").order_by()

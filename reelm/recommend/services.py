@@ -4,10 +4,13 @@ to the ranker, which learns in the background (see ``tasks.ranker_learn``)."""
 
 from __future__ import annotations
 
+import functools
 import logging
+import sys
 import threading
 import time
 import uuid
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,7 +19,7 @@ from typing import Any
 import numpy as np
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from reelm.recommend import model
@@ -40,8 +43,8 @@ RANKER = "ranker"
 
 
 def taste_get(user: Any) -> Taste:
-    taste = Taste.objects.filter(owner_id=user.id).first()
-    if taste is not None:
+    # One per account (a unique constraint): no ORDER BY as first() would add, on every For You page.
+    for taste in Taste.objects.filter(owner_id=user.id)[:1]:
         return taste
     try:
         with transaction.atomic():
@@ -132,16 +135,42 @@ def _served_key(user_id: Any) -> str:
 
 
 def served_remember(user_id: Any, items: dict[str, dict[str, Any]]) -> None:
-    """Remember what was shown and why: {video hex: {"source": …, "features": […]}}, newest last, bounded."""
+    """Remember what was shown and why: {video hex: {"source": …, "features": […]}}, newest last, bounded.
+
+    Every page reads and writes the whole memory (up to :data:`SERVED_KEEP` entries), so entries are kept packed
+    (see :func:`_served_pack`): pickling 200 dicts of 16 (name, value) pairs was most of a page's cache time."""
     known = cache.get(_served_key(user_id)) or {}
-    known.update(items)
+    known.update((video, _served_pack(shown)) for video, shown in items.items())
     if len(known) > SERVED_KEEP:
         known = dict(list(known.items())[-SERVED_KEEP:])
     cache.set(_served_key(user_id), known, SERVED_TTL)
 
 
 def served_recall(user_id: Any) -> dict[str, dict[str, Any]]:
-    return cache.get(_served_key(user_id)) or {}
+    return {video: _served_unpack(kept) for video, kept in (cache.get(_served_key(user_id)) or {}).items()}
+
+
+def _served_pack(shown: dict[str, Any]) -> Any:
+    """One entry as kept: ``(source, feature names, feature values as float64 bytes)`` when it is a source and a
+    list of (name, float) pairs, which :func:`_served_unpack` turns back into an equal dict; anything else as it
+    is. The names are interned so that one pickle holds each name once."""
+    if type(shown) is not dict or len(shown) != 2:
+        return shown
+    source, features = shown.get("source"), shown.get("features")
+    if type(source) is not str or type(features) is not list:
+        return shown
+    for pair in features:
+        if type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str or type(pair[1]) is not float:
+            return shown
+    names = tuple(sys.intern(name) for name, _ in features)
+    return (source, names, array("d", [value for _, value in features]).tobytes())
+
+
+def _served_unpack(kept: Any) -> dict[str, Any]:
+    if isinstance(kept, tuple):
+        source, names, values = kept
+        return {"source": source, "features": list(zip(names, array("d", values), strict=True))}
+    return kept
 
 
 # --- learning from events ----------------------------------------------------------------------------------------
@@ -380,9 +409,15 @@ def not_interested_remove(user: Any, choice_id: uuid.UUID) -> bool:
 
 def not_interested_sets(user: Any) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {s: set() for s in NotInterestedScope.values}
-    for scope, target in NotInterested.objects.filter(owner_id=user.id).values_list("scope", "target"):
+    for scope, target in _not_interested_rows().filter(owner_id=user.id):
         out[scope].add(target)
     return out
+
+
+@functools.cache
+def _not_interested_rows() -> QuerySet[NotInterested, tuple[str, str]]:
+    # Built once (For You asks on every page): each call only adds its filter.
+    return NotInterested.objects.order_by().values_list("scope", "target")
 
 
 def taste_settings_set(

@@ -9,6 +9,7 @@ queryset, and :func:`hidden_author_ids` is one query for a viewer, whatever the 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -38,7 +39,7 @@ def blocked_ids(viewer: Any) -> set[Any]:
     """Accounts the viewer blocked or is blocked by: one query (none when signed out)."""
     if not _signed_in(viewer):
         return set()
-    rows = Block.objects.filter(Q(owner_id=viewer.id) | Q(blocked_id=viewer.id)).values_list("owner_id", "blocked_id")
+    rows = _pairs()[0].filter(Q(owner_id=viewer.id) | Q(blocked_id=viewer.id))
     return {other for pair in rows for other in pair if other != viewer.id}
 
 
@@ -49,9 +50,21 @@ def hidden_author_ids(viewer: Any, *, muted: bool = True) -> set[Any]:
         return set()
     if not muted:
         return blocked_ids(viewer)
-    blocks = Block.objects.filter(Q(owner_id=viewer.id) | Q(blocked_id=viewer.id)).values_list("owner_id", "blocked_id")
-    mutes = Mute.objects.filter(owner_id=viewer.id).values_list("owner_id", "muted_id")
-    return {other for pair in blocks.union(mutes, all=True) for other in pair if other != viewer.id}
+    blocks, mutes = _pairs()
+    rows = blocks.filter(Q(owner_id=viewer.id) | Q(blocked_id=viewer.id)).union(
+        mutes.filter(owner_id=viewer.id), all=True
+    )
+    return {other for pair in rows for other in pair if other != viewer.id}
+
+
+@functools.cache
+def _pairs() -> tuple[QuerySet[Block, tuple[Any, Any]], QuerySet[Mute, tuple[Any, Any]]]:
+    """Blocks and mutes as (owner, other) pairs, built once: each call only adds its filter (For You asks on
+    every page, and building the values costs about as much as the filter)."""
+    return (
+        Block.objects.order_by().values_list("owner_id", "blocked_id"),
+        Mute.objects.order_by().values_list("owner_id", "muted_id"),
+    )
 
 
 def not_hidden(viewer: Any, field: str = "owner_id", *, muted: bool = False) -> Q:

@@ -130,28 +130,33 @@ _ITEM_COLUMNS = (
 def video_items(ids: list[uuid.UUID], viewer: Any) -> list[dict[str, Any]]:
     """The videos with these ``ids``, in that order, as the plain JSON-ready dicts ``VideoOut.many``
     would produce (same keys, same values): for feeds, where validating 20 nested models per page cost more than
-    the page's queries. Three queries: the rows with their authors, their hashtags and mentions, the viewer's
-    likes and bookmarks among them. Ids that are gone are left out; who may see them is the caller's business."""
+    the page's queries. Two queries: the rows with their authors, then one UNION of their hashtags, their
+    mentions and the viewer's likes and bookmarks among them. Ids that are gone are left out; who may see them is
+    the caller's business."""
     rows = {row["id"]: row for row in _item_rows().filter(id__in=ids)}
     found = [i for i in ids if i in rows]
-    # Hashtags and mentions in one query (a UNION), each in the order they were added.
-    tag_rows = VideoHashtag.objects.filter(video_id__in=found).values_list("id", "video_id", "hashtag__name", Value(0))
-    mention_rows = Mention.objects.filter(video_id__in=found).values_list(
-        "id", "video_id", "mentioned__username", Value(1)
-    )
-    names: tuple[defaultdict[Any, list[str]], defaultdict[Any, list[str]]] = (defaultdict(list), defaultdict(list))
-    for _, video_id, name, kind in sorted(tag_rows.order_by().union(mention_rows.order_by(), all=True)):
-        names[kind][video_id].append(name)
-    tags, mentions = names
     signed_in = viewer is not None and viewer.is_authenticated
+    tags: defaultdict[Any, list[str]] = defaultdict(list)
+    mentions: defaultdict[Any, list[str]] = defaultdict(list)
     liked: set[Any] = set()
     saved: set[Any] = set()
-    if signed_in and found:
-        # viewer_reactions in one query (a UNION) rather than two.
-        likes = Like.objects.filter(owner_id=viewer.id, video_id__in=found).values_list("video_id", Value(0))
-        marks = Bookmark.objects.filter(owner_id=viewer.id, video_id__in=found).values_list("video_id", Value(1))
-        for video_id, kind in likes.order_by().union(marks.order_by(), all=True):
-            (saved if kind else liked).add(video_id)
+    if found:
+        tag_rows, mention_rows, like_rows, bookmark_rows = _item_links()
+        parts = [mention_rows.filter(video_id__in=found)]
+        if signed_in:
+            parts += [
+                like_rows.filter(owner_id=viewer.id, video_id__in=found),
+                bookmark_rows.filter(owner_id=viewer.id, video_id__in=found),
+            ]
+        links = tag_rows.filter(video_id__in=found).union(*parts, all=True)
+        # Sorted by row id: hashtags and mentions each in the order they were added.
+        for _, video_id, name, kind in sorted(links):
+            if kind == _TAG:
+                tags[video_id].append(name)
+            elif kind == _MENTION:
+                mentions[video_id].append(name)
+            else:
+                (liked if kind == _LIKE else saved).add(video_id)
     return [
         _item(
             rows[i],
@@ -168,6 +173,21 @@ def video_items(ids: list[uuid.UUID], viewer: Any) -> list[dict[str, Any]]:
 def _item_rows() -> QuerySet[Video, dict[str, Any]]:
     # Built once: resolving 24 columns and the author join costs more Python than cloning the result per call.
     return Video.objects.order_by().values(*_ITEM_COLUMNS)
+
+
+_TAG, _MENTION, _LIKE, _BOOKMARK = range(4)
+
+
+@functools.cache
+def _item_links() -> tuple[QuerySet[Any, tuple[Any, ...]], ...]:
+    """The four parts of :func:`video_items`' UNION, without their filters: (row id, video id, name, kind).
+    Built once, as :func:`_item_rows` (the joins and values are most of building each)."""
+    return (
+        VideoHashtag.objects.order_by().values_list("id", "video_id", "hashtag__name", Value(_TAG)),
+        Mention.objects.order_by().values_list("id", "video_id", "mentioned__username", Value(_MENTION)),
+        Like.objects.order_by().values_list("id", "video_id", Value(""), Value(_LIKE)),
+        Bookmark.objects.order_by().values_list("id", "video_id", Value(""), Value(_BOOKMARK)),
+    )
 
 
 def _item(

@@ -197,6 +197,43 @@ def test_feed_items_are_exactly_what_video_out_gives(viewer: User) -> None:
         assert as_json(video_items([v.id for v in videos], who)) == as_json(VideoOut.many(videos, who))
 
 
+def test_feed_items_take_two_queries_and_keep_links_in_the_order_they_were_added(
+    viewer: User, django_assert_num_queries: Any
+) -> None:
+    """One query for the rows, one UNION for hashtags, mentions, likes and bookmarks: each video gets only its own
+    links, in the order they were added; gone ids are left out; signed out, there are no reactions to read."""
+    author = account("linker")
+    first, second, third = (video(author, caption=f"clip {i}", hours_old=i + 1) for i in range(3))
+    tag(first, "zeta", "alpha", "mid")
+    tag(second, "alpha")
+    for name in ("zed", "amy"):
+        Mention.objects.create(owner=author, video=first, mentioned=account(name))
+    Mention.objects.create(owner=author, video=third, mentioned=viewer)
+    social.like_create(user=viewer, video=second)
+    social.bookmark_create(user=viewer, video=second)
+    social.bookmark_create(user=viewer, video=third)
+    social.like_create(user=author, video=first)  # someone else's like is not the viewer's
+    gone = video(author, caption="gone")
+    gone_id = gone.id
+    ids = [third.id, gone_id, first.id, second.id]
+    gone.delete()
+    with django_assert_num_queries(2):
+        items = video_items(ids, viewer)
+    assert [item["id"] for item in items] == [third.id, first.id, second.id]
+    by_id = {item["id"]: item for item in items}
+    assert by_id[first.id]["hashtags"] == ["zeta", "alpha", "mid"] and by_id[first.id]["mentions"] == ["zed", "amy"]
+    assert by_id[second.id]["hashtags"] == ["alpha"] and by_id[second.id]["mentions"] == []
+    assert by_id[third.id]["hashtags"] == [] and by_id[third.id]["mentions"] == ["viewer"]
+    reactions = {i: (by_id[i]["liked"], by_id[i]["bookmarked"]) for i in by_id}
+    assert reactions == {first.id: (False, False), second.id: (True, True), third.id: (False, True)}
+    with django_assert_num_queries(2):
+        signed_out = video_items(ids, AnonymousUser())
+    assert [(item["liked"], item["bookmarked"]) for item in signed_out] == [(None, None)] * 3
+    assert [item["mentions"] for item in signed_out] == [["viewer"], ["zed", "amy"], []]
+    with django_assert_num_queries(1):
+        assert video_items([gone_id], viewer) == []
+
+
 def test_anonymous_for_you_pages_are_shared_and_retired_by_any_change(
     client: Client, user: User, django_assert_num_queries: Any
 ) -> None:
