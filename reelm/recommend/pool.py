@@ -38,8 +38,11 @@ PER_SOURCE = 40
 #: How long a pool is kept for a viewer who does not come back (one who does has it gathered again in the
 #: background every few minutes).
 POOL_KEEP = 6 * 3600
-#: After an events batch or a page, a pool older than this is gathered again in the background…
-POOL_REFRESH = 150
+#: After an events batch or a page, a pool older than this is gathered again in the background (for new uploads
+#: and what is popular now: what the viewer watches moves the ranking at once, and their pool through the drift
+#: below). Each gathering costs the worker about 50 ms at a million videos, so an active viewer costs one per
+#: this many seconds…
+POOL_REFRESH = 600
 #: …as is one gathered with a vector whose cosine with the viewer's vector now is below this.
 POOL_DRIFT = 0.9
 #: A pool that ran dry is gathered again only if older than this.
