@@ -27,7 +27,7 @@ def _page(who: Any, name: str, cursor: str | None) -> HttpResponse:
 
     def render() -> str:
         found = feed_get(name).page(who, cursor, PAGE_SIZE)
-        items = found.explained(video_items(found.ids, who))
+        items = found.explained(video_items(found.ids, who, found.rows))
         return json.dumps({"items": items, "next_cursor": found.next_cursor}, cls=NinjaJSONEncoder)
 
     anonymous = name == "for-you" and not getattr(who, "is_authenticated", False)

@@ -89,6 +89,8 @@ class FeedPage:
     next_cursor: str | None
     #: For You says why each video is there: {video id: {"source", "summary", "reasons"}}.
     why: dict[uuid.UUID, dict[str, Any]] | None = None
+    #: The videos' rows as ``videos.schemas.video_rows`` reads them, when the feed read them already.
+    rows: dict[uuid.UUID, dict[str, Any]] | None = None
 
     def explained(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``items`` (the page's videos as JSON-ready dicts, ids as UUIDs or strings), each with its ``why`` when

@@ -28,7 +28,7 @@ from reelm.events.models import WatchEvent
 from reelm.recommend import model, services
 from reelm.recommend.index import video_index
 from reelm.recommend.sources import SOURCES, Context
-from reelm.social.models import Follow, FollowStatus
+from reelm.social.blocks import followed_and_hidden
 from reelm.videos.models import Video, VideoHashtag, Visibility
 from reelm.videos.states import VideoState
 
@@ -176,15 +176,14 @@ class Pool:
 
 
 def viewer_context(viewer: Any, taste: Any) -> Context:
-    follows = set(
-        Follow.objects.filter(owner_id=viewer.id, status=FollowStatus.ACCEPTED).values_list("followee_id", flat=True)
-    )
+    follows, hidden = followed_and_hidden(viewer)
     return Context(
         user=viewer,
         vector=services.taste_vector(taste),
         follows=follows,
         tag_affinity=taste.tag_affinity,
         interests=taste.interests,
+        hidden=hidden,
     )
 
 

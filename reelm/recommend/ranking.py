@@ -37,7 +37,7 @@ from reelm.recommend.pool import (
 )
 from reelm.recommend.sources import SOURCE_WORDS, Context
 from reelm.social.blocks import hidden_author_ids
-from reelm.videos.models import Video
+from reelm.videos.schemas import video_rows
 from reelm.videos.states import VideoState
 
 log = logging.getLogger(__name__)
@@ -161,11 +161,13 @@ class RecommendedFeed:
             candidates = pool_gather(ctx)  # the kept pool ran dry
         explore = candidates.explore_order()
         chosen = _compose(scored, limit, taste.more_new_creators, explore)
-        gone = _no_longer_visible([s.video for s in chosen], ctx.follows)
+        rows = video_rows([s.video_id for s in chosen])
+        gone = _no_longer_visible(rows, [s.video for s in chosen], ctx.follows)
         if gone:  # changed since the pool was gathered: compose again without them
             scored = [s for s in scored if s.video not in gone]
             chosen = _compose(scored, limit, taste.more_new_creators, explore)
-            gone = _no_longer_visible([s.video for s in chosen], ctx.follows)
+            rows = video_rows([s.video_id for s in chosen])
+            gone = _no_longer_visible(rows, [s.video for s in chosen], ctx.follows)
             chosen = [s for s in chosen if s.video not in gone]
         ids = [s.video_id for s in chosen]
         for s in chosen:
@@ -178,7 +180,7 @@ class RecommendedFeed:
         shown = (shown + [i.hex for i in ids])[-SEEN_MAX:]
         cache.set(_session_key(session), shown, SESSION_TTL)
         more = allowed > len(chosen)
-        return FeedPage(ids=ids, next_cursor=CURSOR_PREFIX + session if more and chosen else None, why=why)
+        return FeedPage(ids=ids, next_cursor=CURSOR_PREFIX + session if more and chosen else None, why=why, rows=rows)
 
     def _score(
         self,
@@ -192,7 +194,8 @@ class RecommendedFeed:
     ) -> tuple[list[Scored], int]:
         """The candidates this viewer may see, the best of them scored best first, and how many may be seen."""
         follows = {a.bytes for a in ctx.follows}
-        allowed = _allowed(viewer, follows, candidates, excluded)
+        hidden = ctx.hidden if ctx.hidden is not None else hidden_author_ids(viewer)
+        allowed = _allowed(viewer, follows, {a.bytes for a in hidden}, candidates, excluded)
         kept = _prerank(candidates, allowed, ctx.vector, follows | explore)
         now = timezone.now().timestamp()
         out: list[Scored] = []
@@ -229,11 +232,11 @@ class RecommendedFeed:
         return out, len(allowed)
 
 
-def _allowed(viewer: Any, follows: set[bytes], candidates: Pool, excluded: set[bytes]) -> list[int]:
-    """The rows of the pool this viewer may be shown now: not seen or shown since, not their own, not hidden
-    (blocked, muted, not interested), and visible to them (``follows``: whom they follow, as id bytes)."""
-    hidden = {a.bytes for a in hidden_author_ids(viewer)}
-    hidden.add(viewer.id.bytes)
+def _allowed(viewer: Any, follows: set[bytes], hidden: set[bytes], candidates: Pool, excluded: set[bytes]) -> list[int]:
+    """The rows of the pool this viewer may be shown now: not seen or shown since, not their own, not by a
+    ``hidden`` account (blocked, muted) nor "not interested", and visible to them (``follows``: whom they follow).
+    Accounts are id bytes."""
+    hidden = hidden | {viewer.id.bytes}
     no = services.not_interested_sets(viewer)
     ask = any(no.values())
     out = []
@@ -272,18 +275,17 @@ def _prerank(candidates: Pool, allowed: list[int], user: np.ndarray | None, keep
     return rows[best]
 
 
-def _no_longer_visible(videos: list[bytes], follows: set[uuid.UUID]) -> set[bytes]:
+def _no_longer_visible(
+    rows: dict[uuid.UUID, dict[str, Any]], videos: list[bytes], follows: set[uuid.UUID]
+) -> set[bytes]:
     """Which of the page's ``videos`` (id bytes) may not be shown any more (made private, deleted, author gone
-    private): one query, so facts kept with a pool (minutes old) never show what must not be seen."""
-    if not videos:
-        return set()
-    rows = Video.objects.filter(id__in=[uuid.UUID(bytes=v) for v in videos], state=VideoState.READY).values_list(
-        "id", "owner_id", "visibility", "owner__is_private"
-    )
+    private), from their ``rows`` read just now (``video_rows``, which the page's items are then made from): facts
+    kept with a pool (minutes old) never show what must not be seen."""
     still = {
         video_id.bytes
-        for video_id, owner_id, visibility, private in rows
-        if may_show(visibility, private, followed=owner_id in follows)
+        for video_id, row in rows.items()
+        if row["state"] == VideoState.READY
+        and may_show(row["visibility"], row["owner__is_private"], followed=row["owner_id"] in follows)
     }
     return set(videos) - still
 

@@ -42,6 +42,8 @@ class Context:
     tag_affinity: dict[str, float]
     interests: list[str]
     rng: np.random.Generator = field(default_factory=np.random.default_rng)
+    #: Accounts hidden from the viewer (blocked either way, muted), when read with ``follows``; None: not read.
+    hidden: set[uuid.UUID] | None = None
 
     @functools.cached_property
     def trending(self) -> list[str]:

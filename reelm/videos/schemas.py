@@ -127,13 +127,18 @@ _ITEM_COLUMNS = (
 )  # fmt: skip
 
 
-def video_items(ids: list[uuid.UUID], viewer: Any) -> list[dict[str, Any]]:
+def video_items(
+    ids: list[uuid.UUID], viewer: Any, rows: dict[uuid.UUID, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """The videos with these ``ids``, in that order, as the plain JSON-ready dicts ``VideoOut.many``
     would produce (same keys, same values): for feeds, where validating 20 nested models per page cost more than
-    the page's queries. Two queries: the rows with their authors, then one UNION of their hashtags, their
-    mentions and the viewer's likes and bookmarks among them. Ids that are gone are left out; who may see them is
-    the caller's business."""
-    rows = {row["id"]: row for row in _item_rows().filter(id__in=ids)}
+    the page's queries. Two queries: the rows with their authors (none when the caller read all of them with
+    :func:`video_rows` already), then one UNION of their hashtags, their mentions and the viewer's likes and
+    bookmarks among them. Ids that are gone are left out; who may see them is the caller's business."""
+    rows = dict(rows or {})
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        rows |= video_rows(missing)
     found = [i for i in ids if i in rows]
     signed_in = viewer is not None and viewer.is_authenticated
     tags: defaultdict[Any, list[str]] = defaultdict(list)
@@ -167,6 +172,12 @@ def video_items(ids: list[uuid.UUID], viewer: Any) -> list[dict[str, Any]]:
         )
         for i in found
     ]
+
+
+def video_rows(ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """The rows :func:`video_items` reads, by id, in one query: a feed that must look at its videos' state and
+    visibility anyway passes them on rather than have them read twice."""
+    return {row["id"]: row for row in _item_rows().filter(id__in=ids)}
 
 
 @functools.cache

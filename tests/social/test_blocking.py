@@ -14,7 +14,7 @@ from reelm.notifications.models import Notification
 from reelm.notifications.services import notification_create
 from reelm.search.selectors import search
 from reelm.social import services
-from reelm.social.blocks import blocked_between, hidden_author_ids
+from reelm.social.blocks import blocked_between, followed_and_hidden, hidden_author_ids
 from reelm.social.models import Block, Follow, Mute
 from reelm.storage.base import ObjectStore
 from reelm.videos.models import Video
@@ -472,3 +472,26 @@ def test_the_profile_page_is_missing_for_a_blocked_pair(user: User, other_user: 
         browser.force_login(viewer)
         assert browser.get(f"/@{target}").status_code == 404
     assert Client().get("/@alice").status_code == 200
+
+
+def test_follows_and_hidden_accounts_come_in_one_query(
+    user: User, other_user: User, django_assert_num_queries: Any
+) -> None:
+    followed = user_create(username="followed", password=PASSWORD)
+    pending = user_create(username="pending", password=PASSWORD)
+    User.objects.filter(id=pending.id).update(is_private=True)
+    pending.refresh_from_db()
+    blocker = user_create(username="blocker", password=PASSWORD)
+    muted = user_create(username="muted", password=PASSWORD)
+    services.follow_create(follower=user, followee=followed)
+    services.follow_create(follower=user, followee=pending)  # a request, not a follow yet
+    services.follow_create(follower=user, followee=muted)
+    services.mute_create(muter=user, muted=muted)
+    services.block_create(blocker=user, blocked=other_user)
+    services.block_create(blocker=blocker, blocked=user)
+    services.mute_create(muter=followed, muted=user)  # one-way: hides nothing from user
+    with django_assert_num_queries(1):
+        follows, hidden = followed_and_hidden(user)
+    assert follows == {followed.id, muted.id}
+    assert hidden == {other_user.id, blocker.id, muted.id} == hidden_author_ids(user)
+    assert followed_and_hidden(other_user) == (set(), {user.id})
