@@ -141,8 +141,8 @@ class Pool:
     owners: list[bytes]
     sources: list[str]  # the first source to propose it
     tags: list[tuple[str, ...]]
-    anyone: list[bool]  # a public video of a public account
-    followers: list[bool]  # public or followers-only: for the author's followers
+    shown_to_anyone: list[bool]  # :func:`may_show` to a viewer who does not follow the author…
+    shown_to_followers: list[bool]  # …and to one who does
     likes: np.ndarray
     created: np.ndarray  # seconds since the epoch
     impressions: np.ndarray
@@ -188,7 +188,7 @@ def viewer_context(viewer: Any, taste: Any) -> Context:
 
 
 def _pool_key(user_id: uuid.UUID) -> str:
-    return f"recommend:pool2:{user_id.hex}"  # the number changes with the layout of Pool
+    return f"recommend:pool3:{user_id.hex}"  # the number changes with the layout of Pool
 
 
 def pool_for(ctx: Context) -> Pool:
@@ -224,8 +224,8 @@ def pool_gather(ctx: Context) -> Pool:
         owners=[f.owner_id.bytes for f in rows],
         sources=[proposed[v][0] for v in ids],
         tags=[f.tags for f in rows],
-        anyone=[f.may_show(followed=False) for f in rows],
-        followers=[f.visibility in (Visibility.PUBLIC, Visibility.FOLLOWERS) for f in rows],
+        shown_to_anyone=[f.may_show(followed=False) for f in rows],
+        shown_to_followers=[f.may_show(followed=True) for f in rows],
         likes=np.array([f.likes for f in rows], dtype=np.int64),
         created=np.array([f.created.timestamp() for f in rows], dtype=np.float64),
         impressions=np.array([f.impressions or 0 for f in rows], dtype=np.int64),

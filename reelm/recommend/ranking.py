@@ -154,12 +154,12 @@ class RecommendedFeed:
         budget = 2 * _fresh_slots(limit, taste.more_new_creators)
         while True:
             excluded = {bytes.fromhex(h) for h in watched_recall(viewer.id).union(shown)}
-            fresh = {v for v, n in candidates.explore_order().items() if n < budget}
+            explore = candidates.explore_order()
+            fresh = {v for v, n in explore.items() if n < budget}
             scored, allowed = self._score(viewer, taste, ctx, ranker, candidates, excluded, fresh)
             if allowed >= limit or not candidates.worth_gathering_again():
                 break
             candidates = pool_gather(ctx)  # the kept pool ran dry
-        explore = candidates.explore_order()
         chosen = _compose(scored, limit, taste.more_new_creators, explore)
         rows = video_rows([s.video_id for s in chosen])
         gone = _no_longer_visible(rows, [s.video for s in chosen], ctx.follows)
@@ -243,7 +243,7 @@ def _allowed(viewer: Any, follows: set[bytes], hidden: set[bytes], candidates: P
     for at, (video, owner) in enumerate(zip(candidates.ids, candidates.owners, strict=True)):
         if video in excluded or owner in hidden:
             continue
-        if not (candidates.anyone[at] or (candidates.followers[at] and owner in follows)):
+        if not (candidates.shown_to_followers if owner in follows else candidates.shown_to_anyone)[at]:
             continue
         if ask and _not_wanted(no, uuid.UUID(bytes=video), uuid.UUID(bytes=owner), candidates.tags[at]):
             continue

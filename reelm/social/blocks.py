@@ -37,10 +37,7 @@ def muted_by(muter_id: Any, muted_id: Any) -> bool:
 
 def blocked_ids(viewer: Any) -> set[Any]:
     """Accounts the viewer blocked or is blocked by: one query (none when signed out)."""
-    if not _signed_in(viewer):
-        return set()
-    rows = _pairs()[0].filter(Q(owner_id=viewer.id) | Q(blocked_id=viewer.id))
-    return {other for pair in rows for other in pair if other != viewer.id}
+    return hidden_author_ids(viewer, muted=False)
 
 
 def hidden_author_ids(viewer: Any, *, muted: bool = True) -> set[Any]:
@@ -48,22 +45,27 @@ def hidden_author_ids(viewer: Any, *, muted: bool = True) -> set[Any]:
     viewer. One query (a UNION) for any number of blocks and mutes."""
     if not _signed_in(viewer):
         return set()
-    if not muted:
-        return blocked_ids(viewer)
-    blocks, mutes = _pairs()
-    rows = blocks.filter(Q(owner_id=viewer.id) | Q(blocked_id=viewer.id)).union(
-        mutes.filter(owner_id=viewer.id), all=True
-    )
-    return {other for pair in rows for other in pair if other != viewer.id}
+    return _relations_of(viewer, follows=False, muted=muted)[1]
 
 
 def followed_and_hidden(viewer: Any) -> tuple[set[Any], set[Any]]:
     """The accounts a signed-in viewer follows (accepted), and :func:`hidden_author_ids`: one query (a UNION),
     for a feed that needs both on every page."""
-    follows, blocks, mutes = _relations()
-    rows = follows.filter(owner_id=viewer.id).union(
-        blocks.filter(Q(owner_id=viewer.id) | Q(blocked_id=viewer.id)), mutes.filter(owner_id=viewer.id), all=True
-    )
+    return _relations_of(viewer, follows=True, muted=True)
+
+
+_FOLLOWS, _HIDES = 0, 1
+
+
+def _relations_of(viewer: Any, *, follows: bool, muted: bool) -> tuple[set[Any], set[Any]]:
+    """(followed, hidden) for the viewer, from one query over the parts asked for; blocks always."""
+    follow_rows, block_rows, mute_rows = _relations()
+    parts = [block_rows.filter(Q(owner_id=viewer.id) | Q(blocked_id=viewer.id))]
+    if follows:
+        parts.append(follow_rows.filter(owner_id=viewer.id))
+    if muted:
+        parts.append(mute_rows.filter(owner_id=viewer.id))
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     followed: set[Any] = set()
     hidden: set[Any] = set()
     for owner, other, kind in rows:
@@ -74,28 +76,16 @@ def followed_and_hidden(viewer: Any) -> tuple[set[Any], set[Any]]:
     return followed, hidden
 
 
-_FOLLOWS, _HIDES = 0, 1
-
-
 @functools.cache
 def _relations() -> tuple[QuerySet[Any, tuple[Any, Any, int]], ...]:
-    """Accepted follows, blocks and mutes as (owner, other, kind) rows, built once (as :func:`_pairs`)."""
+    """Accepted follows, blocks and mutes as (owner, other, kind) rows, built once: each call only adds its filter
+    (For You asks on every page, and building the values costs about as much as the filter)."""
     return (
         Follow.objects.order_by()
         .filter(status=FollowStatus.ACCEPTED)
         .values_list("owner_id", "followee_id", Value(_FOLLOWS)),
         Block.objects.order_by().values_list("owner_id", "blocked_id", Value(_HIDES)),
         Mute.objects.order_by().values_list("owner_id", "muted_id", Value(_HIDES)),
-    )
-
-
-@functools.cache
-def _pairs() -> tuple[QuerySet[Block, tuple[Any, Any]], QuerySet[Mute, tuple[Any, Any]]]:
-    """Blocks and mutes as (owner, other) pairs, built once: each call only adds its filter (For You asks on
-    every page, and building the values costs about as much as the filter)."""
-    return (
-        Block.objects.order_by().values_list("owner_id", "blocked_id"),
-        Mute.objects.order_by().values_list("owner_id", "muted_id"),
     )
 
 
