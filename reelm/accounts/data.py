@@ -51,6 +51,7 @@ def _videos(user: User) -> list[dict[str, Any]]:
             "caption": video.caption,
             "hashtags": [link.hashtag.name for link in video.hashtag_links.all()],
             "visibility": video.visibility,
+            "language": video.language,
             "state": video.state,
             "duration": video.duration,
             "width": video.width,

@@ -12,7 +12,10 @@ from reelm.accounts import data, selectors, services
 from reelm.accounts import profile as profile_reads
 from reelm.accounts.auth import current_user
 from reelm.accounts.forms import ProfileForm, SignupForm, TokenForm
+from reelm.accounts.models import User
 from reelm.core.errors import ReelmError
+from reelm.core.languages import accept_languages
+from reelm.recommend.services import taste_settings_set
 from reelm.social.blocks import account_get_for_viewer
 from reelm.social.selectors import bookmarks_of, follow_requests_pending, follow_status
 from reelm.videos.selectors import videos_of_owner
@@ -22,10 +25,18 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
+        _languages_from_browser(request, user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome to Reelm!")
         return redirect("upload")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+def _languages_from_browser(request: HttpRequest, user: User) -> None:
+    """A new account starts with the languages its browser asks for (changed on the feed settings page)."""
+    languages = accept_languages(request.headers.get("Accept-Language", ""))
+    if languages:
+        taste_settings_set(user, languages=languages)
 
 
 def profile(request: HttpRequest, username: str) -> HttpResponse:

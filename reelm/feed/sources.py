@@ -188,22 +188,24 @@ def score(*, likes: int, comments: int, age_hours: float) -> float:
     return (likes + 2 * comments + 1) / (max(age_hours, 0.0) + 2) ** 1.5
 
 
-def _window(snapshot: datetime) -> QuerySet[Video]:
-    """Public videos in For You's window before ``snapshot``, bounded by id as well (UUIDv7 ids sort by creation
-    time), so the database walks an index newest first."""
+def _window(snapshot: datetime, language: str | None = None) -> QuerySet[Video]:
+    """Public videos in For You's window before ``snapshot`` (only those in ``language``, if given), bounded by id
+    as well (UUIDv7 ids sort by creation time), so the database walks an index newest first."""
     start_ms = int((snapshot - WINDOW).timestamp() * 1000)
     end_ms = int(snapshot.timestamp() * 1000)
-    return public_videos().filter(
+    window = public_videos().filter(
         id__gte=uuid7_floor(start_ms),
         id__lte=uuid7_ceiling(end_ms),
         created_at__lte=snapshot,
         created_at__gte=snapshot - WINDOW,
     )
+    return window if language is None else window.filter(language=language)
 
 
-def ranked_at(snapshot: datetime) -> list[Ranked]:
-    """The For You candidates at ``snapshot``, best first, ties broken by newest id, for every viewer alike (each
-    viewer's hidden authors are taken out afterwards, see :func:`_order_for`): two queries."""
+def ranked_at(snapshot: datetime, language: str | None = None) -> list[Ranked]:
+    """The For You candidates at ``snapshot`` (only videos in ``language``, if given), best first, ties broken by
+    newest id, for every viewer alike (each viewer's hidden authors are taken out afterwards, see
+    :func:`_order_for`): two queries."""
 
     def counted(model: type[Like] | type[Comment]) -> Any:
         rows = (
@@ -216,7 +218,7 @@ def ranked_at(snapshot: datetime) -> list[Ranked]:
         return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
     # The newest candidates first, then only those few rows get their reactions counted.
-    candidates = list(_window(snapshot).order_by("-id").values_list("id", flat=True)[:MAX_CANDIDATES])
+    candidates = list(_window(snapshot, language).order_by("-id").values_list("id", flat=True)[:MAX_CANDIDATES])
     rows = (
         Video.objects.filter(id__in=candidates)
         .order_by()
@@ -277,8 +279,8 @@ class Ranking:
     order: list[str]
 
     @staticmethod
-    def at(snapshot: datetime) -> Ranking:
-        ranked = ranked_at(snapshot)
+    def at(snapshot: datetime, language: str | None = None) -> Ranking:
+        ranked = ranked_at(snapshot, language)
         return Ranking(
             snapshot, [r.id for r in ranked], [r.owner_id for r in ranked], [r.id for r in diversify(ranked)]
         )
@@ -306,8 +308,14 @@ def _key(name: str) -> str:
     return f"{CACHE_PREFIX}{database}:{name}"
 
 
-def _snapshot_key(snapshot: datetime) -> str:
-    return _key(f"at:{_micros(snapshot)}")
+def _snapshot_key(snapshot: datetime, language: str | None = None) -> str:
+    if language is None:
+        return _key(f"at:{_micros(snapshot)}")
+    return _key(f"at:{language}:{_micros(snapshot)}")
+
+
+def _fresh_key(language: str | None = None) -> str:
+    return _key("fresh") if language is None else _key(f"fresh:{language}")
 
 
 def _ranking_at(snapshot: datetime) -> tuple[Ranking, bool]:
@@ -327,17 +335,24 @@ def _fresh_ranking() -> tuple[Ranking, bool]:
     younger than :data:`FRESH_FOR` (``ForYouFeed.page`` also drops it as soon as a newer public video is ready,
     so a new upload shows up on the next fresh load), else a new snapshot, now. Likes and comments since the
     shared snapshot count from the next one on."""
-    cached = cache.get(_key("fresh"))
+    return fresh_ranking_in(None)
+
+
+def fresh_ranking_in(language: str | None) -> tuple[Ranking, bool]:
+    """As :func:`_fresh_ranking`, of the videos in one ``language`` only (an ISO 639-1 code; None: every video),
+    cached apart. The recommender's "trending in your language" source reads it: a language's popular videos
+    rarely reach the global top, which the most used languages fill."""
+    cached = cache.get(_fresh_key(language))
     if cached is not None:
         return Ranking.load(cached), False
-    return _rank_now(), True
+    return _rank_now(language), True
 
 
-def _rank_now() -> Ranking:
-    ranking = Ranking.at(timezone.now())
+def _rank_now(language: str | None = None) -> Ranking:
+    ranking = Ranking.at(timezone.now(), language)
     value = ranking.dump()
-    cache.set(_key("fresh"), value, FRESH_FOR)
-    cache.set(_snapshot_key(ranking.snapshot), value, SNAPSHOT_TTL)
+    cache.set(_fresh_key(language), value, FRESH_FOR)
+    cache.set(_snapshot_key(ranking.snapshot, language), value, SNAPSHOT_TTL)
     return ranking
 
 

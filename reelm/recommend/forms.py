@@ -7,6 +7,8 @@ from typing import Any
 
 from django import forms
 
+from reelm.core.languages import LANGUAGE_CHOICES, MAX_PREFERRED
+
 #: Like a caption's hashtag (``reelm.videos.captions``), with or without its "#".
 INTEREST_RE = re.compile(r"^#?(\w{1,64})$", re.UNICODE)
 #: What ``services.taste_settings_set`` keeps at most.
@@ -42,12 +44,26 @@ class FeedSettingsForm(forms.Form):
         max_length=400,
         help_text="Hashtags separated by spaces or commas, e.g. #cooking travel",
     )
+    languages = forms.MultipleChoiceField(
+        label="Languages you watch in",
+        choices=LANGUAGE_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=f"Up to {MAX_PREFERRED}. For You adds what is popular in them; your first one is also what "
+        "your uploads are in unless you say otherwise.",
+    )
 
     def __init__(self, *args: Any, interest_choices: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         interests = self.fields["interests"]
         assert isinstance(interests, forms.MultipleChoiceField)
         interests.choices = [(name, f"#{name}") for name in interest_choices]
+
+    def clean_languages(self) -> list[str]:
+        chosen: list[str] = self.cleaned_data["languages"]
+        if len(chosen) > MAX_PREFERRED:
+            raise forms.ValidationError(f"Pick at most {MAX_PREFERRED} languages.")
+        return chosen
 
     def clean_more_interests(self) -> list[str]:
         names = []

@@ -23,6 +23,13 @@ class Taste(OwnedModel):
         default=50, help_text="0–100: how much of each page goes to fresh uploads (50 is the default budget)."
     )
     interests = models.JSONField(default=list, blank=True, help_text="Hashtags picked to start with.")
+    # A database default as well, so rows written without the ORM (the benchmark's seeding) get an empty list.
+    languages = models.JSONField(
+        default=list,
+        db_default=[],
+        blank=True,
+        help_text="ISO 639-1 codes of the languages the viewer watches in, first preferred.",
+    )
     # Running averages of the viewer's labels, the strongest few kept (bounded memory).
     tag_affinity = models.JSONField(default=dict, blank=True)
     author_affinity = models.JSONField(default=dict, blank=True)

@@ -137,6 +137,7 @@ class Pool:
     vector: np.ndarray | None
     follows: frozenset[uuid.UUID]
     interests: tuple[str, ...]
+    languages: tuple[str, ...]
     ids: list[bytes]  # 16-byte UUIDs
     owners: list[bytes]
     sources: list[str]  # the first source to propose it
@@ -168,10 +169,12 @@ class Pool:
         return not self.gathered_now and time.time() - self.gathered > POOL_DRY_AFTER
 
     def fits(self, ctx: Context) -> bool:
-        """Whether a page may be ranked from it: gathered for the same follows and interests (whatever its age:
-        the page's videos are checked again, and an old pool is gathered again in the background)."""
+        """Whether a page may be ranked from it: gathered for the same follows, interests and languages (whatever
+        its age: the page's videos are checked again, and an old pool is gathered again in the background)."""
         return time.time() - self.gathered < POOL_KEEP and (
-            self.follows == frozenset(ctx.follows) and self.interests == tuple(ctx.interests)
+            self.follows == frozenset(ctx.follows)
+            and self.interests == tuple(ctx.interests)
+            and self.languages == tuple(ctx.languages)
         )
 
 
@@ -184,11 +187,12 @@ def viewer_context(viewer: Any, taste: Any) -> Context:
         tag_affinity=taste.tag_affinity,
         interests=taste.interests,
         hidden=hidden,
+        languages=tuple(taste.languages),
     )
 
 
 def _pool_key(user_id: uuid.UUID) -> str:
-    return f"recommend:pool3:{user_id.hex}"  # the number changes with the layout of Pool
+    return f"recommend:pool4:{user_id.hex}"  # the number changes with the layout of Pool
 
 
 def pool_for(ctx: Context) -> Pool:
@@ -220,6 +224,7 @@ def pool_gather(ctx: Context) -> Pool:
         vector=ctx.vector,
         follows=frozenset(ctx.follows),
         interests=tuple(ctx.interests),
+        languages=tuple(ctx.languages),
         ids=[v.bytes for v in ids],
         owners=[f.owner_id.bytes for f in rows],
         sources=[proposed[v][0] for v in ids],

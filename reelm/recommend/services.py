@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from reelm.core.languages import MAX_PREFERRED, clean_language
 from reelm.recommend import model
 from reelm.recommend.models import ModelState, NotInterested, NotInterestedScope, Taste, VideoSignal
 from reelm.videos.models import Video, VideoHashtag
@@ -427,6 +428,7 @@ def taste_settings_set(
     more_following: int | None = None,
     more_new_creators: int | None = None,
     interests: list[str] | None = None,
+    languages: list[str] | None = None,
 ) -> Taste:
     taste = taste_get(user)
     if personalised is not None:
@@ -437,5 +439,14 @@ def taste_settings_set(
         taste.more_new_creators = max(0, min(100, more_new_creators))
     if interests is not None:
         taste.interests = sorted({name.lower().lstrip("#")[:64] for name in interests if name.strip()})[:20]
+    if languages is not None:
+        taste.languages = languages_clean(languages)
     taste.save()
     return taste
+
+
+def languages_clean(codes: Iterable[str]) -> list[str]:
+    """A viewer's languages as kept: known codes only, each once, in the order given, at most
+    :data:`~reelm.core.languages.MAX_PREFERRED` (an unknown one is a 400)."""
+    cleaned = [clean_language(code) for code in codes]
+    return list(dict.fromkeys(code for code in cleaned if code))[:MAX_PREFERRED]

@@ -8,6 +8,7 @@ interested" are applied once to the union (``ranking.RecommendedFeed``), so no s
 from __future__ import annotations
 
 import functools
+import itertools
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -44,6 +45,8 @@ class Context:
     rng: np.random.Generator = field(default_factory=np.random.default_rng)
     #: Accounts hidden from the viewer (blocked either way, muted), when read with ``follows``; None: not read.
     hidden: set[uuid.UUID] | None = None
+    #: The languages the viewer watches in (ISO 639-1 codes, first preferred).
+    languages: tuple[str, ...] = ()
 
     @functools.cached_property
     def trending(self) -> list[str]:
@@ -133,6 +136,22 @@ class Trending:
         return [(uuid.UUID(hex=h), 1.0 - i / (k + 1)) for i, h in enumerate(ctx.trending[:k])]
 
 
+class TrendingInLanguage:
+    """The transparent ranking of each of the viewer's languages, interleaved (the best of each first): a
+    language few people speak would otherwise never reach the global top that :class:`Trending` proposes."""
+
+    name = "trending-language"
+    words = "Popular right now in your language"
+
+    def candidates(self, ctx: Context, k: int) -> list[tuple[uuid.UUID, float]]:
+        from reelm.feed.sources import fresh_ranking_in
+
+        rankings = [fresh_ranking_in(code)[0].ids[:k] for code in ctx.languages]
+        interleaved = [h for row in itertools.zip_longest(*rankings) for h in row if h is not None]
+        best = list(dict.fromkeys(interleaved))[:k]  # each video has one language: only a repeated code repeats one
+        return [(uuid.UUID(hex=h), 1.0 - i / (k + 1)) for i, h in enumerate(best)]
+
+
 class Hashtags:
     name = "hashtags"
     words = "You engage with its hashtags"
@@ -178,5 +197,13 @@ class FreshUploads:
         return [(fresh[i], float(draws[i])) for i in order]
 
 
-SOURCES: list[Source] = [FollowedAuthors(), NearestNeighbours(), CoEngaged(), Trending(), Hashtags(), FreshUploads()]
+SOURCES: list[Source] = [
+    FollowedAuthors(),
+    NearestNeighbours(),
+    CoEngaged(),
+    TrendingInLanguage(),  # before Trending: a video popular in both is explained by the narrower reason
+    Trending(),
+    Hashtags(),
+    FreshUploads(),
+]
 SOURCE_WORDS = {s.name: s.words for s in SOURCES} | {"organic": "Recommended for you"}

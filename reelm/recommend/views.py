@@ -33,7 +33,7 @@ def feed_settings(request: HttpRequest) -> HttpResponse:
         interest_choices=_interest_choices(taste, request.POST.getlist("interests")),
     )
     if request.method == "POST" and form.is_valid():
-        _save(user, form.cleaned_data)
+        _save(user, taste, form.cleaned_data)
         messages.success(request, "Feed settings saved.")
         return redirect("feed_settings")
     context = {"form": form, "not_interested": not_interested_rows(user)}
@@ -56,6 +56,7 @@ def _initial(taste: Taste) -> dict[str, Any]:
         "more_following": taste.more_following,
         "more_new_creators": taste.more_new_creators,
         "interests": list(taste.interests),
+        "languages": list(taste.languages),
     }
 
 
@@ -67,14 +68,21 @@ def _interest_choices(taste: Taste, posted: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _save(user: User, cleaned: dict[str, Any]) -> None:
+def _save(user: User, taste: Taste, cleaned: dict[str, Any]) -> None:
     services.taste_settings_set(
         user,
         personalised=cleaned["personalised"] == "on",
         more_following=cleaned["more_following"],
         more_new_creators=cleaned["more_new_creators"],
         interests=cleaned["all_interests"],
+        languages=_in_preferred_order(taste.languages, cleaned["languages"]),
     )
+
+
+def _in_preferred_order(before: list[str], chosen: list[str]) -> list[str]:
+    """Checkboxes have no order: the languages kept stay where they were (the first is the default for uploads),
+    new ones come after them."""
+    return [code for code in before if code in chosen] + [code for code in chosen if code not in before]
 
 
 # --- the "not interested" list -------------------------------------------------------------------------------------

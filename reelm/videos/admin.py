@@ -20,10 +20,11 @@ class VideoAdmin(admin.ModelAdmin):
         "state",
         "failure_reason",
         "visibility",
+        "language",
         "duration",
         "created_at",
     )
-    list_filter = ("state", "visibility")
+    list_filter = ("state", "visibility", "language")
     search_fields = ("id", "caption", "owner__username", "failure_reason")
     list_select_related = ("owner",)
     readonly_fields = (
@@ -31,7 +32,7 @@ class VideoAdmin(admin.ModelAdmin):
         "source_container", "source_codecs", "duration", "width", "height", "media_prefix", "attempt_prefix",
         "attempts", "lease_until", "playable_at", "ready_at", "renditions", "created_at", "updated_at",
     )  # fmt: skip
-    fields = ("caption", "visibility", *readonly_fields)
+    fields = ("caption", "visibility", "language", *readonly_fields)
     actions = ["retry_transcode"]
     date_hierarchy = "created_at"
 

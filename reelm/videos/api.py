@@ -23,8 +23,9 @@ PAGE_SIZE = 20
     "",
     response={201: VideoOut},
     summary="Upload a video",
-    description="Multipart form with `file`, optional `caption` and `visibility` (public, followers, private). "
-    "The file is identified by its content (MP4/MOV, WebM, MKV). Transcoding runs in the background: poll the "
+    description="Multipart form with `file`, optional `caption`, `visibility` (public, followers, private) and "
+    "`language` (an ISO 639-1 code of what is spoken, such as `en`; empty for unknown; left out: your first "
+    "preferred language). The file is identified by its content (MP4/MOV, WebM, MKV). Transcoding runs in the background: poll the "
     "video until `state` is `ready` (or `failed`, with `failure_reason`).",
 )
 def video_upload(
@@ -32,12 +33,14 @@ def video_upload(
     file: File[UploadedFile],
     caption: Form[str] = "",
     visibility: Form[str] = "public",
+    language: Form[str | None] = None,
 ) -> Status[VideoOut]:
     video = services.video_create(
         owner=current_user(request),
         upload_path=Path(file.temporary_file_path()),  # type: ignore[attr-defined]
         caption=caption,
         visibility=visibility,
+        language=language,
     )
     return Status(201, VideoOut.for_viewer(video, current_user(request)))
 
@@ -86,7 +89,7 @@ def video_detail(request: HttpRequest, video_id: str) -> VideoOut:
     return VideoOut.for_viewer(selectors.video_get_for_viewer(video_id, who), who)
 
 
-@router.patch("/{video_id}", response=VideoOut, summary="Edit caption or visibility")
+@router.patch("/{video_id}", response=VideoOut, summary="Edit caption, visibility or language")
 def video_update(request: HttpRequest, video_id: str, payload: VideoUpdateIn) -> VideoOut:
     video = selectors.video_get_for_viewer(video_id, current_user(request))
     video = services.video_update(
@@ -94,6 +97,7 @@ def video_update(request: HttpRequest, video_id: str, payload: VideoUpdateIn) ->
         editor=current_user(request),
         caption=payload.caption,
         visibility=payload.visibility,
+        language=payload.language,
     )
     return VideoOut.for_viewer(video, current_user(request))
 

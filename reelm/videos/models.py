@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from reelm.core.languages import VIDEO_LANGUAGE_CHOICES
 from reelm.core.models import OwnedModel, UUIDModel
 from reelm.videos.states import VideoState
 
@@ -15,6 +16,9 @@ class Visibility(models.TextChoices):
 class Video(OwnedModel):
     caption = models.TextField(max_length=2200, blank=True)
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
+    language = models.CharField(
+        max_length=8, choices=VIDEO_LANGUAGE_CHOICES, blank=True, help_text="spoken, ISO 639-1; blank: unknown"
+    )
     state = models.CharField(max_length=12, choices=VideoState.choices, default=VideoState.UPLOADED)
     failure_reason = models.CharField(max_length=500, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -53,6 +57,8 @@ class Video(OwnedModel):
             models.Index(fields=["owner", "-id"]),
             models.Index(fields=["state", "lease_until"]),
             models.Index(fields=["visibility", "state", "-id"]),
+            # A language's newest public videos (trending in a language) without walking every other language's.
+            models.Index(fields=["language", "visibility", "state", "-id"], name="video_language_newest"),
         ]
 
     def __str__(self) -> str:

@@ -41,6 +41,7 @@ class VideoOut(Schema):
     hashtags: list[str]
     mentions: list[str]
     visibility: str
+    language: str = Field(description="ISO 639-1 code of what is spoken; empty when unknown.")
     state: str
     failure_reason: str
     duration: float | None
@@ -89,6 +90,7 @@ class VideoOut(Schema):
             hashtags=[link.hashtag.name for link in _related(video, "hashtag_links", "hashtag")],
             mentions=[m.mentioned.username for m in _related(video, "mentions", "mentioned")],
             visibility=video.visibility,
+            language=video.language,
             state=video.state,
             failure_reason=video.failure_reason,
             duration=video.duration,
@@ -120,7 +122,7 @@ class VideoOut(Schema):
 
 #: The columns :func:`video_items` reads: the video's own, and its author's for ``UserOut``.
 _ITEM_COLUMNS = (
-    "id", "caption", "visibility", "state", "failure_reason", "duration", "width", "height", "renditions",
+    "id", "caption", "visibility", "language", "state", "failure_reason", "duration", "width", "height", "renditions",
     "created_at", "ready_at", "playable_at", "preview_count", "like_count", "comment_count", "bookmark_count",
     "owner_id", "owner__username", "owner__display_name", "owner__bio", "owner__avatar_key", "owner__is_private",
     "owner__follower_count", "owner__following_count",
@@ -231,6 +233,7 @@ def _item(
         "hashtags": hashtags,
         "mentions": mentions,
         "visibility": row["visibility"],
+        "language": row["language"],
         "state": row["state"],
         "failure_reason": row["failure_reason"],
         "duration": row["duration"],
@@ -271,6 +274,7 @@ def _related(video: Video, name: str, target: str) -> list[Any]:
 class VideoUpdateIn(Schema):
     caption: str | None = None
     visibility: str | None = None
+    language: str | None = Field(None, description="ISO 639-1 code, or empty for unknown.")
 
 
 class VideoPageOut(Schema):

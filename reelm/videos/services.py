@@ -21,6 +21,7 @@ from reelm.accounts.models import User
 from reelm.accounts.selectors import users_by_usernames
 from reelm.core.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge, UnsupportedMedia
 from reelm.core.ids import uuid7
+from reelm.core.languages import clean_language
 from reelm.notifications.models import NotificationKind
 from reelm.notifications.services import notification_create, notification_withdraw
 from reelm.storage.base import ObjectStore
@@ -72,10 +73,19 @@ def probe_upload(path: Path) -> ffmpeg.MediaProbe:
     return media
 
 
-def video_create(*, owner: User, upload_path: Path, caption: str = "", visibility: str = "public") -> Video:
-    """Accept an upload: probe it, store the original under a Reelm-made key, queue the transcode."""
+def video_create(
+    *,
+    owner: User,
+    upload_path: Path,
+    caption: str = "",
+    visibility: str = "public",
+    language: str | None = None,
+) -> Video:
+    """Accept an upload: probe it, store the original under a Reelm-made key, queue the transcode. ``language``
+    None: the uploader's first preferred language, if any."""
     caption = clean_caption(caption)
     visibility = clean_visibility(visibility)
+    language = clean_language(language) if language is not None else default_language(owner)
     size = upload_path.stat().st_size
     if size > settings.REELM_MAX_UPLOAD_BYTES:
         raise PayloadTooLarge("The file is over the upload limit.")
@@ -91,6 +101,7 @@ def video_create(*, owner: User, upload_path: Path, caption: str = "", visibilit
                 owner=owner,
                 caption=caption,
                 visibility=visibility,
+                language=language,
                 source_key=key,
                 source_size=written.size,
                 source_sha256=written.sha256,
@@ -132,7 +143,22 @@ def _link_caption(video: Video) -> None:
         )
 
 
-def video_update(*, video: Video, editor: User, caption: str | None = None, visibility: str | None = None) -> Video:
+def default_language(owner: User) -> str:
+    """A new upload's language when the uploader names none: their first preferred one, else unknown."""
+    from reelm.recommend.models import Taste  # the recommender keeps the viewer's languages
+
+    preferred = Taste.objects.filter(owner_id=owner.id).values_list("languages", flat=True).first()
+    return preferred[0] if preferred else ""
+
+
+def video_update(
+    *,
+    video: Video,
+    editor: User,
+    caption: str | None = None,
+    visibility: str | None = None,
+    language: str | None = None,
+) -> Video:
     if editor.id != video.owner_id:
         raise Forbidden("Only the author can edit this video.")
     with transaction.atomic():
@@ -140,7 +166,9 @@ def video_update(*, video: Video, editor: User, caption: str | None = None, visi
             video.caption = clean_caption(caption)
         if visibility is not None:
             video.visibility = clean_visibility(visibility)
-        video.save(update_fields=["caption", "visibility", "updated_at"])
+        if language is not None:
+            video.language = clean_language(language)
+        video.save(update_fields=["caption", "visibility", "language", "updated_at"])
         if caption is not None:
             _link_caption(video)
     return video

@@ -21,6 +21,7 @@ from reelm.videos.embed import embed_code, embeddable
 from reelm.videos.forms import UploadForm, VideoEditForm
 from reelm.videos.models import Video
 from reelm.videos.schemas import VideoOut
+from reelm.videos.services import default_language
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -30,14 +31,18 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def upload(request: HttpRequest) -> HttpResponse:
-    form = UploadForm(request.POST or None, request.FILES or None)
+    owner = current_user(request)
+    # A posted form shows what was posted: only a new one needs the uploader's default language.
+    initial = {"language": default_language(owner)} if request.method != "POST" else None
+    form = UploadForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             video = services.video_create(
-                owner=current_user(request),
+                owner=owner,
                 upload_path=Path(form.cleaned_data["file"].temporary_file_path()),
                 caption=form.cleaned_data["caption"],
                 visibility=form.cleaned_data["visibility"],
+                language=form.cleaned_data["language"],
             )
         except ReelmError as exc:
             form.add_error("file", exc.message)
@@ -67,7 +72,9 @@ def video_page(request: HttpRequest, video_id: str) -> HttpResponse:
             "threads": comment_threads(video, me),
             "is_video_owner": is_owner,
             "embed_code": embed_code(video, _origin(request)) if embeddable(video) else "",
-            "edit_form": VideoEditForm(initial={"caption": video.caption, "visibility": video.visibility})
+            "edit_form": VideoEditForm(
+                initial={"caption": video.caption, "visibility": video.visibility, "language": video.language}
+            )
             if is_owner
             else None,
         },
@@ -77,7 +84,7 @@ def video_page(request: HttpRequest, video_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def video_edit(request: HttpRequest, video_id: str) -> HttpResponse:
-    """The author's caption and visibility form on the video page (works without JavaScript)."""
+    """The author's caption, visibility and language form on the video page (works without JavaScript)."""
     video = _visible_video(request, video_id)
     form = VideoEditForm(request.POST)
     if not form.is_valid():
@@ -87,6 +94,7 @@ def video_edit(request: HttpRequest, video_id: str) -> HttpResponse:
         editor=current_user(request),
         caption=form.cleaned_data["caption"],
         visibility=form.cleaned_data["visibility"],
+        language=form.cleaned_data["language"] if "language" in request.POST else None,  # an older page: kept
     )
     messages.success(request, f"Saved: the video is now {video.get_visibility_display().lower()}.")
     return redirect("video", video_id=video.id)

@@ -30,7 +30,9 @@ def world(
 ) -> dict[str, Any]:
     """Alice and Bob, each with a video, who like, bookmark, comment on and follow each other."""
     with django_capture_on_commit_callbacks(execute=True):
-        alice_video = videos.video_create(owner=user, upload_path=clips["portrait"], caption="alice #mine")
+        alice_video = videos.video_create(
+            owner=user, upload_path=clips["portrait"], caption="alice #mine", language="fr"
+        )
         bob_video = videos.video_create(owner=other_user, upload_path=clips["landscape"], caption="bob's")
     avatar = io.BytesIO()
     Image.new("RGB", (64, 64), "red").save(avatar, "PNG")
@@ -67,6 +69,7 @@ def test_export_holds_every_kind_of_data_and_the_originals(
     assert profile["username"] == "alice" and profile["format"] == 1
     [video] = json.loads(archive.read("videos.json"))
     assert video["id"] == str(world["alice_video"].id) and video["hashtags"] == ["mine"]
+    assert video["language"] == "fr"
     original = media_store.read_bytes(world["alice_video"].source_key)
     assert archive.read(video["original"]) == original
     assert {c["body"] for c in json.loads(archive.read("comments.json"))} == {"nice one", "a reply"}

@@ -79,7 +79,9 @@ def skipped(video_id: uuid.UUID) -> list[dict[str, Any]]:
 
 
 def test_every_source_names_itself_in_plain_words() -> None:
-    assert {s.name for s in SOURCES} == {"following", "similar", "co-engagement", "trending", "hashtags", "fresh"}
+    assert {s.name for s in SOURCES} == {
+        "following", "similar", "co-engagement", "trending", "trending-language", "hashtags", "fresh"
+    }  # fmt: skip
     assert all(SOURCE_WORDS[s.name] and s.words[0].isupper() for s in SOURCES)
 
 
