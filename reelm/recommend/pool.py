@@ -6,7 +6,8 @@ moves the very next page. The pool is gathered again before a page only when the
 for :data:`POOL_KEEP`), when the viewer's follows or interests changed, or when it runs dry; otherwise the worker
 gathers it in the background (after an events batch or a page) when it is older than :data:`POOL_REFRESH` or the
 viewer's vector has moved away from the one it was gathered with — so a returning viewer's first page ranks their
-old pool and the next ones a fresh one. What the viewer watched since the pool was gathered is kept beside it
+old pool and the next ones a fresh one — or when a page used most of it up (:data:`POOL_LOW`), so a viewer who
+keeps swiping never waits for one. Sources are asked past the head the viewer has already seen. What the viewer watched since the pool was gathered is kept beside it
 (:func:`watched_add`, for as long as the pool), so it is never shown again.
 """
 
@@ -27,7 +28,7 @@ from django.utils import timezone
 from reelm.events.models import WatchEvent
 from reelm.recommend import model, services
 from reelm.recommend.index import video_index
-from reelm.recommend.sources import SOURCES, Context
+from reelm.recommend.sources import SOURCES, Context, Source
 from reelm.social.blocks import followed_and_hidden
 from reelm.videos.models import Video, VideoHashtag, Visibility
 from reelm.videos.states import VideoState
@@ -35,6 +36,11 @@ from reelm.videos.states import VideoState
 SEEN_FOR = timedelta(days=30)
 SEEN_MAX = 3000
 PER_SOURCE = 40
+#: A source whose proposals the viewer has mostly seen is asked again this many times deeper, until it proposes
+#: :data:`PER_SOURCE` // 2 unseen ones or :data:`DEEPEST` times :data:`PER_SOURCE` (a heavy viewer's feed never
+#: runs dry because the head of every source is behind them).
+DEEPER = 4
+DEEPEST = 16
 #: How long a pool is kept for a viewer who does not come back (one who does has it gathered again in the
 #: background every few minutes).
 POOL_KEEP = 6 * 3600
@@ -47,6 +53,9 @@ POOL_REFRESH = 600
 POOL_DRIFT = 0.9
 #: A pool that ran dry is gathered again only if older than this.
 POOL_DRY_AFTER = 10
+#: A page that leaves fewer than this many videos (and under a third) of the pool has the worker gather the next
+#: pool, so the viewer's page after next does not wait for it.
+POOL_LOW = 60
 WATCHED_KEEP = 500
 
 
@@ -205,15 +214,15 @@ def pool_for(ctx: Context) -> Pool:
 
 def pool_gather(ctx: Context) -> Pool:
     """Ask every source, read the facts of what they proposed that the viewer has not seen lately; keep it."""
+    seen = _seen(ctx.user) | {uuid.UUID(hex=h) for h in watched_recall(ctx.user.id)}
     proposed: dict[uuid.UUID, tuple[str, float]] = {}
     explore: dict[uuid.UUID, int] = {}
     for source in SOURCES:
-        for video_id, score in source.candidates(ctx, PER_SOURCE):
+        for video_id, score in _unseen_proposals(source, ctx, seen):
             if source.name == "fresh":
                 explore.setdefault(video_id, len(explore))
             proposed.setdefault(video_id, (source.name, score))  # the first source to propose it names it
-    seen = _seen(ctx.user)
-    facts = video_facts([v for v in proposed if v not in seen])
+    facts = video_facts(list(proposed))
     ids = [v for v in proposed if v in facts]
     rows = [facts[v] for v in ids]
     trending = ctx.trending_rank
@@ -247,6 +256,18 @@ def pool_gather(ctx: Context) -> Pool:
     return pool
 
 
+def _unseen_proposals(source: Source, ctx: Context, seen: set[uuid.UUID]) -> list[tuple[uuid.UUID, float]]:
+    """Up to :data:`PER_SOURCE` of ``source``'s proposals the viewer has not seen, best first, asking deeper while
+    they are mostly seen and the source has more."""
+    k = PER_SOURCE
+    while True:
+        proposals = source.candidates(ctx, k)
+        unseen = [(video_id, score) for video_id, score in proposals if video_id not in seen]
+        if len(unseen) >= PER_SOURCE // 2 or len(proposals) < k or k >= PER_SOURCE * DEEPEST:
+            return unseen[:PER_SOURCE]
+        k *= DEEPER
+
+
 def pool_refresh_due(user_id: uuid.UUID, vector: np.ndarray | None, pool: Pool | None = None) -> bool:
     """Whether the viewer's kept pool (read from the cache unless given) should be gathered again in the
     background — older than :data:`POOL_REFRESH`, or gathered with a vector the viewer has moved away from — and
@@ -257,7 +278,18 @@ def pool_refresh_due(user_id: uuid.UUID, vector: np.ndarray | None, pool: Pool |
         return False  # the next page gathers one, or this one just did
     old = time.time() - pool.gathered > POOL_REFRESH
     drifted = vector is not None and (pool.vector is None or float(pool.vector @ vector) < POOL_DRIFT)
-    return (old or drifted) and cache.add(f"recommend:pool-gathering:{user_id.hex}", 1, 30)
+    return (old or drifted) and _claim_gathering(user_id)
+
+
+def pool_running_low(user_id: uuid.UUID, pool: Pool, left: int) -> bool:
+    """Whether a page that left ``left`` of ``pool``'s videos for the viewer should have the worker gather the
+    next pool now: most of it is used up (a small catalogue's whole pool is never "low"), it was not gathered
+    moments ago, and nobody is gathering already."""
+    return left < min(POOL_LOW, len(pool) / 3) and pool.worth_gathering_again() and _claim_gathering(user_id)
+
+
+def _claim_gathering(user_id: uuid.UUID) -> bool:
+    return cache.add(f"recommend:pool-gathering:{user_id.hex}", 1, 30)
 
 
 def pool_forget(user_id: uuid.UUID) -> None:
@@ -268,11 +300,13 @@ def _watched_key(user_id: uuid.UUID) -> str:
     return f"recommend:watched:{user_id.hex}"
 
 
-def watched_add(user_id: uuid.UUID, video_ids: Iterable[uuid.UUID]) -> None:
-    """Remember what the viewer was just shown or watched, for pools gathered before it (newest last, bounded)."""
+def watched_add(user_id: uuid.UUID, video_ids: Iterable[str]) -> None:
+    """Remember what the viewer was just shown or watched (ids as hex), for pools gathered before it (newest last,
+    bounded)."""
     known: list[str] = cache.get(_watched_key(user_id)) or []
-    known += [v.hex for v in video_ids if v.hex not in known]
-    cache.set(_watched_key(user_id), known[-WATCHED_KEEP:], POOL_KEEP + 600)  # outlives the pools it is for
+    already = set(known)
+    added = [v for v in dict.fromkeys(video_ids) if v not in already]
+    cache.set(_watched_key(user_id), (known + added)[-WATCHED_KEEP:], POOL_KEEP + 600)  # outlives its pools
 
 
 def watched_recall(user_id: uuid.UUID) -> set[str]:

@@ -26,13 +26,16 @@ from reelm.feed.sources import BadCursor, FeedPage, ForYouFeed
 from reelm.recommend import model, services
 from reelm.recommend.pool import (
     SEEN_MAX,
+    WATCHED_KEEP,
     Pool,
     may_show,
     pool_for,
     pool_gather,
     pool_refresh_due,
+    pool_running_low,
     video_facts,
     viewer_context,
+    watched_add,
     watched_recall,
 )
 from reelm.recommend.sources import SOURCE_WORDS, Context
@@ -147,9 +150,7 @@ class RecommendedFeed:
         ctx = viewer_context(viewer, taste)
         candidates = pool_for(ctx)
         if pool_refresh_due(viewer.id, ctx.vector, candidates):
-            from reelm.recommend.tasks import pool_refresh
-
-            pool_refresh(viewer.id)  # this page ranks the kept pool; the worker gathers the next one
+            _gather_in_background(viewer.id)  # this page ranks the kept pool; the worker gathers the next one
         # The fresh uploads the exploration budget may pick from (twice its slots) skip the pre-ranking.
         budget = 2 * _fresh_slots(limit, taste.more_new_creators)
         while True:
@@ -179,6 +180,9 @@ class RecommendedFeed:
         services.served_remember(viewer.id, served)
         shown = (shown + [i.hex for i in ids])[-SEEN_MAX:]
         cache.set(_session_key(session), shown, SESSION_TTL)
+        if pool_running_low(viewer.id, candidates, allowed - len(chosen)):
+            watched_add(viewer.id, shown[-WATCHED_KEEP:])  # so the next pool leaves them out
+            _gather_in_background(viewer.id)
         more = allowed > len(chosen)
         return FeedPage(ids=ids, next_cursor=CURSOR_PREFIX + session if more and chosen else None, why=why, rows=rows)
 
@@ -230,6 +234,12 @@ class RecommendedFeed:
             s.score = blended * (follow_boost if s.item.follows_author else 1.0)
         out.sort(key=lambda s: (-s.score, s.video))  # bytes order is hex order
         return out, len(allowed)
+
+
+def _gather_in_background(user_id: uuid.UUID) -> None:
+    from reelm.recommend.tasks import pool_refresh
+
+    pool_refresh(user_id)
 
 
 def _allowed(viewer: Any, follows: set[bytes], hidden: set[bytes], candidates: Pool, excluded: set[bytes]) -> list[int]:

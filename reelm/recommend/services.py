@@ -296,7 +296,7 @@ def learn_from_events(user: Any, events: Sequence[Any]) -> None:
     from reelm.recommend.tasks import pool_refresh
 
     try:
-        pool.watched_add(user.id, [event.video_id for event in events])
+        pool.watched_add(user.id, [event.video_id.hex for event in events])
         vector = learn(user, engagements_from(events))
         if pool.pool_refresh_due(user.id, vector):
             pool_refresh(user.id)

@@ -607,6 +607,60 @@ def test_a_page_from_an_old_pool_has_the_worker_gather_the_next_one(
     assert gathered.gathered > kept.gathered + age - 1 and newer.id in gathered.video_ids()
 
 
+def test_a_source_whose_head_the_viewer_saw_is_asked_deeper(
+    viewer: User, creators: list[User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pool, "PER_SOURCE", 4)
+    for i in range(12):
+        embedded(creators[i % 6], axis=0)
+    taste_along(viewer, 0)
+    ctx = context(viewer)
+    closest = [v for v, _ in NearestNeighbours().candidates(ctx, 12)]
+    seen = set(closest[:8])
+    assert (
+        pool._unseen_proposals(NearestNeighbours(), ctx, seen)
+        == [(v, s) for v, s in NearestNeighbours().candidates(ctx, 12) if v not in seen][:4]
+    )
+
+
+def test_a_viewer_who_saw_the_head_of_every_source_still_gets_a_feed(
+    viewer: User, creators: list[User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pool, "PER_SOURCE", 4)
+    made = [embedded(creators[i % 6], axis=0) for i in range(20)]
+    taste_along(viewer, 0)
+    ctx = context(viewer)
+    heads = {v for source in SOURCES for v, _ in source.candidates(ctx, 4)}
+    WatchEvent.objects.bulk_create(
+        [WatchEvent(owner=viewer, video_id=v, kind="impression") for v in heads]
+        + [WatchEvent(owner=viewer, video=v, kind="impression") for v in made[:12] if v.id not in heads]
+    )
+    unseen = {v.id for v in made} - heads - {v.id for v in made[:12]}
+    assert unseen, "the test needs videos beyond every source's head"
+    assert set(page_ids(viewer)) == unseen
+
+
+def test_a_page_that_uses_up_most_of_the_pool_has_the_next_one_gathered_in_the_background(
+    viewer: User, creators: list[User]
+) -> None:
+    made = {embedded(creators[i % 6], axis=0).id for i in range(30)}
+    taste_along(viewer, 0)
+    first = feed_get("for-you").page(viewer, None, 12)
+    kept = cache.get(pool._pool_key(viewer.id))
+    assert len(kept) == 30 and set(first.ids) <= made
+    kept.gathered -= pool.POOL_DRY_AFTER + 1
+    cache.set(pool._pool_key(viewer.id), kept)
+    second = feed_get("for-you").page(viewer, first.next_cursor, 6)  # leaves 12: over a third of the pool
+    assert cache.get(pool._pool_key(viewer.id)).gathered == kept.gathered, "not low yet: kept"
+    third = feed_get("for-you").page(viewer, second.next_cursor, 4)  # leaves 8: under a third
+    gathered = cache.get(pool._pool_key(viewer.id))  # by the worker (inline in tests)
+    assert gathered.gathered > kept.gathered
+    shown = set(first.ids) | set(second.ids) | set(third.ids)
+    assert set(gathered.video_ids()) == made - shown, "what the session was shown is left out of the next pool"
+    last = feed_get("for-you").page(viewer, third.next_cursor, 20)
+    assert set(last.ids) == made - shown and last.next_cursor is None
+
+
 def test_reelm_index_warm_off_leaves_the_index_to_the_first_request(settings: Any) -> None:
     import threading
 
