@@ -116,6 +116,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from reelm.config import env_int
+
+    # Background work (transcodes, candidate pools, refits) yields the CPU to the web processes on a shared
+    # machine; ffmpeg inherits it.
+    os.nice(max(0, env_int("REELM_WORKER_NICE", 10)))
     options = ["run_huey"]
     if args.threads:
         options += ["--workers", str(args.threads)]

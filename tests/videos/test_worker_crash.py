@@ -106,6 +106,9 @@ def _crash_and_recover(web: ReelmProcess, workers: list[ReelmProcess], data_dir:
     data, worker, ffmpegs = wait_for(
         mid_transcode, timeout=60, interval=0.1, message="the video never became playable with ffmpeg running"
     )
+    web_priority = os.getpriority(os.PRIO_PROCESS, web.pid)
+    for pid in [worker.pid, *(p for p, _ in ffmpegs)]:  # REELM_WORKER_NICE: background work yields to pages
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, web_priority + 10), pid
     killed_workdirs = {cwd for _, cwd in ffmpegs}
     assert all(killed_workdirs), f"could not read ffmpeg's working directory: {ffmpegs}"
     attempts_before = _attempt_dirs(video_dir)
