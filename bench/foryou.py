@@ -394,6 +394,59 @@ def cache_key(args: argparse.Namespace) -> str:
     )
 
 
+#: The creators' spoken languages and their shares ("": no speech); a viewer watches in their own and, one in five,
+#: a second one. Videos take their creator's.
+LANGUAGE_SHARES = {"en": 0.55, "es": 0.2, "de": 0.1, "pt": 0.05, "ja": 0.05, "": 0.05}
+
+
+def assign_languages(seed: int) -> dict[str, int]:
+    """Give every account a language, every video its creator's and every taste its owner's (plus a second one for
+    a fifth of them), through the ORM in chunks. Returns the number of videos per language."""
+    from collections import defaultdict
+
+    from django.db.models import Count
+
+    from reelm.accounts.models import User
+    from reelm.recommend.models import Taste
+    from reelm.videos.models import Video
+
+    rng = np.random.default_rng(seed + 7)
+    codes = list(LANGUAGE_SHARES)
+    users = list(User.objects.order_by("id").values_list("id", flat=True))
+    spoken = rng.choice(len(codes), size=len(users), p=list(LANGUAGE_SHARES.values()))
+    second = np.where(rng.random(len(users)) < 0.2, rng.integers(0, len(codes) - 1, size=len(users)), -1)
+    by_language: dict[str, list[Any]] = defaultdict(list)
+    by_watched: dict[tuple[str, ...], list[Any]] = defaultdict(list)
+    for user, own, extra in zip(users, spoken.tolist(), second.tolist(), strict=True):
+        by_language[codes[own]].append(user)
+        watched = tuple(dict.fromkeys(c for c in (codes[own], codes[extra] if extra >= 0 else "") if c))
+        by_watched[watched].append(user)
+    chunk = 5000
+    with bar() as progress:
+        task = progress.add_task("languages", total=2 * len(users))
+        for code, owners in by_language.items():
+            for at in range(0, len(owners), chunk):
+                Video.objects.filter(owner_id__in=owners[at : at + chunk]).update(language=code)
+                progress.advance(task, len(owners[at : at + chunk]))
+        for watched, owners in by_watched.items():
+            for at in range(0, len(owners), chunk):
+                Taste.objects.filter(owner_id__in=owners[at : at + chunk]).update(languages=list(watched))
+                progress.advance(task, len(owners[at : at + chunk]))
+    counts = Video.objects.values_list("language").order_by().annotate(n=Count("id"))
+    return {code or "none": n for code, n in counts}
+
+
+def languages_main(args: argparse.Namespace) -> int:
+    """Internal: give a database seeded before videos had languages its languages; record them in ``--out``."""
+    import django
+
+    django.setup()
+    info = json.loads(Path(args.out).read_text())
+    info["languages"] = assign_languages(args.seed)
+    Path(args.out).write_text(json.dumps(info))
+    return 0
+
+
 def seed_main(args: argparse.Namespace) -> int:
     """Internal: seed the configured (empty) data directory; write the seed's JSON to ``--out``."""
     import django
@@ -408,6 +461,7 @@ def seed_main(args: argparse.Namespace) -> int:
     with console.status("seeding accounts, videos, follows, tokens, likes, comments (feed_web.seed)…"):
         tokens = seed(args)
     info = seed_recommender(args, tokens)
+    info["languages"] = assign_languages(args.seed)
     info["seconds"] = time.perf_counter() - started
     info["seeded_at"] = datetime.now(UTC).isoformat()
     with connection.cursor() as cursor:
@@ -444,6 +498,10 @@ def prepare_data(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         env.update({"REELM_DATA_DIR": str(cached), "DJANGO_SETTINGS_MODULE": "reelm.settings"})
         with console.status("applying new migrations to the cached database…"):
             subprocess.run([str(PYTHON), "manage.py", "migrate", "--no-input"], env=env, cwd=REPO, check=True)
+        if "languages" not in json.loads((cached / "seed.json").read_text()):
+            console.print("the cached database predates spoken languages: giving its videos and viewers some…")
+            command = [str(PYTHON), __file__, "_languages", "--out", str(cached / "seed.json"), *seed_argv(args)]
+            subprocess.run(command, env=env, cwd=REPO, check=True)
     info: dict[str, Any] = json.loads((cached / "seed.json").read_text())
     with console.status("copying the seeded database…"):
         for path in cached.iterdir():
@@ -814,7 +872,7 @@ def pct(values: Sequence[float], q: float) -> float:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if argv is None:
         argv = sys.argv[1:]
-    mode = argv[0] if argv and argv[0] in ("_seed", "_index", "_rebuild") else "bench"
+    mode = argv[0] if argv and argv[0] in ("_seed", "_languages", "_index", "_rebuild") else "bench"
     parser = argparse.ArgumentParser(
         prog=f"foryou.py {mode}" if mode != "bench" else None,
         description="Seed (or reuse from var/bench/) an embedded Reelm with a million videos, their vectors and "
@@ -836,7 +894,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="random seed for the synthetic data (default 1)")
     parser.add_argument("--events-per-user", type=int, default=15, help="mean impressions per account (default 15)")
     parser.add_argument("--topics", type=int, default=0, help="topics / hashtags (default: videos / 2000, min 20)")
-    if mode == "_seed":
+    if mode in ("_seed", "_languages"):
         parser.add_argument("--out", required=True)
     elif mode == "_index":
         parser.add_argument("--tokens", required=True)
@@ -865,6 +923,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.mode == "_seed":
         return seed_main(args)
+    if args.mode == "_languages":
+        return languages_main(args)
     if args.mode == "_index":
         return index_main(args)
     if args.mode == "_rebuild":

@@ -99,3 +99,12 @@ def test_seeding_writes_consistent_recommender_rows() -> None:
     pairs = list(CoEngagement.objects.values_list("video_id", "neighbour_id"))
     assert pairs and len(pairs) == info["co_engagement"]
     assert all(v != n and topic[v] == topic[n] for v, n in pairs)
+
+    languages = foryou.assign_languages(args.seed)
+    assert sum(languages.values()) == 1500 and set(languages) <= set(foryou.LANGUAGE_SHARES) | {"none"}
+    owners_language = {}
+    for owner, code in Video.objects.values_list("owner_id", "language"):
+        assert owners_language.setdefault(owner, code) == code, "a creator's videos share their language"
+    for taste in Taste.objects.all():
+        assert 1 <= len(taste.languages) <= 2 or owners_language.get(taste.owner_id, "") == ""
+        assert owners_language.get(taste.owner_id) in (None, "", taste.languages[0] if taste.languages else None)
