@@ -1,6 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CoreConfig(AppConfig):
     name = "reelm.core"
     label = "core"
+
+    def ready(self) -> None:
+        from reelm.core.sqlite import statistics_refresh_after_migrate
+
+        post_migrate.connect(statistics_refresh_after_migrate, sender=self, dispatch_uid="core-sqlite-statistics")
