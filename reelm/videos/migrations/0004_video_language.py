@@ -4,9 +4,19 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def search_reinstall(apps, schema_editor):
+    """Adding a column with a default makes Django remake ``videos_video`` on SQLite, which drops the full-text
+    triggers on it (see reelm/search/backends.py): put them back and rebuild the index."""
+    if schema_editor.connection.vendor == "sqlite":
+        from reelm.search.backends import backend
+
+        backend("sqlite").install(schema_editor)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("videos", "0003_hashtag_newest_index"),
+        ("search", "0001_fulltext"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -63,4 +73,5 @@ class Migration(migrations.Migration):
             model_name="video",
             index=models.Index(fields=["language", "visibility", "state", "-id"], name="video_language_newest"),
         ),
+        migrations.RunPython(search_reinstall, migrations.RunPython.noop),
     ]
