@@ -116,3 +116,28 @@ def _encode(expiry: float | None, value: Any) -> bytes:
     if len(pickled) >= COMPRESS_FROM:
         pickled = zlib.compress(pickled, 1)
     return pickle.dumps(expiry, FileBasedCache.pickle_protocol) + pickled
+
+
+def generation(key: str) -> int:
+    """The current stamp of the generation ``key``, made now if there is none. Data cached under a stamp is retired
+    by :func:`generation_bump`; stamps never repeat, so a generation the cache evicted retires its data too."""
+    from django.core.cache import cache
+
+    stamp = cache.get(key)
+    if stamp is None:
+        cache.add(key, time.time_ns(), timeout=None)
+        stamp = cache.get(key, time.time_ns())
+    return int(stamp)
+
+
+def generation_bump(key: str) -> None:
+    """Retire what was cached under ``key``'s stamp: now, and again once the current transaction commits (a reader
+    between the two saw the data before the commit and may have cached it under the stamp set now)."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    def bump() -> None:
+        cache.set(key, time.time_ns(), timeout=None)
+
+    bump()
+    transaction.on_commit(bump)

@@ -13,7 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
+
+from reelm.core.cache import generation as current_generation
+from reelm.core.cache import generation_bump
 
 SECONDS = 2
 _PREFIX = "feed:anonymous:"
@@ -29,7 +32,7 @@ def _generation_key() -> str:
 
 
 def anonymous_page(cursor: str | None, render: Callable[[], str]) -> str:
-    generation = cache.get(_generation_key(), 0)
+    generation = current_generation(_generation_key())
     digest = hashlib.sha256((cursor or "").encode()).hexdigest()[:32]
     key = f"{_PREFIX}{_database()}:{generation}:{digest}"
     body: str | None = cache.get(key)
@@ -42,14 +45,4 @@ def anonymous_page(cursor: str | None, render: Callable[[], str]) -> str:
 def listing_changed(**_: Any) -> None:
     """Receiver for saves and deletes of videos and accounts: retire the cached pages now, and again once the
     change commits (a page rendered in between, from the data before the commit, must not outlive it)."""
-    _bump()
-    transaction.on_commit(_bump)
-
-
-def _bump() -> None:
-    key = _generation_key()
-    if not cache.add(key, 1, timeout=None):
-        try:
-            cache.incr(key)
-        except ValueError:  # evicted between add and incr
-            cache.set(key, 1, timeout=None)
+    generation_bump(_generation_key())

@@ -19,7 +19,7 @@ from reelm.feed.anonymous import listing_changed
 from reelm.notifications.models import Notification, NotificationKind
 from reelm.notifications.services import notification_create, notification_withdraw
 from reelm.recommend.services import learn_action, learn_follow
-from reelm.social.blocks import blocked_between
+from reelm.social.blocks import blocked_between, relations_changed
 from reelm.social.models import Block, Bookmark, Comment, CommentLike, Follow, FollowStatus, Like, Mute
 from reelm.videos.models import Video
 
@@ -91,6 +91,7 @@ def follow_request_approve(*, account: User, request_id: uuid.UUID | str) -> Fol
         follow = _pending_request(account=account, request_id=request_id)
         if Follow.objects.filter(id=follow.id, status=FollowStatus.PENDING).update(status=FollowStatus.ACCEPTED):
             _count_follow(follower_id=follow.owner_id, followee_id=account.id, delta=1)
+            relations_changed([follow.owner_id])
         # The account answered the request itself: it needs no reminder of it.
         notification_withdraw(
             recipient_id=account.id, actor_id=follow.owner_id, kinds=[NotificationKind.FOLLOW_REQUEST]
@@ -120,6 +121,7 @@ def account_privacy_set(*, user: User, is_private: bool) -> User:
                 Follow.objects.filter(followee=user, owner_id__in=follower_ids, status=FollowStatus.PENDING).update(
                     status=FollowStatus.ACCEPTED
                 )
+                relations_changed(follower_ids)
                 User.objects.filter(id__in=follower_ids).update(following_count=F("following_count") + 1)
                 User.objects.filter(id=user.id).update(follower_count=F("follower_count") + len(follower_ids))
                 # Unanswered requests are now follows.

@@ -14,7 +14,7 @@ from reelm.notifications.models import Notification
 from reelm.notifications.services import notification_create
 from reelm.search.selectors import search
 from reelm.social import services
-from reelm.social.blocks import blocked_between, followed_and_hidden, hidden_author_ids
+from reelm.social.blocks import _relations_of, blocked_between, followed_and_hidden, hidden_author_ids
 from reelm.social.models import Block, Follow, Mute
 from reelm.storage.base import ObjectStore
 from reelm.videos.models import Video
@@ -495,3 +495,73 @@ def test_follows_and_hidden_accounts_come_in_one_query(
     assert follows == {followed.id, muted.id}
     assert hidden == {other_user.id, blocker.id, muted.id} == hidden_author_ids(user)
     assert followed_and_hidden(other_user) == (set(), {user.id})
+
+
+# --- the cached relations ------------------------------------------------------------------------------------
+
+
+def _fresh(viewer: User) -> tuple[set[Any], set[Any]]:
+    """What the database says now, bypassing the cache."""
+    return _relations_of(viewer, follows=True, muted=True)
+
+
+def test_relations_are_read_once_then_come_from_the_cache(
+    user: User, other_user: User, django_assert_num_queries: Any
+) -> None:
+    services.follow_create(follower=user, followee=other_user)
+    with django_assert_num_queries(1):
+        assert followed_and_hidden(user) == ({other_user.id}, set())
+    with django_assert_num_queries(0):
+        assert followed_and_hidden(user) == ({other_user.id}, set())
+        assert hidden_author_ids(user) == set()
+
+
+def test_every_change_to_follows_blocks_and_mutes_reaches_both_sides_at_once(
+    user: User, other_user: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    carol = user_create(username="carol", password=PASSWORD)
+    private = user_create(username="private", password=PASSWORD)
+    services.account_privacy_set(user=private, is_private=True)
+    people = (user, other_user, carol, private)
+
+    def read_all() -> None:  # cache everybody's relations as they are now
+        for person in people:
+            followed_and_hidden(person)
+
+    def step(change: Any) -> None:
+        read_all()
+        with django_capture_on_commit_callbacks(execute=True):
+            change()
+        for person in people:
+            assert followed_and_hidden(person) == _fresh(person), (change, person.username)
+
+    step(lambda: services.follow_create(follower=user, followee=other_user))
+    step(lambda: services.follow_create(follower=carol, followee=private))  # a request: nothing changes yet
+    request_id = Follow.objects.get(owner=carol, followee=private).id
+    step(lambda: services.follow_request_approve(account=private, request_id=request_id))  # an update(), no signal
+    step(lambda: services.follow_create(follower=user, followee=private))
+    step(lambda: services.account_privacy_set(user=private, is_private=False))  # approves in bulk
+    assert user.id in {f.owner_id for f in Follow.objects.filter(followee=private, status="accepted")}
+    step(lambda: services.mute_create(muter=user, muted=carol))
+    step(lambda: services.block_create(blocker=other_user, blocked=user))  # hidden from the blocked side too
+    assert followed_and_hidden(user)[1] == {carol.id, other_user.id}
+    step(lambda: services.block_delete(blocker=other_user, blocked=user))
+    step(lambda: services.mute_delete(muter=user, muted=carol))
+    step(lambda: services.follow_delete(follower=user, followee=private))
+    step(lambda: Block.objects.create(owner=carol, blocked=user))  # written elsewhere (the admin, say): a signal
+    step(lambda: User.objects.filter(id=carol.id).delete())  # an account deleted: its relations cascade
+
+
+def test_relations_cached_under_a_lost_generation_are_never_read(user: User, other_user: User) -> None:
+    from django.core.cache import cache
+
+    from reelm.social.blocks import _generation_key
+
+    assert followed_and_hidden(user) == (set(), set())
+    # A write no signal saw, then the cache loses the generation (evicted): the stale entry must not come back.
+    Follow.objects.create(owner=user, followee=other_user, status="accepted")
+    Follow.objects.filter(owner=user).update(status="accepted")  # (the create's signal already moved it on)
+
+    cache.delete(_generation_key(user.id))
+    Follow.objects.filter(owner=user).update(status="pending")  # no signal: only a new generation can tell
+    assert followed_and_hidden(user) == (set(), set())
