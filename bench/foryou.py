@@ -576,7 +576,10 @@ def index_main(args: argparse.Namespace) -> int:
         follows = set(
             Follow.objects.filter(owner_id=user.id, status=FollowStatus.ACCEPTED).values_list("followee_id", flat=True)
         )
-        ctx = Context(user, services.taste_vector(taste), follows, taste.tag_affinity, taste.interests)
+        ctx = Context(
+            user, services.taste_vector(taste), follows, taste.tag_affinity, taste.interests,
+            languages=tuple(taste.languages),
+        )  # fmt: skip
         for source in SOURCES:
             t = time.perf_counter()
             source.candidates(ctx, 80)
