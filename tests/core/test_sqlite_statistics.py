@@ -12,7 +12,12 @@ from reelm.videos.models import Video
 from reelm.videos.states import VideoState
 from tests.feed.conftest import account, video
 
-pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL keeps its own statistics")
+only_sqlite = pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL keeps its own statistics")
+
+
+@pytest.mark.django_db
+def test_only_sqlite_is_analysed() -> None:
+    assert statistics_refresh() is (connection.vendor == "sqlite")
 
 
 def _statistics() -> list[tuple[str, str]]:
@@ -26,6 +31,7 @@ def _plan_of_a_lookup_by_id() -> str:
     return Video.objects.filter(id__in=ids, state=VideoState.READY).order_by().values_list("id").explain()
 
 
+@only_sqlite
 @pytest.mark.django_db
 def test_a_lookup_by_id_uses_the_primary_key_once_statistics_exist() -> None:
     owner = account("owner")
@@ -41,6 +47,7 @@ def test_a_lookup_by_id_uses_the_primary_key_once_statistics_exist() -> None:
     assert "sqlite_autoindex_videos_video_1 (id=?)" in plan and "state" not in plan
 
 
+@only_sqlite
 @pytest.mark.django_db(transaction=True)
 def test_migrate_leaves_statistics_behind() -> None:
     video(account("owner"))  # (ANALYZE records nothing of an empty table)
