@@ -227,6 +227,54 @@ class Item:
     similar_recent: float = 0.0
 
 
+#: Item's numeric fields, in the order :class:`Items` keeps them as columns.
+_NUMERIC = (
+    "cosine", "completion_rate", "impressions", "likes", "age_hours", "author_affinity", "tag_affinity",
+    "recent_completions", "similar_recent",
+)  # fmt: skip
+
+
+@dataclass
+class Items:
+    """Many candidates as columns, one numpy array per :class:`Item` field (``trending_rank`` -1 for None): a page
+    scores about a hundred candidates without making an ``Item`` each, and makes one only for the few it shows."""
+
+    source: list[str]
+    numeric: dict[str, np.ndarray]  # the fields of _NUMERIC, as float64
+    follows_author: np.ndarray  # bool
+    trending_rank: np.ndarray  # int64, -1 when not in the transparent ranking
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    @staticmethod
+    def of(items: Sequence[Item]) -> Items:
+        return Items(
+            source=[i.source for i in items],
+            numeric={name: np.array([getattr(i, name) for i in items], dtype=np.float64) for name in _NUMERIC},
+            follows_author=np.array([i.follows_author for i in items], dtype=bool),
+            trending_rank=np.array([-1 if i.trending_rank is None else i.trending_rank for i in items], dtype=np.int64),
+        )
+
+    def item(self, at: int) -> Item:
+        rank = int(self.trending_rank[at])
+        n = self.numeric
+        return Item(
+            source=self.source[at],
+            cosine=float(n["cosine"][at]),
+            completion_rate=float(n["completion_rate"][at]),
+            impressions=int(n["impressions"][at]),
+            likes=int(n["likes"][at]),
+            age_hours=float(n["age_hours"][at]),
+            author_affinity=float(n["author_affinity"][at]),
+            tag_affinity=float(n["tag_affinity"][at]),
+            follows_author=bool(self.follows_author[at]),
+            recent_completions=int(n["recent_completions"][at]),
+            trending_rank=rank if rank >= 0 else None,
+            similar_recent=float(n["similar_recent"][at]),
+        )
+
+
 #: Plain words for the explanation of each feature family.
 FEATURE_WORDS = {
     "cosine": "it is close to what you have been watching",
@@ -337,21 +385,16 @@ class Ranker:
         distinct, inverse = np.unique(values, return_inverse=True)
         return np.array([self.slot(f"{prefix}{v}") for v in distinct.tolist()], dtype=np.int64)[inverse]
 
-    def encode_items(self, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
+    def encode_items(self, items: Sequence[Item] | Items) -> tuple[np.ndarray, np.ndarray]:
         """What ``_encode([features(i) for i in items])`` gives (up to zero-valued entries, which change no score),
         computed a column at a time: a page ranks about a hundred candidates, and building their named features
         one by one was most of its Python."""
-        n = len(items)
-        column = {
-            name: np.array([getattr(i, name) for i in items], dtype=np.float64)
-            for name in (
-                "cosine", "completion_rate", "impressions", "likes", "age_hours", "author_affinity", "tag_affinity",
-                "recent_completions", "similar_recent",
-            )
-        }  # fmt: skip
-        follows = np.array([i.follows_author for i in items], dtype=np.float64)
-        rank = np.array([-1 if i.trending_rank is None else i.trending_rank for i in items], dtype=np.float64)
-        sources = [i.source for i in items]
+        columns = items if isinstance(items, Items) else Items.of(items)
+        n = len(columns)
+        column = columns.numeric
+        follows = columns.follows_author.astype(np.float64)
+        rank = columns.trending_rank.astype(np.float64)
+        sources = columns.source
         cos_bucket = np.minimum(np.trunc((column["cosine"] + 1) * 5), 9).astype(np.int64)
         trend_bucket = np.where(rank < 0, 5, np.searchsorted([10, 30, 100, 400], rank, side="right"))
         age_bucket = np.searchsorted([6, 48, 24 * 7], column["age_hours"], side="right")
@@ -382,9 +425,9 @@ class Ranker:
         value[:, 14] = follows
         return index, value
 
-    def predict_items(self, items: Sequence[Item]) -> np.ndarray:
+    def predict_items(self, items: Sequence[Item] | Items) -> np.ndarray:
         """:meth:`predict` of the items' :func:`features`, vectorised."""
-        if not items:
+        if not len(items):
             return np.zeros(0)
         index, value = self.encode_items(items)
         return np.asarray(sigmoid((self._weights(index) * value).sum(axis=1)))

@@ -9,6 +9,7 @@ ranking instead (``reelm.feed.sources.ForYouFeed``) and says so.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import secrets
@@ -109,12 +110,18 @@ class Scored:
     tags: list[str]
     source: str
     score: float
-    item: model.Item
+    columns: model.Items  # every candidate's ranker inputs, as columns; this one's at ``at``
+    at: int
     features: list[tuple[str, float]] = field(default_factory=list)  # named, for the page's videos only
 
     @property
     def video_id(self) -> uuid.UUID:
         return uuid.UUID(bytes=self.video)
+
+    @functools.cached_property
+    def item(self) -> model.Item:
+        """This candidate's ranker inputs as an ``Item``: made only for the page's few videos."""
+        return self.columns.item(self.at)
 
 
 class RecommendedFeed:
@@ -201,39 +208,60 @@ class RecommendedFeed:
         hidden = ctx.hidden if ctx.hidden is not None else hidden_author_ids(viewer)
         allowed = _allowed(viewer, follows, {a.bytes for a in hidden}, candidates, excluded)
         kept = _prerank(candidates, allowed, ctx.vector, follows | explore)
-        now = timezone.now().timestamp()
-        out: list[Scored] = []
-        for at in kept.tolist():
-            video, owner = candidates.ids[at], candidates.owners[at]
-            tags = candidates.tags[at]
-            rank = int(candidates.trending_rank[at])
-            item = item_for(
-                source=candidates.sources[at],
-                user_vector=ctx.vector,
-                video_vector=candidates.vectors[at],
-                stats=Stats(int(candidates.impressions[at]), int(candidates.completions[at])),
-                likes=int(candidates.likes[at]),
-                age_hours=(now - float(candidates.created[at])) / 3600,
-                author_affinity=taste.author_affinity.get(owner.hex(), 0.0),
-                tag_affinity=max((taste.tag_affinity.get(t, 0.0) for t in tags), default=0.0),
-                follows_author=owner in follows,
-                trending_rank=rank if rank >= 0 else None,
-            )
-            out.append(Scored(video, owner, list(tags), item.source, 0.0, item))
-        predictions = ranker.predict_items([s.item for s in out])
+        columns = _columns(candidates, kept, ctx.vector, taste, follows)
+        predictions = ranker.predict_items(columns)
         # Until the ranker has learned from enough impressions, lean on a fixed prior (affinity and completion).
         trust = min(1.0, ranker.examples / TRUST_AFTER)
         follow_boost = 0.5 + taste.more_following / 100
-        priors = _priors(
-            np.array([s.item.cosine for s in out]),
-            np.array([s.item.completion_rate for s in out]),
-            np.array([s.item.likes for s in out]),
-        )
-        for s, p, prior in zip(out, predictions, priors, strict=True):
-            blended = trust * float(p) + (1 - trust) * float(prior)
-            s.score = blended * (follow_boost if s.item.follows_author else 1.0)
+        numeric = columns.numeric
+        priors = _priors(numeric["cosine"], numeric["completion_rate"], numeric["likes"])
+        scores = (trust * predictions + (1 - trust) * priors) * np.where(columns.follows_author, follow_boost, 1.0)
+        out = [
+            Scored(
+                candidates.ids[at],
+                candidates.owners[at],
+                list(candidates.tags[at]),
+                columns.source[n],
+                score,
+                columns,
+                n,
+            )
+            for n, (at, score) in enumerate(zip(kept.tolist(), scores.tolist(), strict=True))
+        ]
         out.sort(key=lambda s: (-s.score, s.video))  # bytes order is hex order
         return out, len(allowed)
+
+
+def _columns(
+    candidates: Pool, rows: np.ndarray, user: np.ndarray | None, taste: Any, follows: set[bytes]
+) -> model.Items:
+    """The pool's ``rows`` as the ranker's columns: for each, what :func:`item_for` makes of one candidate."""
+    at = rows.tolist()
+    owners = [candidates.owners[i] for i in at]
+    tags = [candidates.tags[i] for i in at]
+    age = (timezone.now().timestamp() - candidates.created[rows]) / 3600
+    impressions = candidates.impressions[rows].astype(np.float64)
+    completions = candidates.completions[rows].astype(np.float64)
+    # Counters are lifetime: past two weeks, assume the completions spread evenly over the video's age.
+    spread = np.round(completions * RECENT_HOURS / np.maximum(age, RECENT_HOURS))
+    return model.Items(
+        source=[candidates.sources[i] for i in at],
+        numeric={
+            "cosine": (candidates.vectors[rows] @ user).astype(np.float64) if user is not None else np.zeros(len(at)),
+            "completion_rate": (completions + 1) / (impressions + 3),
+            "impressions": impressions,
+            "likes": candidates.likes[rows].astype(np.float64),
+            "age_hours": age,
+            "author_affinity": np.array([taste.author_affinity.get(o.hex(), 0.0) for o in owners], dtype=np.float64),
+            "tag_affinity": np.array(
+                [max((taste.tag_affinity.get(t, 0.0) for t in ts), default=0.0) for ts in tags], dtype=np.float64
+            ),
+            "recent_completions": np.where(age <= RECENT_HOURS, completions, spread),
+            "similar_recent": np.zeros(len(at)),
+        },
+        follows_author=np.array([o in follows for o in owners], dtype=bool),
+        trending_rank=candidates.trending_rank[rows].astype(np.int64),
+    )
 
 
 def _gather_in_background(user_id: uuid.UUID) -> None:

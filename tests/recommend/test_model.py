@@ -62,3 +62,13 @@ def test_predicting_and_explaining_many_items_matches_one_at_a_time() -> None:
     assert ranker.explain_many(rows) == [ranker.explain(r) for r in rows]
     assert any(ranker.explain_many(rows)), "a trained ranker has reasons to give"
     assert ranker.predict_items([]).shape == (0,) and ranker.explain_many([]) == []
+
+
+def test_items_as_columns_give_back_each_item_and_the_same_encoding() -> None:
+    items = _items(300, seed=5)
+    columns = model.Items.of(items)
+    assert [columns.item(at) for at in range(len(items))] == items
+    ranker = _trained(_items(200, seed=6))
+    for row in range(len(items)):
+        assert _entries(ranker.encode_items(items), row) == _entries(ranker.encode_items(columns), row)
+    assert np.array_equal(ranker.predict_items(columns), ranker.predict_items(items))
