@@ -116,10 +116,10 @@ def test_a_page_of_twenty_costs_a_bounded_number_of_queries(
     _twenty_across_authors(viewer)
     client = client_for(viewer)
     first = client.get(path).json()
-    # For You ranks the viewer's kept candidate pool: the token, taste, follows with blocks and mutes (one UNION),
-    # not interested, the page's rows (its fresh visibility check, then its items) and the items' links.
+    # For You ranks the viewer's kept candidate pool: the token, taste, not interested, the page's rows (its fresh
+    # visibility check, then its items) and the items' links; follows, blocks and mutes come from the cache.
     # Following: one query for its ids.
-    budget = 6 if path.endswith("for-you") else 8
+    budget = 5 if path.endswith("for-you") else 7
     with django_assert_max_num_queries(budget):
         response = client.get(path)
     assert len(response.json()["items"]) == min(20, len(first["items"])) and len(first["items"]) >= 15
