@@ -1,12 +1,12 @@
 """SQLite's table statistics, which its query planner needs.
 
 Without them the planner guesses, and with a million videos it guessed that a lookup of a few videos by id was
-best served by the index on their state: it read every ready video (0.3 s) instead of a few rows (1 ms). A
-migration that rebuilds a table drops that table's statistics too. So Reelm refreshes them after every migration
-and nightly: a full ANALYZE reads each index once, about 5 s for a database of a million videos (4.6 GB). Sampled
-statistics (``analysis_limit``) took milliseconds but misled the planner on the followed-creators query (an index
-on visibility and state instead of the one on the creator: 66 ms instead of 6). PostgreSQL keeps its own
-statistics (autovacuum); there this does nothing.
+best served by the index on their state: it read every ready video instead of a few rows (a new viewer's first
+For You page: p50 443 ms instead of 43, docs/benchmarks.md). A migration that rebuilds a table drops that table's
+statistics too. So Reelm refreshes them after every migration and nightly: a full ANALYZE reads each index once
+(4.7 s for the benchmark's 4.6 GB database of a million videos). Sampled statistics (``analysis_limit``) were
+quicker but misled the planner on the followed-creators query (an index on visibility and state instead of the
+one on the creator). PostgreSQL keeps its own statistics (autovacuum); there this does nothing.
 """
 
 from __future__ import annotations

@@ -9,10 +9,16 @@ from typing import Any
 from django.urls import reverse
 
 from reelm.accounts.models import User
-from reelm.recommend.models import NotInterested, NotInterestedScope
+from reelm.recommend.models import NotInterested, NotInterestedScope, Taste
 from reelm.videos.models import Video
 
 CHOICES_SHOWN = 200
+
+
+def preferred_languages(user: Any) -> list[str]:
+    """The languages the account watches in, first preferred (none before it has a taste)."""
+    found = Taste.objects.filter(owner_id=user.id).values_list("languages", flat=True)[:1]
+    return list(next(iter(found), []))
 
 
 @dataclass

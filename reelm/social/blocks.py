@@ -8,8 +8,8 @@ queryset, and :func:`hidden_author_ids` is one query for a viewer, whatever the 
 
 Feeds read a viewer's follows, blocks and mutes on every page, so :func:`followed_and_hidden` keeps them in the
 shared cache under the viewer's relations generation. Every follow, block or mute saved or deleted (a signal,
-whoever writes it) and every follow accepted in bulk (:func:`relations_changed`) moves the generation of both
-accounts once the change commits, so a page never misses a new block.
+whoever writes it) and every follow accepted in bulk (:func:`relations_changed`) moves the generation of the
+accounts it concerns (both, for a block) once the change commits, so a page never misses a new block.
 """
 
 from __future__ import annotations
@@ -84,11 +84,8 @@ def relations_changed(account_ids: Iterable[Any]) -> None:
 
 
 def relation_saved_or_deleted(instance: Follow | Block | Mute, **_: Any) -> None:
-    """Signal receiver: a follow, block or mute changes what both of its accounts' feeds may show."""
-    relations_changed([instance.owner_id, getattr(instance, f"{_OTHER[type(instance)]}_id")])
-
-
-_OTHER = {Follow: "followee", Block: "blocked", Mute: "muted"}
+    """Signal receiver: a follow or a mute changes what its owner's feeds show; a block, both accounts'."""
+    relations_changed([instance.owner_id, instance.blocked_id] if isinstance(instance, Block) else [instance.owner_id])
 
 
 def _generation_key(account_id: Any) -> str:

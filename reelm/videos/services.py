@@ -145,10 +145,9 @@ def _link_caption(video: Video) -> None:
 
 def default_language(owner: User) -> str:
     """A new upload's language when the uploader names none: their first preferred one, else unknown."""
-    from reelm.recommend.models import Taste  # the recommender keeps the viewer's languages
+    from reelm.recommend.selectors import preferred_languages  # the recommender keeps the viewer's languages
 
-    preferred = Taste.objects.filter(owner_id=owner.id).values_list("languages", flat=True).first()
-    return preferred[0] if preferred else ""
+    return next(iter(preferred_languages(owner)), "")
 
 
 def video_update(
