@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import gc
 import http.client
 import json
 import os
@@ -66,6 +67,7 @@ from transcode import (
     console,
     machine_summary,
     proc_cmdline,
+    proc_stat,
     proc_tree,
     settle,
     temporary_root,
@@ -614,8 +616,36 @@ def index_main(args: argparse.Namespace) -> int:
     out["profile_sql_ms"] = total_sql / n * 1000
     out["profile_page_ms"] = sum(v[2] for v in stats.stats.values()) / n * 1000  # type: ignore[attr-defined]
     out["rss_after_pages_mb"] = peak_rss_mb()
+    # The transparent ranking each process computes again every FRESH_FOR seconds, for everyone and per language.
+    from django.utils import timezone
+
+    from reelm.feed.sources import FRESH_FOR, Ranking
+
+    out["ranking_ms"], out["ranking_every_s"] = {}, FRESH_FOR
+    for code in [None, *(c for c in LANGUAGE_SHARES if c)]:
+        t = time.perf_counter()
+        Ranking.at(timezone.now(), code)
+        out["ranking_ms"][code or "every language"] = (time.perf_counter() - t) * 1000
+    # A full collection of this process's heap, as a web process's would be, then with its start-up heap frozen
+    # as reelm.wsgi freezes it (here: everything alive after the pages above).
+    from reelm.core.heap import freeze_startup_heap
+
+    out["gc_full_ms"] = _timed_collection()
+    freeze_startup_heap()
+    out["gc_frozen_ms"] = _timed_collection()
+    out["gc_frozen_objects"] = gc.get_freeze_count()
     print(json.dumps(out))
     return 0
+
+
+def _timed_collection() -> float:
+    """Milliseconds of a full garbage collection (the best of three: the first also frees what is garbage)."""
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        gc.collect()
+        times.append((time.perf_counter() - t) * 1000)
+    return min(times)
 
 
 def rebuild_main(args: argparse.Namespace) -> int:
@@ -737,6 +767,15 @@ def server_memory(server: ReelmServer) -> Memory:
                     fields["Pss"] = int(line.split()[1]) / 1024
         out.append((f"{role} {pid}", fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0), fields.get("Pss", 0.0)))
     return Memory(out)
+
+
+def server_cpu(server: ReelmServer) -> tuple[float, float]:
+    """CPU seconds used so far by the web processes and by the queue worker (with its children): the worker's
+    share during a latency round is the background work (candidate pools) those pages asked for."""
+    worker = server.worker_pid()
+    queue = proc_stat(worker) if worker is not None else None
+    web = sum(s.own for s in map(proc_stat, server.web_pids()) if s is not None)
+    return web, (queue.own + queue.children) if queue is not None else 0.0
 
 
 @dataclass
@@ -986,12 +1025,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for round_index in range(1, args.rounds + 1):
                     for endpoint in MEASURED:
                         settle(args.quiet_wait)
+                        before = server_cpu(server)
                         with console.status(f"{endpoint.name} at {connections} connections, round {round_index}…"):
                             m = measure(server, endpoint, tokens_file, run)
+                        web, queue = (b - a for a, b in zip(before, server_cpu(server), strict=True))
                         latency[f"{endpoint.name} @{connections}"].append(m)
                         console.print(
                             f"round {round_index} {endpoint.name} @{connections}: {m.rps:.0f} req/s, p50 "
-                            f"{m.pct(0.5):.1f} ms, p99 {m.pct(0.99):.1f} ms, statuses {m.statuses}, errors {m.errors}"
+                            f"{m.pct(0.5):.1f} ms, p99 {m.pct(0.99):.1f} ms, statuses {m.statuses}, errors {m.errors}; "
+                            f"CPU per request: web {web / max(1, len(m.latencies)) * 1000:.1f} ms, queue worker "
+                            f"{queue / max(1, len(m.latencies)) * 1000:.1f} ms"
                         )
             results["latency"] = latency
             results["memory_load"] = server_memory(server)
@@ -1160,6 +1203,15 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         where.add_row(f"source {name}", f"{ms:.2f}")
     where.add_row("  of which faiss search (k=80)", f"{ix['search_ms']:.2f}")
     where.add_row("all SQL execute() (profiled)", f"{ix['profile_sql_ms']:.2f}")
+    for language, ms in ix.get("ranking_ms", {}).items():
+        where.add_row(
+            f"transparent ranking, {language} (at most every {ix['ranking_every_s']} s per process)", f"{ms:.1f}"
+        )
+    if "gc_full_ms" in ix:
+        where.add_row("full garbage collection of the heap", f"{ix['gc_full_ms']:.1f}")
+        where.add_row(
+            f"  with the start-up heap frozen ({ix['gc_frozen_objects']} objects)", f"{ix['gc_frozen_ms']:.2f}"
+        )
     console.print(where)
     prof = Table(
         title=f"cProfile, cumulative ms per page (profiled total {ix['profile_page_ms']:.1f} ms/page)",
