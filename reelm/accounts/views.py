@@ -12,10 +12,7 @@ from reelm.accounts import data, selectors, services
 from reelm.accounts import profile as profile_reads
 from reelm.accounts.auth import current_user
 from reelm.accounts.forms import ProfileForm, SignupForm, TokenForm
-from reelm.accounts.models import User
 from reelm.core.errors import ReelmError
-from reelm.core.languages import accept_languages
-from reelm.recommend.services import taste_settings_set
 from reelm.social.blocks import account_get_for_viewer
 from reelm.social.selectors import bookmarks_of, follow_requests_pending, follow_status
 from reelm.videos.selectors import videos_of_owner
@@ -25,18 +22,12 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        _languages_from_browser(request, user)
+        # Signing in guesses the new account's languages from its browser (recommend's user_logged_in receiver):
+        # a guess, not a choice, as the viewer has not seen the feed settings page yet.
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome to Reelm!")
         return redirect("upload")
     return render(request, "accounts/signup.html", {"form": form})
-
-
-def _languages_from_browser(request: HttpRequest, user: User) -> None:
-    """A new account starts with the languages its browser asks for (changed on the feed settings page)."""
-    languages = accept_languages(request.headers.get("Accept-Language", ""))
-    if languages:
-        taste_settings_set(user, languages=languages)
 
 
 def profile(request: HttpRequest, username: str) -> HttpResponse:

@@ -26,7 +26,7 @@ LANGUAGE_CHOICES: list[tuple[str, str]] = sorted(LANGUAGES.items(), key=lambda i
 VIDEO_LANGUAGE_CHOICES: list[tuple[str, str]] = [("", "Unknown or no speech"), *LANGUAGE_CHOICES]
 #: A viewer prefers at most this many.
 MAX_PREFERRED = 5
-#: Prefilled from a browser's Accept-Language at signup: at most this many.
+#: Guessed from a browser's Accept-Language at signup and sign-in: at most this many.
 MAX_FROM_BROWSER = 3
 
 # One entry of Accept-Language: a tag (or *) and an optional ";q=" weight (RFC 9110, section 12.5.4).

@@ -30,6 +30,13 @@ class Taste(OwnedModel):
         blank=True,
         help_text="ISO 639-1 codes of the languages the viewer watches in, first preferred.",
     )
+    # Tells "never chose" (languages are guessed from the browser at each sign-in) from "chose none" (kept).
+    languages_chosen = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="On: the viewer saved these languages (perhaps none). Off: guessed from the browser's "
+        "Accept-Language at sign-in, and guessed again when it changes.",
+    )
     # Running averages of the viewer's labels, the strongest few kept (bounded memory).
     tag_affinity = models.JSONField(default=dict, blank=True)
     author_affinity = models.JSONField(default=dict, blank=True)

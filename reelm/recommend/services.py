@@ -20,9 +20,10 @@ import numpy as np
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
-from reelm.core.languages import MAX_PREFERRED, clean_language
+from reelm.core.languages import MAX_PREFERRED, accept_languages, clean_language
 from reelm.recommend import model
 from reelm.recommend.models import ModelState, NotInterested, NotInterestedScope, Taste, VideoSignal
 from reelm.videos.models import Video, VideoHashtag
@@ -441,8 +442,32 @@ def taste_settings_set(
         taste.interests = sorted({name.lower().lstrip("#")[:64] for name in interests if name.strip()})[:20]
     if languages is not None:
         taste.languages = languages_clean(languages)
+        taste.languages_chosen = True  # even none: a choice that no browser guess overrides
     taste.save()
     return taste
+
+
+def languages_infer(user: Any, accept_language: str) -> bool:
+    """Guess the account's languages from its browser's Accept-Language header while it has never chosen any (an
+    old account, or one made through the API or by an operator): stored, still unchosen, so the next sign-in from a
+    browser in another language guesses again. A header with no known language guesses nothing (a script or a
+    private browser says nothing about the viewer). Whether the languages changed."""
+    guessed = accept_languages(accept_language)
+    if not guessed:
+        return False  # before any query: every sign-in without the header costs nothing
+    taste = taste_get(user)
+    if taste.languages == guessed:
+        return False
+    # "Not chosen" is checked by the UPDATE itself, so even a choice saved since the read is never guessed over.
+    # ``updated_at`` is left alone: a rebuild forgets stale tastes' vectors, and a sign-in is not a use of For You.
+    return Taste.objects.filter(id=taste.id, languages_chosen=False).update(languages=guessed) > 0
+
+
+def languages_infer_at_sign_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """``user_logged_in``'s receiver (connected in ``apps.py``): web sign-in and signup. Token-authenticated API
+    requests never sign in, so neither they nor a For You page pay for this."""
+    if request is not None:
+        languages_infer(user, request.headers.get("Accept-Language", ""))
 
 
 def languages_clean(codes: Iterable[str]) -> list[str]:

@@ -36,7 +36,12 @@ def feed_settings(request: HttpRequest) -> HttpResponse:
         _save(user, taste, form.cleaned_data)
         messages.success(request, "Feed settings saved.")
         return redirect("feed_settings")
-    context = {"form": form, "not_interested": not_interested_rows(user)}
+    context = {
+        "form": form,
+        "not_interested": not_interested_rows(user),
+        # Saving the form (ticked or not) makes them a choice, which sign-ins no longer guess over.
+        "languages_guessed": bool(taste.languages) and not taste.languages_chosen,
+    }
     return render(request, "recommend/feed_settings.html", context, status=400 if form.errors else 200)
 
 

@@ -1,20 +1,23 @@
-"""Trending in the viewer's language: the viewer's languages (settings page, signup), Accept-Language, the source
-and the pool it feeds."""
+"""Trending in the viewer's language: the viewer's languages (settings page, guessed at signup and sign-in),
+Accept-Language, the source and the pool it feeds."""
 
 from __future__ import annotations
 
+import importlib
+import re
 import uuid
 
 import pytest
+from django.apps import apps
 from django.core.cache import cache
 from django.test import Client
 
 from reelm.accounts.models import User
 from reelm.core.errors import InvalidInput
 from reelm.core.languages import accept_languages
-from reelm.recommend import pool, services
-from reelm.recommend.models import Taste
-from reelm.recommend.sources import SOURCE_WORDS, Trending, TrendingInLanguage
+from reelm.recommend import pool, selectors, services
+from reelm.recommend.models import Taste, VideoSignal
+from reelm.recommend.sources import FRESH_IMPRESSIONS, SOURCE_WORDS, Trending, TrendingInLanguage
 from reelm.videos.models import Video
 from tests.conftest import PASSWORD
 from tests.feed.conftest import account, like, video
@@ -34,6 +37,11 @@ def spoken(owner: User, language: str, *, hours_old: float = 0) -> Video:
 
 def proposed(found: list[tuple[uuid.UUID, float]]) -> list[uuid.UUID]:
     return [video_id for video_id, _ in found]
+
+
+def ticked(page: str) -> set[str]:
+    """The languages the settings page shows ticked."""
+    return set(re.findall(r'name="languages" value="(\w+)"[^>]* checked', page))
 
 
 def settings_form(**changes: object) -> dict[str, object]:
@@ -62,13 +70,84 @@ def test_accept_language_gives_known_codes_by_weight(header: str, expected: list
     assert accept_languages(header) == expected
 
 
-def test_signup_starts_with_the_browsers_languages(client: Client) -> None:
+def test_signup_starts_with_the_browsers_languages_as_a_guess(client: Client) -> None:
     form = {"username": "dora", "email": "d@example.org", "password1": PASSWORD, "password2": PASSWORD}
     response = client.post("/signup", form, headers={"accept-language": "pt-BR,pt;q=0.9,xx;q=0.8,en;q=0.7"})
     assert response.status_code == 302
-    assert Taste.objects.get(owner__username="dora").languages == ["pt", "en"]
+    taste = Taste.objects.get(owner__username="dora")
+    assert taste.languages == ["pt", "en"]
+    assert not taste.languages_chosen, "the viewer has not seen the settings page: guessed, not chosen"
     Client().post("/signup", form | {"username": "emil", "email": "e@example.org"})
-    assert not Taste.objects.filter(owner__username="emil", languages__len__gt=0).exists()
+    assert selectors.preferred_languages(User.objects.get(username="emil")) == []
+
+
+# --- languages guessed at sign-in ---------------------------------------------------------------------------------
+
+GERMAN_BROWSER = "de-DE,de;q=0.9,en;q=0.5"
+
+
+def sign_in(user: User, accept_language: str | None = None) -> Client:
+    """Sign in through the login form, as a browser sending ``accept_language`` (none: no header)."""
+    client = Client()
+    headers = {"Accept-Language": accept_language} if accept_language is not None else {}
+    response = client.post("/login", {"username": user.username, "password": PASSWORD}, headers=headers)
+    assert response.status_code == 302, "signed in"
+    return client
+
+
+def test_an_account_that_never_chose_gets_its_browsers_languages_at_sign_in(viewer: User) -> None:
+    """Made through the API (no taste yet) or before languages existed (a taste with none): both are guessed."""
+    sign_in(viewer, GERMAN_BROWSER)
+    taste = services.taste_get(viewer)
+    assert taste.languages == ["de", "en"] and not taste.languages_chosen
+    older = account()
+    assert services.taste_get(older).languages == []
+    sign_in(older, "fr-CA, fr;q=0.8")
+    assert services.taste_get(older).languages == ["fr"]
+
+
+@pytest.mark.parametrize("chosen", [[], ["fr"]], ids=["chose-none", "chose-french"])
+def test_a_choice_on_the_settings_page_is_never_guessed_over(viewer: User, chosen: list[str]) -> None:
+    client = sign_in(viewer, "pt-BR")
+    assert services.taste_get(viewer).languages == ["pt"], "guessed first"
+    assert client.post(URL, settings_form(languages=chosen)).status_code == 302
+    taste = services.taste_get(viewer)
+    assert taste.languages == chosen and taste.languages_chosen
+    sign_in(viewer, GERMAN_BROWSER)
+    assert services.taste_get(viewer).languages == chosen
+
+
+def test_a_guess_follows_the_browser_and_no_header_keeps_it(viewer: User) -> None:
+    sign_in(viewer, GERMAN_BROWSER)
+    assert services.taste_get(viewer).languages == ["de", "en"]
+    sign_in(viewer, "ja, en;q=0.8")
+    assert services.taste_get(viewer).languages == ["ja", "en"]
+    sign_in(viewer)
+    sign_in(viewer, "tlh, *;q=0.5")  # a header with no language Reelm knows tells nothing either
+    taste = services.taste_get(viewer)
+    assert taste.languages == ["ja", "en"] and not taste.languages_chosen
+    assert services.languages_infer(viewer, "ja, en;q=0.8") is False, "the same guess writes nothing"
+
+
+def test_a_choice_made_through_the_service_is_kept_too(viewer: User) -> None:
+    """An operator's or a script's ``taste_settings_set`` is a choice, like the settings page's."""
+    services.taste_settings_set(viewer, languages=[])
+    assert services.languages_infer(viewer, GERMAN_BROWSER) is False
+    assert services.taste_get(viewer).languages == []
+
+
+def test_the_migration_marks_stored_languages_as_chosen(viewer: User) -> None:
+    """Rows as they were before the migration (every one unchosen): those with languages become chosen."""
+    services.languages_infer(viewer, GERMAN_BROWSER)
+    none = account()
+    services.taste_get(none)
+    migration = importlib.import_module("reelm.recommend.migrations.0003_taste_languages_chosen")
+    migration.mark_stored_languages_chosen(apps, None)
+    assert services.taste_get(viewer).languages_chosen
+    assert not services.taste_get(none).languages_chosen, "no languages: still guessed at the next sign-in"
+    sign_in(none, GERMAN_BROWSER)
+    sign_in(viewer, "fr")
+    assert services.taste_get(none).languages == ["de", "en"] and services.taste_get(viewer).languages == ["de", "en"]
 
 
 # --- the source ---------------------------------------------------------------------------------------------------
@@ -108,6 +187,8 @@ def test_for_you_serves_the_viewers_language_through_its_pool(viewer: User) -> N
     authors = [account() for _ in range(4)]
     for i in range(45):
         embedded(authors[i % 4], axis=0)
+    # Past the fresh source's impressions, so its random draw has only the German video to pick from.
+    VideoSignal.objects.update(impressions=FRESH_IMPRESSIONS)
     german = embedded(authors[1], axis=7, hours_old=30)
     Video.objects.filter(id=german.id).update(language="de")
     taste_along(viewer, 0)
@@ -155,6 +236,20 @@ def test_languages_kept_stay_first_and_new_ones_come_after(viewer: User) -> None
     assert services.taste_get(viewer).languages == ["de"]
     client.post(URL, settings_form())
     assert services.taste_get(viewer).languages == []
+
+
+def test_the_settings_page_says_when_its_languages_are_a_guess(viewer: User) -> None:
+    client = sign_in(viewer)
+    assert "languages-guessed" not in client.get(URL).content.decode(), "nothing guessed, nothing to say"
+    client = sign_in(viewer, GERMAN_BROWSER)
+    page = client.get(URL).content.decode()
+    assert "Guessed from your browser’s language; save to keep your choice." in page
+    assert 'aria-describedby="languages-hint languages-guessed"' in page
+    assert ticked(page) == {"de", "en"}, "the guess is what the form would save"
+    client.post(URL, settings_form(languages=["de", "en"]))  # kept as they were: now a choice
+    taste = services.taste_get(viewer)
+    assert taste.languages == ["de", "en"] and taste.languages_chosen
+    assert "languages-guessed" not in client.get(URL).content.decode()
 
 
 def test_unknown_or_too_many_languages_are_refused_and_nothing_changes(viewer: User) -> None:
