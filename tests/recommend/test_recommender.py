@@ -710,3 +710,25 @@ def test_reelm_index_warm_off_leaves_the_index_to_the_first_request(settings: An
     warm_in_background()
     assert threading.active_count() == before
     assert "video-index-warm" not in {t.name for t in threading.enumerate()}
+
+
+def test_the_video_facts_kept_in_memory_are_nothing_the_garbage_collector_tracks(creators: list[User]) -> None:
+    import gc
+
+    tagged = embedded(creators[0], axis=1, tags=("cats", "dogs"))
+    private_author = account("hidden", private=True)
+    other = embedded(private_author, axis=2)
+    gone = uuid.uuid4()
+    first = pool.video_facts([tagged.id, other.id, gone])
+    assert set(first) == {tagged.id, other.id}
+    assert first[tagged.id].owner_id == creators[0].id and first[tagged.id].tags == ("cats", "dogs")
+    assert first[other.id].owner_private and not first[other.id].may_show(followed=False)
+    again = pool.video_facts([tagged.id, other.id, gone])  # from memory: equal facts, rebuilt from plain values
+    assert again == first
+    gc.collect()
+    gc.collect()  # the collector untracks a tuple of untracked values when it examines it (one pass may not see all)
+    kept = list(pool._facts.values())
+    assert len(kept) == 3
+    # A web process keeps up to FACTS_MAX of these: tracked objects would each be scanned by every full collection.
+    assert not any(gc.is_tracked(entry) for entry in kept)
+    assert not any(gc.is_tracked(key) for key in pool._facts)
