@@ -10,6 +10,7 @@ from ninja import Field, Router, Schema, Status
 
 from reelm.accounts.auth import current_user
 from reelm.core.errors import NotFound, ReelmError
+from reelm.core.languages import MAX_PREFERRED
 from reelm.recommend import services
 from reelm.recommend.models import Taste
 from reelm.recommend.selectors import NotInterestedRow, not_interested_rows
@@ -37,6 +38,11 @@ class FeedSettingsIn(Schema):
     more_following: int | None = Field(default=None, ge=0, le=100)
     more_new_creators: int | None = Field(default=None, ge=0, le=100)
     interests: list[str] | None = Field(default=None, max_length=20)
+    languages: list[str] | None = Field(
+        default=None,
+        max_length=MAX_PREFERRED,
+        description="ISO 639-1 codes of the languages you watch in, first preferred (an empty list: none).",
+    )
 
 
 class FeedSettingsOut(Schema):
@@ -44,6 +50,10 @@ class FeedSettingsOut(Schema):
     more_following: int
     more_new_creators: int
     interests: list[str]
+    languages: list[str]
+    languages_chosen: bool = Field(
+        description="False while the languages are guessed from your browser at sign-in; true once you set them."
+    )
 
 
 def _out(rows: list[NotInterestedRow]) -> list[NotInterestedOut]:
@@ -95,6 +105,8 @@ def _settings_out(taste: Taste) -> FeedSettingsOut:
         more_following=taste.more_following,
         more_new_creators=taste.more_new_creators,
         interests=list(taste.interests),
+        languages=list(taste.languages),
+        languages_chosen=taste.languages_chosen,
     )
 
 
@@ -108,7 +120,9 @@ def settings_get(request: HttpRequest) -> FeedSettingsOut:
     response=FeedSettingsOut,
     summary="Tune For You",
     description="`personalised: false` shows the transparent, non-personalised ranking; `more_following` and "
-    "`more_new_creators` (0–100, 50 is the default) tune the mix; `interests` are hashtags to start from.",
+    "`more_new_creators` (0–100, 50 is the default) tune the mix; `interests` are hashtags to start from; "
+    '`languages` (ISO 639-1 codes, first preferred, at most five) feed "popular in your language": once set, even '
+    "to none, they are no longer guessed from your browser.",
 )
 def settings_update(request: HttpRequest, payload: FeedSettingsIn) -> FeedSettingsOut:
     taste = services.taste_settings_set(current_user(request), **payload.model_dump())

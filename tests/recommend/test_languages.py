@@ -21,8 +21,10 @@ from reelm.recommend.sources import FRESH_IMPRESSIONS, SOURCE_WORDS, Trending, T
 from reelm.videos.models import Video
 from tests.conftest import PASSWORD
 from tests.feed.conftest import account, like, video
+from tests.helpers import assert_error
 from tests.recommend.conftest import embedded, taste_along
 from tests.recommend.test_recommender import context, page_ids
+from tests.social.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -264,3 +266,28 @@ def test_unknown_or_too_many_languages_are_refused_and_nothing_changes(viewer: U
     with pytest.raises(InvalidInput):
         services.taste_settings_set(viewer, languages=["en", "klingon"])
     assert services.taste_settings_set(viewer, languages=["DE", "de", " fr "]).languages == ["de", "fr"]
+
+
+def test_the_settings_api_reads_and_sets_languages_as_a_choice(viewer: User) -> None:
+    api = client_for(viewer)
+    services.taste_get(viewer)
+    Taste.objects.filter(owner=viewer).update(languages=["de"])  # as guessed at a sign-in
+    found = api.get("/api/recommendations/settings").json()
+    assert found["languages"] == ["de"] and found["languages_chosen"] is False
+    saved = api.patch("/api/recommendations/settings", {"languages": ["pt", "en"]}, content_type="application/json")
+    assert saved.status_code == 200
+    assert saved.json()["languages"] == ["pt", "en"] and saved.json()["languages_chosen"] is True
+    assert services.taste_get(viewer).languages == ["pt", "en"]
+    unknown = api.patch("/api/recommendations/settings", {"languages": ["xx"]}, content_type="application/json")
+    assert_error(unknown, 400, "invalid_language")
+    too_many = api.patch(
+        "/api/recommendations/settings", {"languages": ["en", "de", "fr", "es", "pt", "it"]},
+        content_type="application/json",
+    )  # fmt: skip
+    assert too_many.status_code == 422
+    assert services.taste_get(viewer).languages == ["pt", "en"], "refused changes keep the choice"
+    other = api.patch("/api/recommendations/settings", {"personalised": True}, content_type="application/json")
+    assert other.json()["languages"] == ["pt", "en"], "a PATCH without languages leaves them"
+    none = api.patch("/api/recommendations/settings", {"languages": []}, content_type="application/json")
+    assert none.json()["languages"] == [] and none.json()["languages_chosen"] is True
+    assert not services.languages_infer(viewer, "de-DE,de;q=0.9"), "an empty choice is never guessed over"
