@@ -6,7 +6,6 @@ from reelm.recommend.models import CoEngagement, ModelState, NotInterested, Tast
 @admin.register(Taste)
 class TasteAdmin(admin.ModelAdmin):
     list_display = ("owner", "personalised", "more_following", "more_new_creators", "impressions", "updated_at")
-    # The change form shows every field in the model's order: ``languages_chosen`` right after ``languages``.
     list_filter = ("personalised", "languages_chosen")
     search_fields = ("owner__username",)
     raw_id_fields = ("owner",)

@@ -121,8 +121,8 @@ def settings_get(request: HttpRequest) -> FeedSettingsOut:
     summary="Tune For You",
     description="`personalised: false` shows the transparent, non-personalised ranking; `more_following` and "
     "`more_new_creators` (0–100, 50 is the default) tune the mix; `interests` are hashtags to start from; "
-    '`languages` (ISO 639-1 codes, first preferred, at most five) feed "popular in your language": once set, even '
-    "to none, they are no longer guessed from your browser.",
+    f'`languages` (ISO 639-1 codes, first preferred, at most {MAX_PREFERRED}) feed "popular in your language": once '
+    "set, even to none, they are no longer guessed from your browser.",
 )
 def settings_update(request: HttpRequest, payload: FeedSettingsIn) -> FeedSettingsOut:
     taste = services.taste_settings_set(current_user(request), **payload.model_dump())

@@ -124,17 +124,7 @@ def video_facts(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Facts]:
             "signal__impressions", "signal__completions",
         )  # fmt: skip
         for video_id, owner, visibility, private, likes, created, impressions, completions in rows:
-            kept = (
-                now,
-                owner.bytes,
-                visibility,
-                private,
-                likes,
-                created,
-                impressions,
-                completions,
-                tuple(tags[video_id]),
-            )
+            kept = (now, owner.bytes, visibility, private, likes, created, impressions, completions, tuple(tags[video_id]))  # fmt: skip
             found[video_id] = _facts_of(kept)
             _facts[video_id.bytes] = kept
         for video_id in missing:
