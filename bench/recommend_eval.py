@@ -177,7 +177,7 @@ def grid(ds: data.Dataset, off: Offline | Realtime) -> dict:
         return replay_grid(ds, off, step=lambda: bar.advance(task))
 
 
-def simulate(ds: data.Dataset, off: Offline, plan: Plan, seed: int, update: dict) -> online.SimResult:
+def simulate(ds: data.Dataset, off: Offline, plan: Plan, seed: int, update: dict, start: str) -> online.SimResult:
     """Start from everything logged (state, ALS vectors refitted on the whole log, the offline Ranker)."""
     now = float(ds.log.time.max()) + 1
     base = offline.State(ds, ds.log, now)
@@ -209,6 +209,7 @@ def simulate(ds: data.Dataset, off: Offline, plan: Plan, seed: int, update: dict
             sessions=plan.sim_sessions,
             seed=seed,
             step=lambda: bar.advance(task),
+            start=start,
             **update,
         )
 
@@ -298,26 +299,33 @@ def replay_summary(replay: ReplayResult) -> dict:
 def sim_table(sim: online.SimResult) -> Table:
     from recsys.metrics import bootstrap, paired_bootstrap
 
-    table = Table(title=f"Online simulation: {sim.pages} pages of {online.PAGE} swipes per user")
-    columns = ("feed", "watch hours / user", "new users matched", "median swipes to match", "new-user curve")
+    table = Table(
+        title=f"Online simulation: {sim.pages} pages of {online.PAGE} swipes per user; new accounts start: {sim.start}"
+    )
+    columns = (
+        "feed", "watch hours / user", "new users' hours", "swipes until new users match", "new-user curve",
+        "returning users",
+    )  # fmt: skip
     for col in (*columns, "new-creator share"):
         table.add_column(col, justify="right")
     for feed, hours in sim.watch_hours.items():
-        m = sim.swipes_to_match[feed]
-        done = m[np.isfinite(m)]
+        swipes = sim.swipes_to_match(feed)
         table.add_row(
             feed,
             str(bootstrap(hours)),
-            f"{len(done)}/{len(m)}",
-            f"{np.median(done):.0f}" if len(done) else "never",
+            str(bootstrap(hours[-sim.new_users :])),
+            f"{swipes:.0f}" if np.isfinite(swipes) else "never",
             " ".join(f"{x:.2f}" for x in sim.new_user_curve[feed]),
+            f"{sim.returning_curve[feed].mean():.2f}",
             f"{sim.new_creator_share[feed]:.1%}",
         )
     diff = paired_bootstrap(sim.watch_hours["Reelm"], sim.watch_hours["recent-popular"])
     live = sim.watch_hours["Reelm"].sum() / sim.watch_hours["Reelm, frozen"].sum()
     table.caption = (
         f"watch hours, Reelm − recent-popular (paired over users): {diff}; Reelm / Reelm frozen: {live:.3f}×; "
-        f"new-user curve: each page's mean true affinity / the oracle page's, mean over new users"
+        f"new-user curve: each page's mean true affinity / the oracle page's, mean over new users (returning users: "
+        f"the same over all their pages); new users match from the first page where their curve reaches "
+        f"{online.MATCH:.0%} of the returning users' figure"
     )
     return table
 
@@ -366,6 +374,13 @@ def main(argv: list[str] | None = None) -> dict:
         "--label-baseline",
         type=float,
         help=f"measure a proposed LABEL_BASELINE (model.py: {rm.LABEL_BASELINE}); replay and simulation",
+    )
+    parser.add_argument(
+        "--new-user-start",
+        choices=online.STARTS,
+        default="popular",
+        help="where the simulation's new accounts' first vector update starts (default: popular, as the product's "
+        "services.learn)",
     )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -416,13 +431,15 @@ def main(argv: list[str] | None = None) -> dict:
             ]
     tables += [replay_table(replays, update_text), *grids]
     if syn_off is not None:
-        sim = simulate(synthetic, syn_off, plan, args.seed, update)
+        sim = simulate(synthetic, syn_off, plan, args.seed, update, args.new_user_start)
         results["simulation"] = {
             "watch_hours": {k: float(v.mean()) for k, v in sim.watch_hours.items()},
+            "new_user_watch_hours": {k: float(v[-sim.new_users :].mean()) for k, v in sim.watch_hours.items()},
+            "new_user_start": sim.start,
             "new_creator_share": sim.new_creator_share,
-            "matched": {k: int(np.isfinite(v).sum()) for k, v in sim.swipes_to_match.items()},
-            "new_users": len(next(iter(sim.swipes_to_match.values()))),
+            "swipes_to_match": {k: s if np.isfinite(s := sim.swipes_to_match(k)) else None for k in sim.watch_hours},
             "new_user_curve": {k: v.tolist() for k, v in sim.new_user_curve.items()},
+            "returning_curve": {k: v.tolist() for k, v in sim.returning_curve.items()},
         }
         tables.append(sim_table(sim))
     for table in tables:

@@ -360,7 +360,8 @@ class Pipeline:
         if recent:
             co = np.asarray(s.coengaged[recent].sum(axis=0)).ravel()
             add(top_k(co, block | (co <= 0), lim["coengaged"]), "coengaged", lim["coengaged"])
-        add(top_k(self.vectors.items @ user_vec, block, lim["ann"]), "ann", lim["ann"])
+        if user_vec.any():  # as the product: no nearest neighbours before the viewer has a vector
+            add(top_k(self.vectors.items @ user_vec, block, lim["ann"]), "ann", lim["ann"])
         tags = np.argsort(-s.tag_affinity[user])[:3]
         if s.tag_affinity[user, tags].max() > 0:
             tagged = np.unique(self.tag_items[tags].indices)

@@ -11,7 +11,8 @@ Four feeds serve the same users, from the same starting state, with the same ran
 - **recent-popular**: the most-completed videos of the last 14 days the user has not seen (updated as users swipe).
 
 Watch behaviour is drawn from the simulator's true affinity (:func:`.data.simulate_watch`). "New" users are
-existing simulated users whose history is wiped (no vector, no profile): their tastes are known, the feed's are not.
+existing simulated users whose history is wiped (no vector, no profile; their first update starts from ``start``): their
+tastes are known, the feed's are not.
 """
 
 from __future__ import annotations
@@ -30,7 +31,15 @@ from .realtime import update_many
 PAGE = 10
 EXPLORE_SLOTS = 2  # of every page: the Thompson-sampling budget for fresh uploads
 NEW_CREATOR_DAYS = 7
-MATCH = 0.9  # a new user's feed "matches" once a page's mean true affinity reaches this share of the oracle page's
+#: A new user's feed "matches their tastes" from the first page on which new users' pages reach, on average, this
+#: share of what the same feed gives returning users (both as a share of the oracle page: see ``SimResult``).
+MATCH = 0.9
+#: Where the first update of a new account's vector starts from (as ``services.learn`` does; before it, the account
+#: has no vector and its first page no nearest neighbours): "none" (the zero vector: the first swipes alone set the
+#: direction), "popular" (the mean of the STARTING_POPULAR most recently popular videos' vectors) or "random" (a
+#: seeded random direction).
+STARTS = ("none", "popular", "random")
+STARTING_POPULAR = 50
 #: "Reelm, frozen" is the same feed without online model updates during the simulation (user vectors, Ranker): the
 #: simulation's measure of what real-time updates are worth.
 FEEDS = ("Reelm", "Reelm, frozen", "Reelm, no exploration", "recent-popular")
@@ -40,9 +49,18 @@ FEEDS = ("Reelm", "Reelm, frozen", "Reelm, no exploration", "recent-popular")
 class SimResult:
     watch_hours: dict[str, np.ndarray]  # per user
     new_creator_share: dict[str, float]
-    swipes_to_match: dict[str, np.ndarray]  # per new user; inf when never matched
     pages: int
     new_user_curve: dict[str, np.ndarray]  # per page: mean over new users of (page's true affinity / oracle page's)
+    returning_curve: dict[str, np.ndarray]  # the same, over returning users
+    new_users: int  # the last ``new_users`` entries of each ``watch_hours`` are the new users'
+    start: str  # where new accounts' vectors started (:data:`STARTS`)
+
+    def swipes_to_match(self, feed: str) -> float:
+        """Swipes before the page on which new users first get, on average, ``MATCH`` of what this feed gives
+        returning users (their mean over all pages); inf when they never do."""
+        target = MATCH * float(self.returning_curve[feed].mean())
+        reached = np.flatnonzero(self.new_user_curve[feed] >= target)
+        return float(reached[0] * PAGE) if len(reached) else np.inf
 
 
 class _Feeds:
@@ -54,8 +72,10 @@ class _Feeds:
         ranker: rm.Ranker,
         users: np.ndarray,
         update: dict[str, float | None] | None = None,
+        origins: dict[int, np.ndarray] | None = None,
     ) -> None:
         self.ds, self.state, self.pipe, self.ranker = ds, state, pipe, ranker
+        self.origins = origins or {}  # where a user with no vector yet is updated from
         self.update = update or {}  # ``rate``/``baseline`` of the user update: model.py's unless a proposal is measured
         self.vec = {int(u): pipe.vectors.users[u].copy() for u in users}
         self.block = {int(u): _blocked(state, int(u)) for u in users}
@@ -106,7 +126,8 @@ class _Feeds:
             self.tag_sum[user], self.tag_n[user], out=np.zeros(self.ds.n_tags), where=self.tag_n[user] > 0
         )
         if learn:
-            self.vec[user] = update_many(self.vec[user], self.pipe.vectors.items[items], labels, **self.update)
+            vec = self.vec[user] if self.vec[user].any() else self.origins.get(user, self.vec[user])
+            self.vec[user] = update_many(vec, self.pipe.vectors.items[items], labels, **self.update)
 
 
 def _blocked(state: State, user: int) -> np.ndarray:
@@ -127,29 +148,43 @@ def simulate(
     step: Callable[[], None] = lambda: None,
     rate: float | None = None,
     baseline: float | None = None,
+    start: str = "popular",
 ) -> SimResult:
     """Run both feeds; ``make`` builds a fresh state, pipeline and ranker for each (they mutate them).
-    ``rate``/``baseline``: the user update's constants, model.py's unless given (a proposed change, measured)."""
+    ``rate``/``baseline``: the user update's constants, model.py's unless given (a proposed change, measured);
+    ``start``: where new accounts' vectors start (:data:`STARTS`)."""
     assert ds.truth is not None
     watch: dict[str, np.ndarray] = {}
     share: dict[str, float] = {}
-    match: dict[str, np.ndarray] = {}
     curve: dict[str, np.ndarray] = {}
+    returning: dict[str, np.ndarray] = {}
     everyone = np.concatenate([users, new_users])
     for feed in FEEDS:
         state, pipe, ranker = make()
-        for u in new_users.tolist():  # a new account: no history, no vector, no profile
-            pipe.vectors.users[u] = rm.seeded_vector(f"user:new:{u}")
+        origins = {}
+        for u in new_users.tolist():  # a new account: no history, no profile, no vector
+            pipe.vectors.users[u] = np.zeros(rm.DIM, dtype=np.float32)
+            origins[u] = _starting_vector(state, pipe, start, u)
             state.tag_affinity[u] = 0
             state.author_affinity[u] = 0
             state.follows[u] = False
             state.last_completed.pop(u, None)
             state.seen.data[state.seen.indptr[u] : state.seen.indptr[u + 1]] = 0
         state.seen.eliminate_zeros()
-        feeds = _Feeds(ds, state, pipe, ranker, everyone, {"rate": rate, "baseline": baseline})
+        feeds = _Feeds(ds, state, pipe, ranker, everyone, {"rate": rate, "baseline": baseline}, origins)
         result = _run(ds, feeds, feed, everyone, set(new_users.tolist()), sessions, pages_per_session, seed, step)
-        watch[feed], share[feed], match[feed], curve[feed] = result
-    return SimResult(watch, share, match, sessions * pages_per_session, curve)
+        watch[feed], share[feed], curve[feed], returning[feed] = result
+    return SimResult(watch, share, sessions * pages_per_session, curve, returning, len(new_users), start)
+
+
+def _starting_vector(state: State, pipe: Pipeline, start: str, user: int) -> np.ndarray:
+    if start == "none":
+        return np.zeros(rm.DIM, dtype=np.float32)
+    if start == "random":
+        return rm.seeded_vector(f"user:new:{user}")
+    # the most completed videos of the last 14 days, among those already up
+    popular = np.argsort(-np.where(state.known, state.recent, -np.inf), kind="stable")[:STARTING_POPULAR]
+    return rm.normalise(pipe.vectors.items[popular].mean(axis=0))
 
 
 def _run(ds, feeds, feed, users, new, sessions, pages, seed, step):  # type: ignore[no-untyped-def]
@@ -157,9 +192,7 @@ def _run(ds, feeds, feed, users, new, sessions, pages, seed, step):  # type: ign
     now = state.now
     new_creators = ds.extra["creator_start"] > now - NEW_CREATOR_DAYS * DAY
     hours = np.zeros(len(users))
-    matched = {u: np.inf for u in new}
-    ratios = np.zeros((sessions * pages, max(len(new), 1)))
-    new_index = {u: k for k, u in enumerate(sorted(new))}
+    ratios = np.zeros((sessions * pages, len(users)))  # each page's true affinity / the oracle page's
     shown_new = shown = 0
     day = int(min((now - truth.start) // DAY, truth.taste.shape[1] - 1))
     for session in range(sessions):
@@ -174,12 +207,8 @@ def _run(ds, feeds, feed, users, new, sessions, pages, seed, step):  # type: ign
                     items, rows = feeds.reelm_page(u, 0 if feed == "Reelm, no exploration" else EXPLORE_SLOTS)
                 else:
                     items, rows = feeds.popular_page(u), []
-                if u in new:
-                    mine = truth.affinity(np.array([u]), items, now, ds.upload)[0].mean()
-                    ratio = mine / _oracle_mean(ds, feeds.block[u] | ~state.known, u, now)
-                    ratios[session * pages + page, new_index[u]] = ratio
-                    if ratio >= MATCH and matched[u] == np.inf:
-                        matched[u] = (session * pages + page) * PAGE
+                mine = truth.affinity(np.array([u]), items, now, ds.upload)[0].mean()
+                ratios[session * pages + page, j] = mine / _oracle_mean(ds, feeds.block[u] | ~state.known, u, now)
                 age = np.minimum(np.maximum(now - ds.upload[items], 0) / DAY, 14)
                 logit = truth.steepness * taste[truth.topic[items]] + truth.quality[items] + truth.offset
                 watched, events = simulate_watch(
@@ -196,7 +225,8 @@ def _run(ds, feeds, feed, users, new, sessions, pages, seed, step):  # type: ign
                     feeds.ranker.learn(rows, labels)
         feeds.pipe.refresh()
         step()
-    return hours, shown_new / max(shown, 1), np.array([matched[u] for u in sorted(new)]), ratios.mean(axis=1)
+    is_new = np.isin(users, list(new))
+    return hours, shown_new / max(shown, 1), ratios[:, is_new].mean(axis=1), ratios[:, ~is_new].mean(axis=1)
 
 
 def _oracle_mean(ds: Dataset, blocked: np.ndarray, user: int, now: float) -> float:

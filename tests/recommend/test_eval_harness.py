@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from recsys import data, metrics, offline, realtime
+from recsys import data, metrics, offline, online, realtime
 from recsys.experiment import BLEND_WEIGHTS, EXPERIMENTAL, REELM, run_offline, run_realtime, run_replay
 from recsys.realtime import replay
 
@@ -228,3 +228,31 @@ def test_an_experimental_set_up_is_measured_but_never_called_reelm() -> None:
     off = _tiny_offline(variants=("features()", *EXPERIMENTAL))
     assert off.variant == "features()"
     assert any(name.startswith("not in the product") for name in off.scores)
+
+
+def test_a_new_accounts_vector_is_first_updated_from_the_chosen_start() -> None:
+    """The simulation's new accounts have no vector, so no nearest neighbours, until their first page is learned;
+    that first update starts from ``start`` (as ``services.learn`` does), and later ones from where it left them."""
+    off = _tiny_offline(variants=("features()",))
+    ds = off.state.ds
+    user = int(off.split.users[0])
+    state = offline.State(ds, ds.log, float(ds.log.time.max()) + 1)
+    pipe = offline.Pipeline(state, offline.Vectors(off.vectors.users.copy(), off.vectors.items), per_source=20)
+    assert "ann" in pipe.candidates(user, pipe.vectors.users[user]).sources
+    origin = online._starting_vector(state, pipe, "random", user)
+    assert np.isclose(np.linalg.norm(origin), 1.0)
+    assert not online._starting_vector(state, pipe, "none", user).any()
+    pipe.vectors.users[user] = 0
+    feeds = online._Feeds(ds, state, pipe, off.ranker, np.array([user]), {}, {user: origin})
+    assert "ann" not in pipe.candidates(user, feeds.vec[user]).sources
+    items, _ = feeds.reelm_page(user)
+    labels = [0.9, 0.0, 0.5] + [0.2] * (len(items) - 3)
+    feeds.record(user, items, labels, np.array(labels) >= 0.7, learn=True)
+    first = rm.user_update_many(origin, pipe.vectors.items[items], labels)
+    assert np.allclose(feeds.vec[user], first, atol=1e-6)
+    assert "ann" in pipe.candidates(user, feeds.vec[user]).sources
+    more, _ = feeds.reelm_page(user)
+    feeds.record(user, more, [0.9] * len(more), np.ones(len(more)), learn=True)
+    assert np.allclose(
+        feeds.vec[user], rm.user_update_many(first, pipe.vectors.items[more], [0.9] * len(more)), atol=1e-6
+    )
