@@ -4,7 +4,6 @@ to the ranker, which learns in the background (see ``tasks.ranker_learn``)."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
 import threading
@@ -19,11 +18,12 @@ from typing import Any
 import numpy as np
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
 from reelm.core.languages import MAX_PREFERRED, accept_languages, clean_language
+from reelm.core.prepared import PreparedRead
 from reelm.recommend import model
 from reelm.recommend.models import ModelState, NotInterested, NotInterestedScope, Taste, VideoSignal
 from reelm.videos.models import Video, VideoHashtag
@@ -411,15 +411,15 @@ def not_interested_remove(user: Any, choice_id: uuid.UUID) -> bool:
 
 def not_interested_sets(user: Any) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {s: set() for s in NotInterestedScope.values}
-    for scope, target in _not_interested_rows().filter(owner_id=user.id):
+    for scope, target in _not_interested_rows(user.id):
         out[scope].add(target)
     return out
 
 
-@functools.cache
-def _not_interested_rows() -> QuerySet[NotInterested, tuple[str, str]]:
-    # Built once (For You asks on every page): each call only adds its filter.
-    return NotInterested.objects.order_by().values_list("scope", "target")
+# Compiled once (For You asks on every page).
+_not_interested_rows = PreparedRead(
+    lambda owner_id: NotInterested.objects.order_by().filter(owner_id=owner_id).values_list("scope", "target")
+)
 
 
 def taste_settings_set(

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -11,6 +10,7 @@ from django.db.models import QuerySet, Value
 from ninja import Field, Schema
 
 from reelm.accounts.schemas import UserOut
+from reelm.core.prepared import PreparedRead
 from reelm.social.models import Bookmark, Like
 from reelm.social.selectors import viewer_reactions
 from reelm.videos.models import Mention, Video, VideoHashtag
@@ -148,14 +148,7 @@ def video_items(
     liked: set[Any] = set()
     saved: set[Any] = set()
     if found:
-        tag_rows, mention_rows, like_rows, bookmark_rows = _item_links()
-        parts = [mention_rows.filter(video_id__in=found)]
-        if signed_in:
-            parts += [
-                like_rows.filter(owner_id=viewer.id, video_id__in=found),
-                bookmark_rows.filter(owner_id=viewer.id, video_id__in=found),
-            ]
-        links = tag_rows.filter(video_id__in=found).union(*parts, all=True)
+        links = _viewer_links(found, viewer.id) if signed_in else _links(found)
         # Sorted by row id: hashtags and mentions each in the order they were added.
         for _, video_id, name, kind in sorted(links):
             if kind == _TAG:
@@ -179,28 +172,43 @@ def video_items(
 def video_rows(ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     """The rows :func:`video_items` reads, by id, in one query: a feed that must look at its videos' state and
     visibility anyway passes them on rather than have them read twice."""
-    return {row["id"]: row for row in _item_rows().filter(id__in=ids)}
+    return {row["id"]: row for row in _rows_by_id(list(ids))}
 
 
-@functools.cache
-def _item_rows() -> QuerySet[Video, dict[str, Any]]:
-    # Built once: resolving 24 columns and the author join costs more Python than cloning the result per call.
-    return Video.objects.order_by().values(*_ITEM_COLUMNS)
+# Compiled once per number of ids: resolving 24 columns and the author join costs more than running the query.
+_rows_by_id = PreparedRead(lambda ids: Video.objects.order_by().values(*_ITEM_COLUMNS).filter(id__in=ids))
 
 
 _TAG, _MENTION, _LIKE, _BOOKMARK = range(4)
 
 
-@functools.cache
-def _item_links() -> tuple[QuerySet[Any, tuple[Any, ...]], ...]:
-    """The four parts of :func:`video_items`' UNION, without their filters: (row id, video id, name, kind).
-    Built once, as :func:`_item_rows` (the joins and values are most of building each)."""
+def _link_parts(ids: list[uuid.UUID]) -> tuple[QuerySet[Any, tuple[Any, ...]], ...]:
+    """:func:`video_items`' hashtags and mentions of these videos as (row id, video id, name, kind)."""
+    tags = VideoHashtag.objects.order_by().filter(video_id__in=ids)
+    mentions = Mention.objects.order_by().filter(video_id__in=ids)
     return (
-        VideoHashtag.objects.order_by().values_list("id", "video_id", "hashtag__name", Value(_TAG)),
-        Mention.objects.order_by().values_list("id", "video_id", "mentioned__username", Value(_MENTION)),
-        Like.objects.order_by().values_list("id", "video_id", Value(""), Value(_LIKE)),
-        Bookmark.objects.order_by().values_list("id", "video_id", Value(""), Value(_BOOKMARK)),
+        tags.values_list("id", "video_id", "hashtag__name", Value(_TAG)),
+        mentions.values_list("id", "video_id", "mentioned__username", Value(_MENTION)),
     )
+
+
+def _marks(ids: list[uuid.UUID], viewer_id: uuid.UUID) -> tuple[QuerySet[Any, tuple[Any, ...]], ...]:
+    """The viewer's likes and bookmarks among these videos, in the same columns."""
+    likes = Like.objects.order_by().filter(owner_id=viewer_id, video_id__in=ids)
+    bookmarks = Bookmark.objects.order_by().filter(owner_id=viewer_id, video_id__in=ids)
+    return (
+        likes.values_list("id", "video_id", Value(""), Value(_LIKE)),
+        bookmarks.values_list("id", "video_id", Value(""), Value(_BOOKMARK)),
+    )
+
+
+# One UNION each, compiled once per number of videos (building and compiling it was most of its cost).
+_links = PreparedRead(lambda ids: _union(*_link_parts(ids)))
+_viewer_links = PreparedRead(lambda ids, viewer_id: _union(*_link_parts(ids), *_marks(ids, viewer_id)))
+
+
+def _union(first: QuerySet[Any, Any], *rest: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
+    return first.union(*rest, all=True)
 
 
 def _item(
