@@ -313,7 +313,7 @@ def sim_table(sim: online.SimResult) -> Table:
         table.add_row(
             feed,
             str(bootstrap(hours)),
-            str(bootstrap(hours[-sim.new_users :])),
+            str(bootstrap(sim.new_user_hours(feed))),
             f"{swipes:.0f}" if np.isfinite(swipes) else "never",
             " ".join(f"{x:.2f}" for x in sim.new_user_curve[feed]),
             f"{sim.returning_curve[feed].mean():.2f}",
@@ -434,7 +434,7 @@ def main(argv: list[str] | None = None) -> dict:
         sim = simulate(synthetic, syn_off, plan, args.seed, update, args.new_user_start)
         results["simulation"] = {
             "watch_hours": {k: float(v.mean()) for k, v in sim.watch_hours.items()},
-            "new_user_watch_hours": {k: float(v[-sim.new_users :].mean()) for k, v in sim.watch_hours.items()},
+            "new_user_watch_hours": {k: float(sim.new_user_hours(k).mean()) for k in sim.watch_hours},
             "new_user_start": sim.start,
             "new_creator_share": sim.new_creator_share,
             "swipes_to_match": {k: s if np.isfinite(s := sim.swipes_to_match(k)) else None for k in sim.watch_hours},

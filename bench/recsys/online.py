@@ -55,6 +55,9 @@ class SimResult:
     new_users: int  # the last ``new_users`` entries of each ``watch_hours`` are the new users'
     start: str  # where new accounts' vectors started (:data:`STARTS`)
 
+    def new_user_hours(self, feed: str) -> np.ndarray:
+        return self.watch_hours[feed][-self.new_users :]
+
     def swipes_to_match(self, feed: str) -> float:
         """Swipes before the page on which new users first get, on average, ``MATCH`` of what this feed gives
         returning users (their mean over all pages); inf when they never do."""
@@ -161,10 +164,9 @@ def simulate(
     everyone = np.concatenate([users, new_users])
     for feed in FEEDS:
         state, pipe, ranker = make()
-        origins = {}
+        origins = _origins(state, pipe, start, new_users.tolist())
         for u in new_users.tolist():  # a new account: no history, no profile, no vector
             pipe.vectors.users[u] = np.zeros(rm.DIM, dtype=np.float32)
-            origins[u] = _starting_vector(state, pipe, start, u)
             state.tag_affinity[u] = 0
             state.author_affinity[u] = 0
             state.follows[u] = False
@@ -177,14 +179,16 @@ def simulate(
     return SimResult(watch, share, sessions * pages_per_session, curve, returning, len(new_users), start)
 
 
-def _starting_vector(state: State, pipe: Pipeline, start: str, user: int) -> np.ndarray:
-    if start == "none":
-        return np.zeros(rm.DIM, dtype=np.float32)
+def _origins(state: State, pipe: Pipeline, start: str, users: list[int]) -> dict[int, np.ndarray]:
+    """Where each new account's first update starts from (:data:`STARTS`)."""
     if start == "random":
-        return rm.seeded_vector(f"user:new:{user}")
-    # the most completed videos of the last 14 days, among those already up
-    popular = np.argsort(-np.where(state.known, state.recent, -np.inf), kind="stable")[:STARTING_POPULAR]
-    return rm.normalise(pipe.vectors.items[popular].mean(axis=0))
+        return {u: rm.seeded_vector(f"user:new:{u}") for u in users}
+    if start == "none":
+        shared = np.zeros(rm.DIM, dtype=np.float32)
+    else:  # the mean of the most completed videos of the last 14 days, among those already up
+        popular = np.argsort(-np.where(state.known, state.recent, -np.inf), kind="stable")[:STARTING_POPULAR]
+        shared = rm.normalise(pipe.vectors.items[popular].mean(axis=0))
+    return dict.fromkeys(users, shared)  # never changed in place: updates make new vectors
 
 
 def _run(ds, feeds, feed, users, new, sessions, pages, seed, step):  # type: ignore[no-untyped-def]

@@ -1,7 +1,7 @@
 """Read queries the ORM compiles once and runs many times, binding new values (the For You page's hottest reads).
 
 Django builds and compiles a queryset's SQL on every evaluation. For a page's small indexed reads that costs more
-Python than running them: 1.9 ms of the items' UNION's 2.5 ms (``bench/foryou.py``'s profile). A
+Python than running them (the feeds' UNION of hashtags, mentions, likes and bookmarks most of all). A
 :class:`PreparedRead` builds its queryset with marker values once per shape (each list argument's length) and
 connection, finds where each argument lands among the compiled parameters, and from then on only binds.
 
@@ -28,16 +28,13 @@ MAX_SHAPES = 64
 _MARK = 0x7E_E1A7_0000_0000 << 64
 _counter = itertools.count(1)
 
-#: How a marked argument's value appears among the parameters, by the form its marker took.
-_FORMS: dict[str, Callable[[Any], Any]] = {"same": lambda v: v, "hex": lambda v: v.hex, "str": str}
-
 
 @dataclass(frozen=True)
 class _Slot:
     position: int  # among the SQL parameters
     argument: int
     element: int | None  # within a list argument
-    form: str
+    form: Callable[[Any], Any]  # the argument's value as the ORM gave it to the database (a UUID's hex, say)
 
 
 @dataclass(frozen=True)
@@ -76,14 +73,14 @@ class PreparedRead:
         params = list(compiled.params)
         for slot in compiled.slots:
             value = args[slot.argument] if slot.element is None else args[slot.argument][slot.element]
-            params[slot.position] = _FORMS[slot.form](value)
+            params[slot.position] = slot.form(value)
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         return _shaped(rows, compiled, connection)
 
     def _compile(self, connection: Any, args: Sequence[Any]) -> _Compiled:
-        markers: dict[Any, tuple[int, int | None, str]] = {}
+        markers: dict[Any, tuple[int, int | None, Callable[[Any], Any]]] = {}
         marked = []
         for n, arg in enumerate(args):
             if isinstance(arg, (list, tuple)):
@@ -116,20 +113,30 @@ class PreparedRead:
         return _Compiled(sql, tuple(params), tuple(slots), names, kind, converters)
 
 
-def _marker(value: Any, markers: dict[Any, tuple[int, int | None, str]], argument: int, element: int | None) -> Any:
+def _marker(
+    value: Any, markers: dict[Any, tuple[int, int | None, Callable[[Any], Any]]], argument: int, element: int | None
+) -> Any:
     """A value of ``value``'s type that no caller passes, remembered in every form the ORM may give it."""
     number = next(_counter)
     if isinstance(value, uuid.UUID):
         marker = uuid.UUID(int=_MARK | number)
-        markers[marker] = (argument, element, "same")
-        markers[marker.hex] = (argument, element, "hex")
-        markers[str(marker)] = (argument, element, "str")
+        markers[marker] = (argument, element, _same)
+        markers[marker.hex] = (argument, element, _hex)
+        markers[str(marker)] = (argument, element, str)
         return marker
     if isinstance(value, str):
         text = f"\x00prepared:{number}\x00"
-        markers[text] = (argument, element, "same")
+        markers[text] = (argument, element, _same)
         return text
     raise TypeError(f"PreparedRead binds UUIDs and strings, not {type(value).__name__}")
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _hex(value: uuid.UUID) -> str:
+    return value.hex
 
 
 def _shaped(rows: list[Any], compiled: _Compiled, connection: Any) -> list[Any]:

@@ -172,7 +172,7 @@ def video_items(
 def video_rows(ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     """The rows :func:`video_items` reads, by id, in one query: a feed that must look at its videos' state and
     visibility anyway passes them on rather than have them read twice."""
-    return {row["id"]: row for row in _rows_by_id(list(ids))}
+    return {row["id"]: row for row in _rows_by_id(ids)}
 
 
 # Compiled once per number of ids: resolving 24 columns and the author join costs more than running the query.

@@ -239,9 +239,11 @@ def test_a_new_accounts_vector_is_first_updated_from_the_chosen_start() -> None:
     state = offline.State(ds, ds.log, float(ds.log.time.max()) + 1)
     pipe = offline.Pipeline(state, offline.Vectors(off.vectors.users.copy(), off.vectors.items), per_source=20)
     assert "ann" in pipe.candidates(user, pipe.vectors.users[user]).sources
-    origin = online._starting_vector(state, pipe, "random", user)
+    origin = online._origins(state, pipe, "random", [user])[user]
     assert np.isclose(np.linalg.norm(origin), 1.0)
-    assert not online._starting_vector(state, pipe, "none", user).any()
+    assert not online._origins(state, pipe, "none", [user])[user].any()
+    popular = online._origins(state, pipe, "popular", [user, user + 1])
+    assert np.isclose(np.linalg.norm(popular[user]), 1.0) and np.array_equal(popular[user], popular[user + 1])
     pipe.vectors.users[user] = 0
     feeds = online._Feeds(ds, state, pipe, off.ranker, np.array([user]), {}, {user: origin})
     assert "ann" not in pipe.candidates(user, feeds.vec[user]).sources
