@@ -219,9 +219,10 @@ def _storage_migrate(args: argparse.Namespace, out: Output) -> int:
         report = migration.migration_copy(run, concurrency=args.concurrency, progress=progress)
     out.copy_summary(run, report)
     if run.objects_verified < run.objects_total:
+        out.unfinished(migration.unfinished_rows(run))
         out.error(
-            f"{run.objects_total - run.objects_verified} objects are not copied yet (see the failures above, "
-            "or `reelm storage status`); run the same command again to retry them"
+            f"{run.objects_total - run.objects_verified} objects are not copied yet (why is listed above, and in "
+            "`reelm storage status`); run the same command again to retry them"
         )
         return 1
     if args.switch and run.state not in (RunState.SWITCHED, RunState.PURGED):

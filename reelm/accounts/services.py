@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import secrets
@@ -14,13 +13,13 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from reelm.accounts.models import AccessToken, User
 from reelm.core.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMedia
 from reelm.core.ids import uuid7
+from reelm.core.prepared import PreparedInstances
 from reelm.storage.registry import media_store
 
 TOKEN_PREFIX = "reelm_"
@@ -121,8 +120,7 @@ def token_revoke(*, user: User, token_id: uuid.UUID | str) -> AccessToken:
 def token_authenticate(secret: str) -> User | None:
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    # Every API request asks: the queryset is built once, and there is no ORDER BY (the hash is unique).
-    token = next(iter(_tokens_with_owner().filter(token_hash=hash_token(secret), revoked_at__isnull=True)[:1]), None)
+    token = next(iter(_live_token_with_owner(hash_token(secret))), None)
     if token is None or not token.owner.is_active:
         return None
     now = timezone.now()
@@ -132,6 +130,8 @@ def token_authenticate(secret: str) -> User | None:
     return token.owner
 
 
-@functools.cache
-def _tokens_with_owner() -> QuerySet[AccessToken]:
-    return AccessToken.objects.select_related("owner").order_by()
+#: Every API request asks, so the query is prepared; no ORDER BY (the hash is unique).
+_live_token_with_owner = PreparedInstances(
+    lambda token_hash: AccessToken.objects.order_by().filter(token_hash=token_hash, revoked_at__isnull=True)[:1],
+    related=["owner"],
+)

@@ -5,8 +5,9 @@ Python than running them (the feeds' UNION of hashtags, mentions, likes and book
 :class:`PreparedRead` builds its queryset with marker values once per shape (each list argument's length) and
 connection, finds where each argument lands among the compiled parameters, and from then on only binds.
 
-The SQL still comes from the ORM, for the connection the router picks, and rows go through the same converters; only
-``values()`` and ``values_list()`` querysets are accepted (model instances need far more of the ORM).
+The SQL still comes from the ORM, for the connection the router picks, and rows go through the same converters. A
+:class:`PreparedRead` takes ``values()`` and ``values_list()`` querysets; :class:`PreparedInstances` makes model
+instances (and ``select_related``-style related ones) from such rows with ``Model.from_db``, as Django's iterator does.
 """
 
 from __future__ import annotations
@@ -111,6 +112,69 @@ class PreparedRead:
         fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
         converters = tuple((pos, tuple(convs), col) for pos, (convs, col) in compiler.get_converters(fields).items())
         return _Compiled(sql, tuple(params), tuple(slots), names, kind, converters)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    columns: tuple[str, ...]  # the values_list: the model's concrete fields, then each related model's
+    own: tuple[str, ...]
+    related: tuple[tuple[str, Any, tuple[str, ...], int], ...]  # (field name, model, attnames, first column)
+
+
+class PreparedInstances:
+    """``build(*args)`` returns a queryset of model instances (a filter, perhaps a slice, no ``select_related``);
+    calling the PreparedInstances returns them as a list, each with the foreign keys named in ``related`` already
+    loaded, as ``select_related`` would. The rows are read as a :class:`PreparedRead` of the concrete fields."""
+
+    def __init__(self, build: Callable[..., QuerySet[Any, Any]], *, related: Sequence[str] = ()) -> None:
+        self._build = build
+        self._related = tuple(related)
+        self._layout: _Layout | None = None
+        self._read = PreparedRead(self._values)
+
+    def _values(self, *args: Any) -> QuerySet[Any, Any]:
+        queryset = self._build(*args)
+        if queryset.query.select_related:
+            raise TypeError("PreparedInstances joins what `related` names: build the queryset without select_related")
+        if self._layout is None:
+            self._layout = _layout_of(queryset.model, self._related)
+        return queryset.values_list(*self._layout.columns)
+
+    def __call__(self, *args: Any) -> list[Any]:
+        rows = self._read(*args)
+        layout = self._layout
+        assert layout is not None  # set by the first read
+        model = self._read._model
+        db = router.db_for_read(model)
+        own = len(layout.own)
+        out = []
+        for row in rows:
+            instance = model.from_db(db, layout.own, row[:own])
+            for name, related, names, first in layout.related:
+                values = row[first : first + len(names)]
+                # A LEFT JOIN that found nothing gives NULLs, the primary key's too.
+                target = (
+                    None
+                    if values[names.index(related._meta.pk.attname)] is None
+                    else related.from_db(router.db_for_read(related), names, values)
+                )
+                setattr(instance, name, target)
+            out.append(instance)
+        return out
+
+
+def _layout_of(model: Any, related: Sequence[str]) -> _Layout:
+    own = tuple(f.attname for f in model._meta.concrete_fields)
+    columns, parts = list(own), []
+    for name in related:
+        field = model._meta.get_field(name)
+        if not (field.many_to_one or field.one_to_one) or not field.concrete:
+            raise TypeError(f"{model.__name__}.{name} is not a foreign key of its own")
+        target = field.related_model
+        names = tuple(f.attname for f in target._meta.concrete_fields)
+        parts.append((name, target, names, len(columns)))
+        columns += [f"{name}__{n}" for n in names]
+    return _Layout(tuple(columns), own, tuple(parts))
 
 
 def _marker(

@@ -23,7 +23,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from reelm.core.languages import MAX_PREFERRED, accept_languages, clean_language
-from reelm.core.prepared import PreparedRead
+from reelm.core.prepared import PreparedInstances, PreparedRead
 from reelm.recommend import model
 from reelm.recommend.models import ModelState, NotInterested, NotInterestedScope, Taste, VideoSignal
 from reelm.videos.models import Video, VideoHashtag
@@ -44,9 +44,12 @@ RANKER = "ranker"
 # --- tastes and video vectors ----------------------------------------------------------------------------------
 
 
+#: One per account (a unique constraint): no ORDER BY as first() would add. Read on every For You page, so prepared.
+_taste_of = PreparedInstances(lambda owner_id: Taste.objects.order_by().filter(owner_id=owner_id)[:1])
+
+
 def taste_get(user: Any) -> Taste:
-    # One per account (a unique constraint): no ORDER BY as first() would add, on every For You page.
-    for taste in Taste.objects.filter(owner_id=user.id)[:1]:
+    for taste in _taste_of(user.id):
         return taste
     try:
         with transaction.atomic():

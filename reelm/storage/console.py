@@ -20,7 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from reelm.storage.migration import Comparison, CopyReport, Plan, PurgeReport
-from reelm.storage.models import MigrationRun
+from reelm.storage.models import MigrationObject, MigrationRun
 
 LOG_EVERY_SECONDS = 2.0
 LIST_LIMIT = 20
@@ -156,6 +156,11 @@ class Output:
         self.console.print(table)
         for key, error in report.failures[:LIST_LIMIT]:
             self.error(f"failed: {key}: {error}")
+
+    def unfinished(self, rows: list[MigrationObject]) -> None:
+        """The objects a copy pass left behind, and why (a failure, or a change while copying)."""
+        for row in rows[:LIST_LIMIT]:
+            self.error(f"not copied yet: {row.key}: {row.error or row.get_state_display().lower()}")
 
     def comparison(self, comparison: Comparison, source: str, target: str) -> None:
         self.say(f"Compared {source}\n    with {target}")

@@ -318,7 +318,11 @@ def _verify_copy(
         return _gone(target, row, migrating=migrating)
     if now.size != size or (row.source_etag and etag_of(now) and etag_of(now) != row.source_etag):
         # Overwritten while we copied: what we copied may be the previous version. Copy again.
-        return Outcome(row.id, ObjectState.PENDING, size=now.size, source_etag=etag_of(now))
+        why = (
+            f"changed while it was copied: {size} bytes read (listed with ETag {row.source_etag or 'none'}), "
+            f"now {now.size} bytes with ETag {etag_of(now) or 'none'}"
+        )
+        return Outcome(row.id, ObjectState.PENDING, size=now.size, source_etag=etag_of(now), error=why)
     # The ETag our own write got saves a request; a later overwrite changes it, and the switch's comparison, which
     # trusts only unchanged ETags, then reads both sides again.
     target_etag = etag_of(ObjectInfo(row.key, size, written_etag)) if written_etag else etag_of(target.head(row.key))

@@ -10,8 +10,9 @@ from django.db import connection, connections
 from django.db.models import Value
 from django.test.utils import CaptureQueriesContext
 
-from reelm.accounts.models import User
-from reelm.core.prepared import PreparedRead
+from reelm.accounts.models import AccessToken, User
+from reelm.accounts.services import token_create
+from reelm.core.prepared import PreparedInstances, PreparedRead
 from reelm.social.models import Like
 from reelm.videos.models import Hashtag, Video, VideoHashtag
 from tests.social.conftest import make_video
@@ -105,3 +106,45 @@ def test_what_it_cannot_bind_is_refused(videos: list[Video]) -> None:
     ignored = PreparedRead(lambda owner_id: Video.objects.values("id"))
     with pytest.raises(ValueError, match="not parameters"):
         ignored(videos[0].owner_id)
+
+
+def fields(instance: Any) -> dict[str, Any]:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_instances_equal_the_orms_with_their_foreign_key_loaded(videos: list[Video], user: User) -> None:
+    by_owner = PreparedInstances(
+        lambda owner_id: Video.objects.order_by("id").filter(owner_id=owner_id), related=["owner"]
+    )
+    got = by_owner(user.id)
+    expected = list(Video.objects.order_by("id").filter(owner_id=user.id).select_related("owner"))
+    assert [fields(v) for v in got] == [fields(v) for v in expected] and len(got) == 3
+    with CaptureQueriesContext(connection) as queries:
+        assert {v.owner.username for v in got} == {user.username}  # loaded with the row: no query
+        assert got[0].renditions == expected[0].renditions  # converted as the ORM does
+    assert len(queries) == 0
+    assert not got[0]._state.adding and got[0]._state.db == "default"
+    got[0].caption = "saved from a prepared read"
+    got[0].save(update_fields=["caption"])
+    assert Video.objects.get(id=got[0].id).caption == "saved from a prepared read"
+
+
+def test_instances_of_a_token_as_authentication_reads_them(user: User) -> None:
+    issued = token_create(user=user, name="phone")
+    live = PreparedInstances(
+        lambda token_hash: AccessToken.objects.order_by().filter(token_hash=token_hash, revoked_at__isnull=True)[:1],
+        related=["owner"],
+    )
+    token_hash = AccessToken.objects.get(name="phone").token_hash
+    (token,) = live(token_hash)
+    assert token.owner == user and token.owner.password == user.password and issued.token.id == token.id
+    AccessToken.objects.filter(id=token.id).update(revoked_at=token.created_at)
+    assert live(token_hash) == []  # the filter still applies on every call
+    assert live("no such hash") == []
+
+
+def test_instances_refuse_what_they_cannot_make(user: User) -> None:
+    with pytest.raises(TypeError, match="select_related"):
+        PreparedInstances(lambda owner_id: Video.objects.select_related("owner").filter(owner_id=owner_id))(user.id)
+    with pytest.raises(TypeError, match="foreign key"):
+        PreparedInstances(lambda owner_id: Video.objects.filter(owner_id=owner_id), related=["caption"])(user.id)

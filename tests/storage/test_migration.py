@@ -11,6 +11,7 @@ import itertools
 import os
 import pty
 import random
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -258,6 +259,43 @@ def test_catch_up_copies_writes_and_deletes_that_bypassed_the_routing(old: Objec
     assert checksums(new) == checksums(old)
     assert MigrationObject.objects.get(run=run, key=gone_key).state == ObjectState.GONE
     assert migration.stores_compare(old, new, run=run).clean
+
+
+class OverwritingProgress(migration.NullProgress):
+    """Overwrites one object in the old store while its bytes are being copied, the first ``times`` times."""
+
+    def __init__(self, store: ObjectStore, key: str, times: int) -> None:
+        self.store, self.key, self.left, self.versions = store, key, times, 0
+
+    def advance_bytes(self, nbytes: int) -> None:
+        if self.left:
+            self.left -= 1
+            self.versions += 1
+            self.store.put(self.key, b"version %d;" % self.versions * (self.versions + 1))
+
+
+def test_an_object_overwritten_while_copied_is_copied_again(old: ObjectStore, new: ObjectStore) -> None:
+    old.put("videos/v1/poster.jpg", b"the first version")
+    run = migration.migration_begin(target_url=new.url)
+    report = migration.migration_copy(run, progress=OverwritingProgress(old, "videos/v1/poster.jpg", times=1))
+    row = run.items.get()
+    assert (row.state, row.attempts, row.error, report.copied) == (ObjectState.VERIFIED, 2, "", 1)
+    assert new.read_bytes("videos/v1/poster.jpg") == old.read_bytes("videos/v1/poster.jpg") == b"version 1;" * 2
+
+
+def test_an_object_that_keeps_changing_is_left_for_the_next_run_with_the_reason(
+    old: ObjectStore, new: ObjectStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old.put("videos/v1/poster.jpg", b"the first version")
+    run = migration.migration_begin(target_url=new.url)
+    migration.migration_copy(run, progress=OverwritingProgress(old, "videos/v1/poster.jpg", times=1_000))
+    (row,) = migration.unfinished_rows(run)
+    assert (row.state, row.attempts) == (ObjectState.PENDING, migration.ATTEMPTS_PER_PASS)
+    assert re.fullmatch(r"changed while it was copied: 30 bytes read \(.*\), now 40 bytes with ETag \S+", row.error)
+    assert run.objects_verified == 0
+    assert run_cli("migrate", "--to", new.url) == 0  # nothing overwrites it now: the next run copies it
+    assert "not copied yet" not in capsys.readouterr().err
+    assert new.read_bytes("videos/v1/poster.jpg") == old.read_bytes("videos/v1/poster.jpg")
 
 
 def test_the_copier_waits_until_every_process_writes_to_both(old: ObjectStore, new: ObjectStore) -> None:
