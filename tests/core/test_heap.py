@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from reelm.core.heap import WEB_THRESHOLDS
+
+DEFAULT_THRESHOLDS = (700, 10, 10)
+
 PROBE = """
 import gc, json, sys, time
 import reelm.wsgi
@@ -15,7 +19,7 @@ frozen = gc.get_freeze_count()
 loaded = "reelm.urls" in sys.modules and "reelm.api" in sys.modules
 started = time.perf_counter()
 gc.collect()
-print(json.dumps({"frozen": frozen, "loaded": loaded, "tracked": len(gc.get_objects()),
+print(json.dumps({"frozen": frozen, "loaded": loaded, "tracked": len(gc.get_objects()), "thresholds": gc.get_threshold(),
                   "collect_ms": (time.perf_counter() - started) * 1000}))
 """
 
@@ -31,3 +35,4 @@ def test_the_wsgi_application_freezes_its_start_up_heap_with_the_urlconf_loaded(
     # far more than are left for it.
     assert found["frozen"] > 30_000
     assert found["tracked"] < found["frozen"] / 4
+    assert found["thresholds"] == list(WEB_THRESHOLDS) != list(DEFAULT_THRESHOLDS)

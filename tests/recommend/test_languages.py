@@ -18,9 +18,10 @@ from reelm.core.languages import accept_languages
 from reelm.recommend import pool, selectors, services
 from reelm.recommend.models import Taste, VideoSignal
 from reelm.recommend.sources import FRESH_IMPRESSIONS, SOURCE_WORDS, Trending, TrendingInLanguage
+from reelm.social import services as social
 from reelm.videos.models import Video
 from tests.conftest import PASSWORD
-from tests.feed.conftest import account, like, video
+from tests.feed.conftest import account, follow, like, video
 from tests.helpers import assert_error
 from tests.recommend.conftest import embedded, taste_along
 from tests.recommend.test_recommender import context, page_ids
@@ -213,6 +214,11 @@ def test_the_settings_page_saves_languages_and_the_kept_pool_no_longer_fits(view
     taste_along(viewer, 0)
     page_ids(viewer)
     kept = cache.get(pool._pool_key(viewer.id))
+    assert kept.fits(pool.viewer_context(viewer, services.taste_get(viewer)))
+    followed = account()
+    follow(viewer, followed)
+    assert not kept.fits(pool.viewer_context(viewer, services.taste_get(viewer))), "a new follow: gathered again"
+    social.follow_delete(follower=viewer, followee=followed)
     assert kept.fits(pool.viewer_context(viewer, services.taste_get(viewer)))
     client = Client()
     client.force_login(viewer)
