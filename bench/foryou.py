@@ -88,6 +88,8 @@ FOR_YOU_NEXT = Endpoint("for-you next pages", "/api/feed/for-you", auth=True, se
 TRIVIAL_ENDPOINT = Endpoint(TRIVIAL, "/api/nope", auth=False)
 MEASURED = (FOR_YOU, FOR_YOU_NEXT, TRIVIAL_ENDPOINT)
 FULL = {"videos": 1_000_000, "accounts": 100_000, "sample_users": 1000, "likes": 300_000, "comments": 50_000}
+#: Python's own collector thresholds, which the in-process part compares with the web process's.
+PYTHON_GC_THRESHOLDS = (700, 10, 10)
 QUICK = {"videos": 50_000, "accounts": 5_000, "sample_users": 200, "likes": 20_000, "comments": 5_000}
 DURATION_MS = 15_000  # feed_web seeds 15-second videos
 
@@ -620,6 +622,8 @@ def index_main(args: argparse.Namespace) -> int:
     out["profile_sql_ms"] = total_sql / n * 1000
     out["profile_page_ms"] = sum(v[2] for v in stats.stats.values()) / n * 1000  # type: ignore[attr-defined]
     out["rss_after_pages_mb"] = peak_rss_mb()
+    out["cyclic_garbage"] = _cyclic_garbage(users, _page)
+    out["collections"] = _collections_by_thresholds(users, _page, rounds=args.gc_rounds)
     # The transparent ranking each process computes again every FRESH_FOR seconds, for everyone and per language.
     from django.utils import timezone
 
@@ -641,6 +645,59 @@ def index_main(args: argparse.Namespace) -> int:
     out["facts_kept"] = len(_facts)
     print(json.dumps(out))
     return 0
+
+
+def _cyclic_garbage(users: list[Any], page: Callable[..., Any]) -> int:
+    """What a collection finds unreachable after a first page for each of ``users`` (none: reference counting
+    freed everything, and collections have nothing to do but scan)."""
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for user in users:
+            page(user, "for-you", None)
+        return gc.collect()
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+
+
+def _collections_by_thresholds(users: list[Any], page: Callable[..., Any], rounds: int) -> dict[str, Any]:
+    """The collections during ``rounds`` first pages for each of ``users``, and those pages' times, with Python's
+    thresholds and with the web process's (``reelm.core.heap.WEB_THRESHOLDS``), alternating round by round."""
+    from reelm.core.heap import WEB_THRESHOLDS
+
+    settings = {"python": PYTHON_GC_THRESHOLDS, "web": WEB_THRESHOLDS}
+    found: dict[str, Any] = {
+        name: {"thresholds": t, "page_ms": [], "by_generation": {}} for name, t in settings.items()
+    }
+    began = [0.0]
+    log: list[tuple[int, float]] = []
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+        else:
+            log.append((info["generation"], (time.perf_counter() - began[0]) * 1000))
+
+    gc.callbacks.append(record)
+    try:
+        for _ in range(rounds):
+            for name, thresholds in settings.items():
+                gc.set_threshold(*thresholds)
+                log.clear()
+                for user in users:
+                    t = time.perf_counter()
+                    page(user, "for-you", None)
+                    found[name]["page_ms"].append((time.perf_counter() - t) * 1000)
+                for generation, ms in log:
+                    count, total, longest = found[name]["by_generation"].get(generation, (0, 0.0, 0.0))
+                    found[name]["by_generation"][generation] = (count + 1, total + ms, max(longest, ms))
+    finally:
+        gc.callbacks.remove(record)
+        gc.set_threshold(*WEB_THRESHOLDS)
+    return found
 
 
 def _timed_collection() -> float:
@@ -911,6 +968,26 @@ def log_problems(server: ReelmServer) -> dict[str, int]:
 # --- main ----------------------------------------------------------------------------------------------------------
 
 
+def print_collections(ix: dict[str, Any]) -> None:
+    table = Table(
+        title=f"Garbage collections during in-process first pages, by the collector's thresholds (after "
+        f"{len(ix['page_ms'])} pages with collections off, {ix['cyclic_garbage']} objects were unreachable)",
+        title_justify="left",
+    )
+    for column in ("thresholds", "pages", "p50 ms", "p99 ms", "young: n, total ms", "middle: n, total ms",
+                   "full: n, total ms, longest"):  # fmt: skip
+        table.add_column(column, justify="right")
+    for name, found in ix["collections"].items():
+        by = {int(g): v for g, v in found["by_generation"].items()}
+        young, middle, full = (by.get(g, (0, 0.0, 0.0)) for g in range(3))
+        table.add_row(
+            f"{name} {tuple(found['thresholds'])}", str(len(found["page_ms"])), f"{pct(found['page_ms'], 0.5):.1f}",
+            f"{pct(found['page_ms'], 0.99):.1f}", f"{young[0]}, {young[1]:.0f}", f"{middle[0]}, {middle[1]:.0f}",
+            f"{full[0]}, {full[1]:.0f}, {full[2]:.1f}",
+        )  # fmt: skip
+    console.print(table)
+
+
 def pct(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -947,6 +1024,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.add_argument("--tokens", required=True)
         parser.add_argument("--pages", type=int, default=100)
         parser.add_argument("--profile-pages", type=int, default=30)
+        parser.add_argument("--gc-rounds", type=int, default=4, help="rounds of pages per collector setting")
     if mode == "bench":
         parser.add_argument(
             "--quick", action="store_true", help=f"{QUICK['videos']} videos, {QUICK['accounts']} accounts: minutes"
@@ -1220,6 +1298,8 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         )
         where.add_row("  a full collection of the start-up heap, before it was frozen", f"{ix['gc_startup_ms']:.1f}")
     console.print(where)
+    if "collections" in ix:
+        print_collections(ix)
     prof = Table(
         title=f"cProfile, cumulative ms per page (profiled total {ix['profile_page_ms']:.1f} ms/page)",
         title_justify="left",
