@@ -7,6 +7,7 @@ import io
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import BinaryIO
 
 from django.contrib.auth.password_validation import validate_password
@@ -124,10 +125,15 @@ def token_authenticate(secret: str) -> User | None:
     if token is None or not token.owner.is_active:
         return None
     now = timezone.now()
-    # Record use at most once a minute to keep reads cheap.
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RECORDED_EVERY:
         AccessToken.objects.filter(id=token.id).update(last_used_at=now)
     return token.owner
+
+
+#: How often a token's use is written down. Every API request authenticates: once a minute meant a write per active
+#: client and minute (and now and then SQLite's checkpoint, in whichever request commits it), for a date that is
+#: there to spot tokens nobody uses, where the hour is precise enough.
+TOKEN_USE_RECORDED_EVERY = timedelta(hours=1)
 
 
 #: Every API request asks, so the query is prepared; no ORDER BY (the hash is unique).

@@ -4,10 +4,13 @@ import io
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from reelm.accounts.models import AccessToken, User
+from reelm.accounts.services import TOKEN_USE_RECORDED_EVERY, token_authenticate, token_create
 from reelm.storage.base import ObjectStore
 from tests.conftest import PASSWORD
 
@@ -144,6 +147,21 @@ def test_tokens_create_use_and_revoke_from_settings_page(client: Client, user: U
     revoked = bearer.get("/api/me")
     assert revoked.status_code == 401
     assert revoked.json()["error"]["code"] == "unauthenticated"
+
+
+def test_a_tokens_use_is_written_down_at_most_once_an_hour(user: User) -> None:
+    issued = token_create(user=user, name="phone")
+    assert token_authenticate(issued.secret) == user
+    first = AccessToken.objects.get(id=issued.token.id).last_used_at
+    assert first is not None
+    with CaptureQueriesContext(connection) as queries:
+        assert token_authenticate(issued.secret) == user
+    assert len(queries) == 1 and queries[0]["sql"].lstrip().upper().startswith("SELECT")  # a read, no write
+    assert AccessToken.objects.get(id=issued.token.id).last_used_at == first
+    an_hour_ago = first - TOKEN_USE_RECORDED_EVERY
+    AccessToken.objects.filter(id=issued.token.id).update(last_used_at=an_hour_ago)
+    assert token_authenticate(issued.secret) == user
+    assert AccessToken.objects.get(id=issued.token.id).last_used_at > first
 
 
 def test_tokens_through_api(api: Client, other_api: Client) -> None:
