@@ -274,19 +274,25 @@ def _allowed(viewer: Any, follows: set[bytes], hidden: set[bytes], candidates: P
     """The rows of the pool this viewer may be shown now: not seen or shown since, not their own, not by a
     ``hidden`` account (blocked, muted) nor "not interested", and visible to them (``follows``: whom they follow).
     Accounts are id bytes."""
-    hidden = hidden | {viewer.id.bytes}
     no = services.not_interested_sets(viewer)
-    ask = any(no.values())
+    # "Not interested" in a video or a creator is one more excluded video or hidden account (as id bytes).
+    excluded = excluded | _id_bytes(no["video"])
+    hidden = hidden | _id_bytes(no["author"]) | {viewer.id.bytes}
+    unwanted_tags = no["hashtag"]
     out = []
     for at, (video, owner) in enumerate(zip(candidates.ids, candidates.owners, strict=True)):
         if video in excluded or owner in hidden:
             continue
         if not (candidates.shown_to_followers if owner in follows else candidates.shown_to_anyone)[at]:
             continue
-        if ask and _not_wanted(no, uuid.UUID(bytes=video), uuid.UUID(bytes=owner), candidates.tags[at]):
+        if unwanted_tags and not unwanted_tags.isdisjoint(candidates.tags[at]):
             continue
         out.append(at)
     return out
+
+
+def _id_bytes(hexes: set[str]) -> set[bytes]:
+    return {uuid.UUID(hex=h).bytes for h in hexes}
 
 
 def _priors(cosines: np.ndarray, completion: np.ndarray, likes: np.ndarray) -> np.ndarray:
