@@ -88,9 +88,9 @@ FOR_YOU_NEXT = Endpoint("for-you next pages", "/api/feed/for-you", auth=True, se
 TRIVIAL_ENDPOINT = Endpoint(TRIVIAL, "/api/nope", auth=False)
 MEASURED = (FOR_YOU, FOR_YOU_NEXT, TRIVIAL_ENDPOINT)
 FULL = {"videos": 1_000_000, "accounts": 100_000, "sample_users": 1000, "likes": 300_000, "comments": 50_000}
+QUICK = {"videos": 50_000, "accounts": 5_000, "sample_users": 200, "likes": 20_000, "comments": 5_000}
 #: Python's own collector thresholds, which the in-process part compares with the web process's.
 PYTHON_GC_THRESHOLDS = (700, 10, 10)
-QUICK = {"videos": 50_000, "accounts": 5_000, "sample_users": 200, "likes": 20_000, "comments": 5_000}
 DURATION_MS = 15_000  # feed_web seeds 15-second videos
 
 

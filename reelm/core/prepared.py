@@ -115,10 +115,23 @@ class PreparedRead:
 
 
 @dataclass(frozen=True)
+class _Joined:
+    """One foreign key :class:`PreparedInstances` loads with the row: its model's fields are ``row[start:end]``."""
+
+    name: str
+    model: Any
+    names: tuple[str, ...]
+    start: int
+    end: int
+    pk: int  # the related primary key's column: NULL when a LEFT JOIN found nothing
+
+
+@dataclass(frozen=True)
 class _Layout:
-    columns: tuple[str, ...]  # the values_list: the model's concrete fields, then each related model's
+    model: Any
+    columns: tuple[str, ...]  # the values_list: the model's concrete fields, then each joined model's
     own: tuple[str, ...]
-    related: tuple[tuple[str, Any, tuple[str, ...], int], ...]  # (field name, model, attnames, first column)
+    joined: tuple[_Joined, ...]
 
 
 class PreparedInstances:
@@ -144,37 +157,34 @@ class PreparedInstances:
         rows = self._read(*args)
         layout = self._layout
         assert layout is not None  # set by the first read
-        model = self._read._model
-        db = router.db_for_read(model)
+        db = router.db_for_read(layout.model)
+        dbs = [router.db_for_read(joined.model) for joined in layout.joined]
         own = len(layout.own)
         out = []
         for row in rows:
-            instance = model.from_db(db, layout.own, row[:own])
-            for name, related, names, first in layout.related:
-                values = row[first : first + len(names)]
-                # A LEFT JOIN that found nothing gives NULLs, the primary key's too.
-                target = (
-                    None
-                    if values[names.index(related._meta.pk.attname)] is None
-                    else related.from_db(router.db_for_read(related), names, values)
-                )
-                setattr(instance, name, target)
+            instance = layout.model.from_db(db, layout.own, row[:own])
+            for joined, joined_db in zip(layout.joined, dbs, strict=True):
+                values = row[joined.start : joined.end]
+                target = None if row[joined.pk] is None else joined.model.from_db(joined_db, joined.names, values)
+                setattr(instance, joined.name, target)
             out.append(instance)
         return out
 
 
 def _layout_of(model: Any, related: Sequence[str]) -> _Layout:
     own = tuple(f.attname for f in model._meta.concrete_fields)
-    columns, parts = list(own), []
+    columns, joined = list(own), []
     for name in related:
         field = model._meta.get_field(name)
         if not (field.many_to_one or field.one_to_one) or not field.concrete:
             raise TypeError(f"{model.__name__}.{name} is not a foreign key of its own")
         target = field.related_model
         names = tuple(f.attname for f in target._meta.concrete_fields)
-        parts.append((name, target, names, len(columns)))
+        start = len(columns)
+        pk = start + names.index(target._meta.pk.attname)
+        joined.append(_Joined(name, target, names, start, start + len(names), pk))
         columns += [f"{name}__{n}" for n in names]
-    return _Layout(tuple(columns), own, tuple(parts))
+    return _Layout(model, tuple(columns), own, tuple(joined))
 
 
 def _marker(

@@ -15,7 +15,6 @@ import math
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -274,11 +273,11 @@ def _allowed(viewer: Any, follows: set[bytes], hidden: set[bytes], candidates: P
     """The rows of the pool this viewer may be shown now: not seen or shown since, not their own, not by a
     ``hidden`` account (blocked, muted) nor "not interested", and visible to them (``follows``: whom they follow).
     Accounts are id bytes."""
-    no = services.not_interested_sets(viewer)
-    # "Not interested" in a video or a creator is one more excluded video or hidden account (as id bytes).
-    excluded = excluded | _id_bytes(no["video"])
-    hidden = hidden | _id_bytes(no["author"]) | {viewer.id.bytes}
-    unwanted_tags = no["hashtag"]
+    no = _unwanted(viewer)
+    # "Not interested" in a video or a creator is one more excluded video or hidden account.
+    excluded = excluded | no.videos
+    hidden = hidden | no.authors | {viewer.id.bytes}
+    unwanted_tags = no.tags
     out = []
     for at, (video, owner) in enumerate(zip(candidates.ids, candidates.owners, strict=True)):
         if video in excluded or owner in hidden:
@@ -289,6 +288,23 @@ def _allowed(viewer: Any, follows: set[bytes], hidden: set[bytes], candidates: P
             continue
         out.append(at)
     return out
+
+
+@dataclass(frozen=True)
+class Unwanted:
+    """What a viewer said "not interested" to: videos and creators as id bytes, hashtags by name."""
+
+    videos: set[bytes]
+    authors: set[bytes]
+    tags: set[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.videos or self.authors or self.tags)
+
+
+def _unwanted(viewer: Any) -> Unwanted:
+    no = services.not_interested_sets(viewer)
+    return Unwanted(_id_bytes(no["video"]), _id_bytes(no["author"]), no["hashtag"])
 
 
 def _id_bytes(hexes: set[str]) -> set[bytes]:
@@ -334,28 +350,20 @@ def _no_longer_visible(
     return set(videos) - still
 
 
-def _not_wanted(no: dict[str, set[str]], video_id: uuid.UUID, owner_id: uuid.UUID | None, tags: Sequence[str]) -> bool:
-    """Whether the viewer said "not interested" to this video, its creator or one of its hashtags."""
-    return (
-        video_id.hex in no["video"]
-        or (owner_id is not None and owner_id.hex in no["author"])
-        or any(t in no["hashtag"] for t in tags)
-    )
-
-
 def _interesting(viewer: Any, ids: list[uuid.UUID]) -> list[uuid.UUID]:
     """``ids`` without what a signed-in viewer said they are not interested in: "not interested" holds with
     personalisation off too (the page may then be shorter; the cursor goes on)."""
     if not ids or not getattr(viewer, "is_authenticated", False):
         return ids
-    no = services.not_interested_sets(viewer)
-    if not any(no.values()):
+    no = _unwanted(viewer)
+    if not no:
         return ids
     facts = video_facts(ids)
     return [
         i
         for i in ids
-        if not _not_wanted(no, i, facts[i].owner_id if i in facts else None, facts[i].tags if i in facts else ())
+        if i.bytes not in no.videos
+        and not (i in facts and (facts[i].owner_id.bytes in no.authors or not no.tags.isdisjoint(facts[i].tags)))
     ]
 
 
