@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,8 @@ from transcode import (
     settle,
     temporary_root,
 )
+
+from reelm.core.timing import parse as server_timing
 
 P99_TARGET_MS = 50.0
 RATIO_TARGET = 0.5
@@ -242,6 +244,8 @@ def load(args: argparse.Namespace) -> int:
     deadline = time.perf_counter() + args.duration
     lock = threading.Lock()
     latencies: list[float] = []
+    timings: list[dict[str, float] | None] = []  # each response's Server-Timing, when the server sends it
+    viewers: list[int] = []  # each request's token, by its index in --tokens (-1: none)
     statuses: dict[int, int] = {}
     errors = [0]
     budget = [args.max_requests]
@@ -250,17 +254,21 @@ def load(args: argparse.Namespace) -> int:
         rng = random.Random(index)
         conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
         mine: list[float] = []
+        my_timings: list[dict[str, float] | None] = []
+        my_viewers: list[int] = []
         seen: dict[int, int] = {}
         cursor: str | None = None  # sessions: where this connection's viewer is
         left = 0
         headers: dict[str, str] = {}
+        who = -1
         while time.perf_counter() < deadline:
             with lock:
                 if budget[0] <= 0:
                     break
                 budget[0] -= 1
             if not args.session_pages or not left or cursor is None:
-                headers = {"Authorization": f"Bearer {rng.choice(tokens)}"} if tokens else {}
+                who = rng.randrange(len(tokens)) if tokens else -1
+                headers = {"Authorization": f"Bearer {tokens[who]}"} if tokens else {}
             path = args.path
             if args.session_pages and (not left or cursor is None):  # a new viewer opens the app: untimed
                 try:
@@ -288,6 +296,9 @@ def load(args: argparse.Namespace) -> int:
                 conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
                 continue
             mine.append(time.perf_counter() - started)
+            timing = response.getheader("Server-Timing")
+            my_timings.append(server_timing(timing) if timing else None)
+            my_viewers.append(who)
             seen[response.status] = seen.get(response.status, 0) + 1
             if args.session_pages:
                 try:
@@ -297,6 +308,8 @@ def load(args: argparse.Namespace) -> int:
         conn.close()
         with lock:
             latencies.extend(mine)
+            timings.extend(my_timings)
+            viewers.extend(my_viewers)
             for status, count in seen.items():
                 statuses[status] = statuses.get(status, 0) + count
 
@@ -307,7 +320,8 @@ def load(args: argparse.Namespace) -> int:
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
-    print(json.dumps({"latencies": latencies, "wall": wall, "statuses": statuses, "errors": errors[0]}))
+    out = {"latencies": latencies, "wall": wall, "statuses": statuses, "errors": errors[0]}
+    print(json.dumps({**out, "timings": timings, "viewers": viewers}))
     return 0
 
 
@@ -318,6 +332,22 @@ class Measured:
     wall: float
     statuses: dict[str, int]
     errors: int
+    timings: list[dict[str, float] | None] = field(default_factory=list)  # aligned with latencies
+    viewers: list[int] = field(default_factory=list)  # aligned with latencies: the token's index
+
+    @classmethod
+    def merged(cls, runs: Sequence[Measured]) -> Measured:
+        """Several rounds of one endpoint as one measurement."""
+        out = cls(runs[0].endpoint, [], 0.0, {}, 0)
+        for m in runs:
+            out.latencies += m.latencies
+            out.timings += m.timings
+            out.viewers += m.viewers
+            out.wall += m.wall
+            out.errors += m.errors
+            for status, count in m.statuses.items():
+                out.statuses[status] = out.statuses.get(status, 0) + count
+        return out
 
     @property
     def rps(self) -> float:
@@ -340,7 +370,9 @@ def measure(server: ReelmServer, endpoint: Endpoint, tokens_file: Path, args: ar
         command += ["--session-pages", str(endpoint.session_pages)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 60, check=True)
     raw = json.loads(done.stdout)
-    return Measured(endpoint, raw["latencies"], raw["wall"], raw["statuses"], raw["errors"])
+    return Measured(
+        endpoint, raw["latencies"], raw["wall"], raw["statuses"], raw["errors"], raw["timings"], raw["viewers"]
+    )
 
 
 # --- main ----------------------------------------------------------------------------------------------------
@@ -430,15 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def report(results: dict[str, list[Measured]], args: argparse.Namespace, plans: list[tuple[str, list[str]]]) -> None:
     def pooled(name: str) -> Measured:
-        runs = results[name]
-        merged = Measured(runs[0].endpoint, [], 0.0, {}, 0)
-        for m in runs:
-            merged.latencies += m.latencies
-            merged.wall += m.wall
-            merged.errors += m.errors
-            for status, count in m.statuses.items():
-                merged.statuses[status] = merged.statuses.get(status, 0) + count
-        return merged
+        return Measured.merged(results[name])
 
     trivial = pooled(TRIVIAL).rps
     table = Table(

@@ -988,6 +988,72 @@ def print_collections(ix: dict[str, Any]) -> None:
     console.print(table)
 
 
+#: The Server-Timing phases of a For You page, in the order it runs them (``reelm.recommend.ranking``,
+#: ``reelm.feed.api``); "gather" only when the kept pool ran dry.
+PHASES = ("auth", "taste", "pool", "score", "gather", "rows", "remember", "items", "json")
+
+
+def phase_means(m: Measured, low: float, high: float) -> dict[str, float]:
+    """Mean milliseconds of the pages between the ``low`` and ``high`` quantiles of client latency: as the client saw
+    them, in Django (``app``), outside it (the web server, the network, the scheduler), per phase, and the rest
+    of Django's time (middleware, routing). Only pages that carried a Server-Timing header count."""
+    timed = sorted((t, s) for t, s in zip(m.latencies, m.timings, strict=False) if s)
+    chosen = timed[int(low * len(timed)) : max(int(low * len(timed)) + 1, int(high * len(timed)))]
+    if not chosen:
+        return {}
+    n = len(chosen)
+    out = {"pages": float(n), "client": sum(t for t, _ in chosen) * 1000 / n}
+    out["app"] = sum(s.get("app", 0.0) for _, s in chosen) / n
+    out["outside"] = out["client"] - out["app"]
+    for name in PHASES:
+        out[name] = sum(s.get(name, 0.0) for _, s in chosen) / n
+    out["rest"] = out["app"] - sum(out[name] for name in PHASES)
+    return out
+
+
+def slow_viewers(m: Measured, share: float = 0.01) -> dict[str, float]:
+    """Whether the slowest ``share`` of pages belong to a few viewers: how many distinct viewers they came from, and
+    the median latency of those viewers' other pages against everyone's."""
+    pages = sorted(zip(m.latencies, m.viewers, strict=False), reverse=True)
+    slow = pages[: max(1, round(share * len(pages)))]
+    who = {v for _, v in slow}
+    others = [t for t, v in pages[len(slow) :] if v in who]
+    return {
+        "slow_pages": len(slow),
+        "viewers": len(who),
+        "their_other_pages": len(others),
+        "their_other_p50": pct(others, 0.5) * 1000 if others else float("nan"),
+        "everyone_p50": pct([t for t, _ in pages], 0.5) * 1000,
+    }
+
+
+def print_slowest(latency: dict[str, list[Measured]]) -> None:
+    names = [f"{e.name} @1" for e in (FOR_YOU, FOR_YOU_NEXT)]
+    table = Table(
+        title="Where a page's time goes (Server-Timing, 1 connection, both rounds): mean ms of the middle tenth of "
+        "pages (p45-p55) and of the slowest 1 %",
+        title_justify="left",
+    )
+    columns = ("pages", "client", "app", "outside", *PHASES, "rest")
+    table.add_column("endpoint")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for name in names:
+        m = Measured.merged(latency[name])
+        for label, low, high in (("middle", 0.45, 0.55), ("slowest 1 %", 0.99, 1.0)):
+            means = phase_means(m, low, high)
+            if means:
+                table.add_row(f"{name}, {label}", *(f"{means[c]:.{0 if c == 'pages' else 1}f}" for c in columns))
+    console.print(table)
+    for name in names:
+        s = slow_viewers(Measured.merged(latency[name]))
+        console.print(
+            f"{name}: the slowest {s['slow_pages']} pages came from {s['viewers']} viewers, whose "
+            f"{s['their_other_pages']} other pages had p50 {s['their_other_p50']:.1f} ms (everyone's "
+            f"{s['everyone_p50']:.1f} ms)"
+        )
+
+
 def pct(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -1082,7 +1148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"next page p50 {pct(ix['next_page_ms'], 0.5):.1f} ms, p99 {pct(ix['next_page_ms'], 0.99):.1f} ms"
             )
 
-            server = ReelmServer(root, 0.05)
+            # Server-Timing: each page's time in Django and its phases, for the slowest pages' table.
+            server = ReelmServer(root, 0.05, {"REELM_SERVER_TIMING": "1"})
             stack.callback(server.stop)
             with console.status(f"starting reelm run on {server.base}…"):
                 server.start()
@@ -1154,15 +1221,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     latency: dict[str, list[Measured]] = results["latency"]
 
     def pooled(name: str) -> Measured:
-        runs = latency[name]
-        merged = Measured(runs[0].endpoint, [], 0.0, {}, 0)
-        for m in runs:
-            merged.latencies += m.latencies
-            merged.wall += m.wall
-            merged.errors += m.errors
-            for status, count in m.statuses.items():
-                merged.statuses[status] = merged.statuses.get(status, 0) + count
-        return merged
+        return Measured.merged(latency[name])
 
     def verdict(ok: bool) -> str:
         return "[green]met[/green]" if ok else "[red]missed[/red]"
@@ -1190,6 +1249,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
                 " ".join(f"{k}×{v}" for k, v in sorted(m.statuses.items())) + (f" err×{m.errors}" if m.errors else ""),
             )
     console.print(table)
+    print_slowest(latency)
 
     trials: list[Trial] = results["trials"]
     gone = [t.gone_ms for t in trials if t.gone_ms is not None]

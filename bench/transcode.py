@@ -326,8 +326,9 @@ def _own_cpu() -> float:
 class ReelmServer:
     """``reelm run`` on a free loopback port with its own data directory, driven through its HTTP API."""
 
-    def __init__(self, root: Path, poll_interval: float):
+    def __init__(self, root: Path, poll_interval: float, extra_env: dict[str, str] | None = None):
         self.root = root
+        self.extra_env = extra_env or {}
         self.data_dir = root / "data"
         self.log_path = root / "server.log"
         self.poll_interval = poll_interval
@@ -342,6 +343,7 @@ class ReelmServer:
         tmp = self.root / "tmp"  # uploads and transcode work directories land in the benchmark's temp dir
         tmp.mkdir(exist_ok=True)
         env.update({"REELM_DATA_DIR": str(self.data_dir), "REELM_LOG_LEVEL": "INFO", "TMPDIR": str(tmp)})
+        env.update(self.extra_env)
         env.pop("DJANGO_SETTINGS_MODULE", None)
         return env
 

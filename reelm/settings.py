@@ -60,6 +60,10 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "reelm.core.middleware.ApiErrorMiddleware",
 ]
+#: Send each response's Django time and named phases as a ``Server-Timing`` header (``reelm.core.timing``).
+SERVER_TIMING = env_bool("REELM_SERVER_TIMING", False)
+if SERVER_TIMING:
+    MIDDLEWARE.insert(0, "reelm.core.timing.ServerTimingMiddleware")
 
 ROOT_URLCONF = "reelm.urls"
 WSGI_APPLICATION = "reelm.wsgi.application"

@@ -11,6 +11,7 @@ from ninja.errors import AuthenticationError
 from ninja.responses import NinjaJSONEncoder
 
 from reelm.accounts.auth import viewer
+from reelm.core.timing import phase
 from reelm.feed.anonymous import anonymous_page
 from reelm.feed.schemas import FeedPageOut, ForYouPageOut, TrendingTagOut
 from reelm.feed.sources import feed_get, trending_hashtags
@@ -27,8 +28,10 @@ def _page(who: Any, name: str, cursor: str | None) -> HttpResponse:
 
     def render() -> str:
         found = feed_get(name).page(who, cursor, PAGE_SIZE)
-        items = found.explained(video_items(found.ids, who, found.rows))
-        return json.dumps({"items": items, "next_cursor": found.next_cursor}, cls=NinjaJSONEncoder)
+        with phase("items"):
+            items = found.explained(video_items(found.ids, who, found.rows))
+        with phase("json"):
+            return json.dumps({"items": items, "next_cursor": found.next_cursor}, cls=NinjaJSONEncoder)
 
     anonymous = name == "for-you" and not getattr(who, "is_authenticated", False)
     body = anonymous_page(cursor, render) if anonymous else render()

@@ -22,6 +22,7 @@ import numpy as np
 from django.core.cache import cache
 from django.utils import timezone
 
+from reelm.core.timing import phase
 from reelm.feed.sources import BadCursor, FeedPage, ForYouFeed
 from reelm.recommend import model, services
 from reelm.recommend.pool import (
@@ -133,7 +134,8 @@ class RecommendedFeed:
         signed_in = viewer is not None and getattr(viewer, "is_authenticated", False)
         if not signed_in or (cursor and not cursor.startswith(CURSOR_PREFIX)):
             return self._transparent(viewer, cursor, limit)
-        taste = services.taste_get(viewer)
+        with phase("taste"):
+            taste = services.taste_get(viewer)
         if not taste.personalised:
             return self._transparent(viewer, None, limit)
         try:
@@ -151,44 +153,49 @@ class RecommendedFeed:
 
     def _recommended(self, viewer: Any, taste: Any, cursor: str | None, limit: int) -> FeedPage:
         session = _session(cursor)
-        shown: list[str] = cache.get(_session_key(session)) or []
-        ranker = services.ranker_current()
-        ctx = viewer_context(viewer, taste)
-        candidates = pool_for(ctx)
-        if pool_refresh_due(viewer.id, ctx.vector, candidates):
-            _gather_in_background(viewer.id)  # this page ranks the kept pool; the worker gathers the next one
+        with phase("pool"):
+            shown: list[str] = cache.get(_session_key(session)) or []
+            ranker = services.ranker_current()
+            ctx = viewer_context(viewer, taste)
+            candidates = pool_for(ctx)
+            if pool_refresh_due(viewer.id, ctx.vector, candidates):
+                _gather_in_background(viewer.id)  # this page ranks the kept pool; the worker gathers the next one
         # The fresh uploads the exploration budget may pick from (twice its slots) skip the pre-ranking.
         budget = 2 * _fresh_slots(limit, taste.more_new_creators)
         while True:
-            excluded = {bytes.fromhex(h) for h in watched_recall(viewer.id).union(shown)}
-            explore = candidates.explore_order()
-            fresh = {v for v, n in explore.items() if n < budget}
-            scored, allowed = self._score(viewer, taste, ctx, ranker, candidates, excluded, fresh)
+            with phase("score"):
+                excluded = {bytes.fromhex(h) for h in watched_recall(viewer.id).union(shown)}
+                explore = candidates.explore_order()
+                fresh = {v for v, n in explore.items() if n < budget}
+                scored, allowed = self._score(viewer, taste, ctx, ranker, candidates, excluded, fresh)
             if allowed >= limit or not candidates.worth_gathering_again():
                 break
-            candidates = pool_gather(ctx)  # the kept pool ran dry
-        chosen = _compose(scored, limit, taste.more_new_creators, explore)
-        rows = video_rows([s.video_id for s in chosen])
-        gone = _no_longer_visible(rows, [s.video for s in chosen], ctx.follows)
-        if gone:  # changed since the pool was gathered: compose again without them
-            scored = [s for s in scored if s.video not in gone]
+            with phase("gather"):
+                candidates = pool_gather(ctx)  # the kept pool ran dry
+        with phase("rows"):
             chosen = _compose(scored, limit, taste.more_new_creators, explore)
             rows = video_rows([s.video_id for s in chosen])
             gone = _no_longer_visible(rows, [s.video for s in chosen], ctx.follows)
-            chosen = [s for s in chosen if s.video not in gone]
-        ids = [s.video_id for s in chosen]
-        for s in chosen:
-            s.features = model.features(s.item)
-        reasons = ranker.explain_many([s.features for s in chosen])
-        why = {i: _explain(s, r) for i, s, r in zip(ids, chosen, reasons, strict=True)}
-        # The features each video was ranked with, so its impression is learned from exactly those.
-        served = {i.hex: {"source": s.source, "features": s.features} for i, s in zip(ids, chosen, strict=True)}
-        services.served_remember(viewer.id, served)
-        shown = (shown + [i.hex for i in ids])[-SEEN_MAX:]
-        cache.set(_session_key(session), shown, SESSION_TTL)
-        if pool_running_low(viewer.id, candidates, allowed - len(chosen)):
-            watched_add(viewer.id, shown[-WATCHED_KEEP:])  # so the next pool leaves them out
-            _gather_in_background(viewer.id)
+            if gone:  # changed since the pool was gathered: compose again without them
+                scored = [s for s in scored if s.video not in gone]
+                chosen = _compose(scored, limit, taste.more_new_creators, explore)
+                rows = video_rows([s.video_id for s in chosen])
+                gone = _no_longer_visible(rows, [s.video for s in chosen], ctx.follows)
+                chosen = [s for s in chosen if s.video not in gone]
+        with phase("remember"):
+            ids = [s.video_id for s in chosen]
+            for s in chosen:
+                s.features = model.features(s.item)
+            reasons = ranker.explain_many([s.features for s in chosen])
+            why = {i: _explain(s, r) for i, s, r in zip(ids, chosen, reasons, strict=True)}
+            # The features each video was ranked with, so its impression is learned from exactly those.
+            served = {i.hex: {"source": s.source, "features": s.features} for i, s in zip(ids, chosen, strict=True)}
+            services.served_remember(viewer.id, served)
+            shown = (shown + [i.hex for i in ids])[-SEEN_MAX:]
+            cache.set(_session_key(session), shown, SESSION_TTL)
+            if pool_running_low(viewer.id, candidates, allowed - len(chosen)):
+                watched_add(viewer.id, shown[-WATCHED_KEEP:])  # so the next pool leaves them out
+                _gather_in_background(viewer.id)
         more = allowed > len(chosen)
         return FeedPage(ids=ids, next_cursor=CURSOR_PREFIX + session if more and chosen else None, why=why, rows=rows)
 

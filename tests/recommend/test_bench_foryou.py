@@ -108,3 +108,37 @@ def test_seeding_writes_consistent_recommender_rows() -> None:
     for taste in Taste.objects.all():
         assert 1 <= len(taste.languages) <= 2 or owners_language.get(taste.owner_id, "") == ""
         assert owners_language.get(taste.owner_id) in (None, "", taste.languages[0] if taste.languages else None)
+
+
+def test_phase_means_split_a_slow_page_into_its_phases_and_time_outside_django() -> None:
+    from feed_web import Measured
+
+    endpoint = foryou.FOR_YOU
+    # 100 pages: 99 quick ones (10 ms, 8 in Django), one slow one whose extra time is in "score".
+    latencies = [0.010] * 99 + [0.050]
+    quick = {"auth": 1.0, "score": 3.0, "rows": 2.0, "app": 8.0}
+    slow = {"auth": 1.0, "score": 40.0, "rows": 2.0, "app": 45.0}
+    m = Measured(endpoint, latencies, 1.0, {}, 0, [quick] * 99 + [slow], [*range(99), 7])
+    worst = foryou.phase_means(m, 0.99, 1.0)
+    assert worst["pages"] == 1
+    assert worst["client"] == pytest.approx(50.0)
+    assert worst["score"] == pytest.approx(40.0) and worst["outside"] == pytest.approx(5.0)
+    assert worst["rest"] == pytest.approx(2.0) and worst["gather"] == 0.0
+    middle = foryou.phase_means(m, 0.45, 0.55)
+    assert middle["pages"] == 10 and middle["score"] == pytest.approx(3.0) and middle["outside"] == pytest.approx(2.0)
+    # Pages without a Server-Timing header are left out, not counted as zero.
+    untimed = Measured(endpoint, [0.01, 0.02], 1.0, {}, 0, [None, None], [0, 1])
+    assert foryou.phase_means(untimed, 0.0, 1.0) == {}
+    viewers = foryou.slow_viewers(m)
+    assert viewers["slow_pages"] == 1 and viewers["viewers"] == 1
+    assert viewers["their_other_pages"] == 1 and viewers["their_other_p50"] == pytest.approx(10.0)
+
+
+def test_measurements_of_several_rounds_merge_with_their_timings() -> None:
+    from feed_web import Measured
+
+    a = Measured(foryou.FOR_YOU, [0.01], 1.0, {"200": 1}, 0, [{"app": 5.0}], [3])
+    b = Measured(foryou.FOR_YOU, [0.02, 0.03], 2.0, {"200": 2}, 1, [None, {"app": 6.0}], [4, 5])
+    merged = Measured.merged([a, b])
+    assert merged.latencies == [0.01, 0.02, 0.03] and merged.timings == [{"app": 5.0}, None, {"app": 6.0}]
+    assert merged.viewers == [3, 4, 5] and merged.wall == 3.0 and merged.statuses == {"200": 3} and merged.errors == 1
