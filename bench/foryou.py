@@ -997,7 +997,7 @@ def phase_means(m: Measured, low: float, high: float) -> dict[str, float]:
     """Mean milliseconds of the pages between the ``low`` and ``high`` quantiles of client latency: as the client saw
     them, in Django (``app``), outside it (the web server, the network, the scheduler), per phase, and the rest
     of Django's time (middleware, routing). Only pages that carried a Server-Timing header count."""
-    timed = sorted((t, s) for t, s in zip(m.latencies, m.timings, strict=False) if s)
+    timed = sorted(((t, s) for t, s in zip(m.latencies, m.timings, strict=False) if s), key=lambda page: page[0])
     chosen = timed[int(low * len(timed)) : max(int(low * len(timed)) + 1, int(high * len(timed)))]
     if not chosen:
         return {}
