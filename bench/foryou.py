@@ -989,8 +989,9 @@ def print_collections(ix: dict[str, Any]) -> None:
 
 
 #: The Server-Timing phases of a For You page, in the order it runs them (``reelm.recommend.ranking``,
-#: ``reelm.feed.api``); "gather" only when the kept pool ran dry.
-PHASES = ("auth", "taste", "pool", "score", "gather", "rows", "remember", "items", "json")
+#: ``reelm.feed.api``): "gather" only when the kept pool ran dry; "enqueue" is asking the worker for the next pool
+#: (twice: when the kept one is old, and when the page used most of it).
+PHASES = ("auth", "taste", "pool", "enqueue", "score", "gather", "rows", "explain", "remember", "items", "json")
 
 
 def phase_means(m: Measured, low: float, high: float) -> dict[str, float]:

@@ -158,6 +158,7 @@ class RecommendedFeed:
             ranker = services.ranker_current()
             ctx = viewer_context(viewer, taste)
             candidates = pool_for(ctx)
+        with phase("enqueue"):
             if pool_refresh_due(viewer.id, ctx.vector, candidates):
                 _gather_in_background(viewer.id)  # this page ranks the kept pool; the worker gathers the next one
         # The fresh uploads the exploration budget may pick from (twice its slots) skip the pre-ranking.
@@ -182,17 +183,19 @@ class RecommendedFeed:
                 rows = video_rows([s.video_id for s in chosen])
                 gone = _no_longer_visible(rows, [s.video for s in chosen], ctx.follows)
                 chosen = [s for s in chosen if s.video not in gone]
-        with phase("remember"):
+        with phase("explain"):
             ids = [s.video_id for s in chosen]
             for s in chosen:
                 s.features = model.features(s.item)
             reasons = ranker.explain_many([s.features for s in chosen])
             why = {i: _explain(s, r) for i, s, r in zip(ids, chosen, reasons, strict=True)}
+        with phase("remember"):
             # The features each video was ranked with, so its impression is learned from exactly those.
             served = {i.hex: {"source": s.source, "features": s.features} for i, s in zip(ids, chosen, strict=True)}
             services.served_remember(viewer.id, served)
             shown = (shown + [i.hex for i in ids])[-SEEN_MAX:]
             cache.set(_session_key(session), shown, SESSION_TTL)
+        with phase("enqueue"):
             if pool_running_low(viewer.id, candidates, allowed - len(chosen)):
                 watched_add(viewer.id, shown[-WATCHED_KEEP:])  # so the next pool leaves them out
                 _gather_in_background(viewer.id)
