@@ -1032,19 +1032,19 @@ def print_slowest(latency: dict[str, list[Measured]]) -> None:
     names = [f"{e.name} @1" for e in (FOR_YOU, FOR_YOU_NEXT)]
     table = Table(
         title="Where a page's time goes (Server-Timing, 1 connection, both rounds): mean ms of the middle tenth of "
-        "pages (p45-p55) and of the slowest 1 %",
+        "pages (p45-p55) and of the slowest 1 %; 'outside' is the client's time less Django's ('app'), 'rest' is "
+        "Django's outside the phases (middleware, routing)",
         title_justify="left",
     )
-    columns = ("pages", "client", "app", "outside", *PHASES, "rest")
-    table.add_column("endpoint")
-    for column in columns:
-        table.add_column(column, justify="right")
+    means = {}
+    table.add_column("ms")
     for name in names:
         m = Measured.merged(latency[name])
         for label, low, high in (("middle", 0.45, 0.55), ("slowest 1 %", 0.99, 1.0)):
-            means = phase_means(m, low, high)
-            if means:
-                table.add_row(f"{name}, {label}", *(f"{means[c]:.{0 if c == 'pages' else 1}f}" for c in columns))
+            means[name, label] = phase_means(m, low, high)
+            table.add_column(f"{name.removesuffix(' @1')}, {label}", justify="right")
+    for row in ("pages", "client", "app", "outside", *PHASES, "rest"):
+        table.add_row(row, *(f"{v.get(row, float('nan')):.{0 if row == 'pages' else 1}f}" for v in means.values()))
     console.print(table)
     for name in names:
         s = slow_viewers(Measured.merged(latency[name]))
