@@ -377,24 +377,56 @@ def ranker_forget_cached() -> None:
         _ranker = None
 
 
+#: Optimistic saves of one online step before it waits for the row's lock (see :func:`ranker_train`).
+RANKER_SAVE_ATTEMPTS = 3
+
+
 def ranker_train(rows: list[list[tuple[str, float]]], labels: list[float]) -> int:
-    """One online step, saved at once: the row is locked so concurrent workers queue up rather than lose updates."""
+    """One online step, saved at once; returns the saved version. No update is lost: the step is learned on the
+    saved state outside any transaction, and saved only if no other worker saved since it was read (else learned
+    again on the newer state). On SQLite a transaction that writes holds the whole database's write lock, and the
+    worker runs at a lower CPU priority: learning inside it made the web's writes (watch events, likes) wait for
+    the worker's numpy. After :data:`RANKER_SAVE_ATTEMPTS` lost races it learns under the row's lock."""
+    for _ in range(RANKER_SAVE_ATTEMPTS):
+        state = _ranker_state()
+        version = _ranker_save_if_unchanged(state.version, _learned(state, rows, labels))
+        if version is not None:
+            return version
     with transaction.atomic():
-        state = ModelState.objects.select_for_update().filter(name=RANKER).first()
-        if state is None:
-            ModelState.objects.get_or_create(name=RANKER, defaults={"data": model.Ranker().dump()})
-            state = ModelState.objects.select_for_update().get(name=RANKER)
-        try:
-            ranker = model.Ranker.load(bytes(state.data))
-        except Exception:
-            log.warning("the saved ranker could not be read; starting a new one")
-            ranker = model.Ranker()
-        ranker.learn(rows, labels)
-        state.data = ranker.dump()
+        state = ModelState.objects.select_for_update().get(name=RANKER)
+        state.data = _learned(state, rows, labels)
         state.version += 1
         state.save(update_fields=["data", "version", "updated_at"])
     cache.set(RANKER_VERSION_KEY, state.version, None)
     return state.version
+
+
+def _ranker_state() -> ModelState:
+    state = ModelState.objects.filter(name=RANKER).first()
+    if state is None:
+        state, _ = ModelState.objects.get_or_create(name=RANKER, defaults={"data": model.Ranker().dump()})
+    return state
+
+
+def _learned(state: ModelState, rows: list[list[tuple[str, float]]], labels: list[float]) -> bytes:
+    try:
+        ranker = model.Ranker.load(bytes(state.data))
+    except Exception:
+        log.warning("the saved ranker could not be read; starting a new one")
+        ranker = model.Ranker()
+    ranker.learn(rows, labels)
+    return ranker.dump()
+
+
+def _ranker_save_if_unchanged(version: int, data: bytes) -> int | None:
+    """Save ``data`` as the next version if the saved one is still ``version``; None if another save came first."""
+    saved = ModelState.objects.filter(name=RANKER, version=version).update(
+        data=data, version=version + 1, updated_at=timezone.now()
+    )
+    if not saved:
+        return None
+    cache.set(RANKER_VERSION_KEY, version + 1, None)
+    return version + 1
 
 
 # --- "not interested" and settings --------------------------------------------------------------------------------

@@ -732,3 +732,33 @@ def test_the_video_facts_kept_in_memory_are_nothing_the_garbage_collector_tracks
     # A web process keeps up to FACTS_MAX of these: tracked objects would each be scanned by every full collection.
     assert not any(gc.is_tracked(entry) for entry in kept)
     assert not any(gc.is_tracked(key) for key in pool._facts)
+
+
+def test_an_online_step_is_never_lost_when_another_worker_saves_first(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    row = [("source=similar", 1.0), ("cos_b3", 1.0)]
+    learned = services._learned
+    raced: list[int] = []
+
+    def another_worker_saves_meanwhile(state: ModelState, rows: Any, labels: Any) -> bytes:
+        out = learned(state, rows, labels)
+        if not raced:  # between this step's read and its save, another worker saves a step of its own
+            raced.append(0)
+            raced[0] = services.ranker_train([row, row], [1.0, 0.0])
+        return out
+
+    monkeypatch.setattr(services, "_learned", another_worker_saves_meanwhile)
+    version = services.ranker_train([row], [1.0])
+    assert raced == [1] and version == 2
+    saved = model.Ranker.load(bytes(ModelState.objects.get(name="ranker").data))
+    assert saved.examples == 3  # both steps: the first one was learned again on the other's state
+
+
+def test_an_online_step_that_keeps_losing_the_race_takes_the_lock(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    row = [("source=similar", 1.0)]
+    services.ranker_train([row], [1.0])
+    monkeypatch.setattr(services, "_ranker_save_if_unchanged", lambda version, data: None)
+    assert services.ranker_train([row, row], [1.0, 0.0]) == 2
+    saved = model.Ranker.load(bytes(ModelState.objects.get(name="ranker").data))
+    assert saved.examples == 3
