@@ -160,11 +160,12 @@ def _ratio(total: csr_matrix, count: csr_matrix) -> np.ndarray:
 
 
 def top_k(scores: np.ndarray, exclude: np.ndarray | None, k: int) -> list[int]:
-    """The ``k`` best items of one score row; ``exclude`` is a boolean mask (seen or unknown items)."""
+    """The ``k`` best items of one score row; ``exclude`` is a boolean mask (seen or unknown items). Equal scores
+    (counts, cold vectors shared by items with the same tags and author) go to the lower item id: a partition or a
+    non-stable sort breaks ties however the CPU's SIMD code path does, and the tables differed between machines."""
     s = np.where(exclude, -np.inf, scores) if exclude is not None else scores
     k = min(k, int(np.isfinite(s).sum()))
-    best = np.argpartition(-s, k - 1)[:k] if k else np.zeros(0, dtype=np.int64)
-    return best[np.argsort(-s[best], kind="stable")].tolist()
+    return np.argsort(-s, kind="stable")[:k].tolist()
 
 
 def excluded(state: State, user: int) -> np.ndarray:
@@ -355,14 +356,14 @@ class Pipeline:
 
         if s.ds.n_authors and s.follows[user].any():
             mine = np.flatnonzero(s.follows[user][s.ds.author] & s.known)
-            add(mine[np.argsort(self.age[mine])], "follow", lim["follow"])
+            add(mine[np.argsort(self.age[mine], kind="stable")], "follow", lim["follow"])
         recent = s.last_completed.get(user, [])[-10:]
         if recent:
             co = np.asarray(s.coengaged[recent].sum(axis=0)).ravel()
             add(top_k(co, block | (co <= 0), lim["coengaged"]), "coengaged", lim["coengaged"])
         if user_vec.any():  # as the product: no nearest neighbours before the viewer has a vector
             add(top_k(self.vectors.items @ user_vec, block, lim["ann"]), "ann", lim["ann"])
-        tags = np.argsort(-s.tag_affinity[user])[:3]
+        tags = np.argsort(-s.tag_affinity[user], kind="stable")[:3]
         if s.tag_affinity[user, tags].max() > 0:
             tagged = np.unique(self.tag_items[tags].indices)
             add(
@@ -374,7 +375,7 @@ class Pipeline:
         add(self.trending, "trending", lim["trending"])
         if len(self.fresh):
             draw = rm.thompson_sample(s.completions[self.fresh], s.impressions[self.fresh], self.rng)
-            add(self.fresh[np.argsort(-draw)], "fresh", lim["fresh"])
+            add(self.fresh[np.argsort(-draw, kind="stable")], "fresh", lim["fresh"])
         items = np.array(list(found), dtype=np.int64)
         return Candidates(items, [found[i] for i in items.tolist()])
 

@@ -104,9 +104,11 @@ def replay(
             trials[j] += 1
             for name, vec in (("next-event", live[u]), ("frozen", frozen[u])):
                 scores = np.where(mask, -np.inf, item_vecs @ vec)
-                top = np.argpartition(-scores, k)[:k]
-                hits[name][j] += float(i in top)
-                ranks[name].append(int((scores > scores[i]).sum()))
+                above = int((scores > scores[i]).sum())
+                # In the top k when fewer than k items score higher, counting equal ones with a lower id (as
+                # offline.top_k breaks ties): items with the same tags and author share a cold vector.
+                hits[name][j] += float(above + int((scores[:i] == scores[i]).sum()) < k)
+                ranks[name].append(above)
         blocked[u][i] = True
         live[u] = update(live[u], item_vecs[i], y, **step)
         pending[u].append((i, y))

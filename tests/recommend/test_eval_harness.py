@@ -258,3 +258,14 @@ def test_a_new_accounts_vector_is_first_updated_from_the_chosen_start() -> None:
     assert np.allclose(
         feeds.vec[user], rm.user_update_many(first, pipe.vectors.items[more], [0.9] * len(more)), atol=1e-6
     )
+
+
+def test_top_k_breaks_ties_by_item_id_and_skips_excluded_items() -> None:
+    from recsys.offline import top_k
+
+    scores = np.array([1.0, 3.0, 1.0, 3.0, 2.0, 1.0, 1.0])
+    excluded = np.array([False, False, False, True, False, False, False])
+    assert top_k(scores, excluded, 4) == [1, 4, 0, 2]
+    assert top_k(scores, None, 3) == [1, 3, 4]
+    # Never more than the items left.
+    assert top_k(scores, np.ones(7, dtype=bool), 5) == []
