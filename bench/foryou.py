@@ -73,6 +73,8 @@ from transcode import (
     temporary_root,
 )
 
+from reelm.core.timing import parse as server_timing
+
 P99_TARGET_MS = 20.0
 GONE_TARGET_MS = 100.0
 VECTOR_TARGET_MS = 1000.0
@@ -847,6 +849,8 @@ class Trial:
     gone_ms: float | None
     pages: int
     crashed: bool = False  # the web process serving the trial died (its time is not counted)
+    post_timing: dict[str, float] | None = None  # the POST's Server-Timing
+    page_timing: dict[str, float] | None = None  # the last page's
 
 
 def freshness(server: ReelmServer, info: dict[str, Any], trials: int) -> list[Trial]:
@@ -862,6 +866,8 @@ def freshness(server: ReelmServer, info: dict[str, Any], trials: int) -> list[Tr
     connection = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)]
     reconnects: list[str] = []
 
+    timings: list[dict[str, float] | None] = [None]  # the last response's Server-Timing
+
     def call(method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {token}"}
         payload = None
@@ -873,6 +879,8 @@ def freshness(server: ReelmServer, info: dict[str, Any], trials: int) -> list[Tr
             try:
                 connection[0].request(method, path, body=payload, headers=headers)
                 response = connection[0].getresponse()
+                timing = response.getheader("Server-Timing")
+                timings[0] = server_timing(timing) if timing else None
                 return response.status, json.loads(response.read() or b"null")
             except (http.client.RemoteDisconnected, ConnectionError):
                 # The web process died under us (see the log): wait for its replacement, which builds its index.
@@ -908,6 +916,7 @@ def freshness(server: ReelmServer, info: dict[str, Any], trials: int) -> list[Tr
         ]  # fmt: skip
         status, body = call("POST", "/api/events", token, {"events": events})
         post = time.perf_counter() - started
+        post_timing = timings[0]
         if status != 202 or body.get("stored") != 2:
             console.print(f"[yellow]freshness: POST /api/events answered {status} {body}[/yellow]")
         # Polling the database while the POST ran would compete with the server for the CPU (and with this
@@ -936,6 +945,8 @@ def freshness(server: ReelmServer, info: dict[str, Any], trials: int) -> list[Tr
                 gone * 1000 if gone and not crashed else None,
                 pages,
                 crashed,
+                post_timing,
+                timings[0],
             )
         )
     connection[0].close()
@@ -1053,6 +1064,22 @@ def print_slowest(latency: dict[str, list[Measured]]) -> None:
             f"{s['their_other_pages']} other pages had p50 {s['their_other_p50']:.1f} ms (everyone's "
             f"{s['everyone_p50']:.1f} ms)"
         )
+
+
+def print_slowest_trial(trials: Sequence[Trial]) -> None:
+    """The freshness trial that took longest for its video to be gone, with its POST's and last page's phases."""
+    timed = [t for t in trials if t.gone_ms is not None]
+    if not timed:
+        return
+    worst = max(timed, key=lambda t: t.gone_ms or 0.0)
+
+    def phases(timing: dict[str, float] | None) -> str:
+        return ", ".join(f"{name} {ms:.1f}" for name, ms in timing.items()) if timing else "no Server-Timing"
+
+    console.print(
+        f"slowest freshness trial: gone after {worst.gone_ms:.1f} ms, POST {worst.post_ms:.1f} ms "
+        f"({phases(worst.post_timing)}); its last page ({phases(worst.page_timing)})"
+    )
 
 
 def pct(values: Sequence[float], q: float) -> float:
@@ -1328,6 +1355,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
             verdict(rb["peak_rss_mb"] <= MEMORY_TARGET_MB),
         )
     console.print(targets)
+    print_slowest_trial(trials)
 
     procs = Table(title="Server processes (after the freshness trials)", title_justify="left")
     for column in ("process", "RSS MB", "peak RSS MB", "PSS MB"):

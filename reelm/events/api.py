@@ -14,6 +14,7 @@ from ninja import Field, Router, Schema, Status
 from reelm.accounts.auth import current_user
 from reelm.accounts.models import User
 from reelm.core.errors import ReelmError
+from reelm.core.timing import phase
 from reelm.events.models import WatchEvent
 from reelm.recommend.services import learn_from_events
 from reelm.videos.models import Video
@@ -66,7 +67,7 @@ def watch_events_record(*, viewer: User, events: list[WatchEventIn]) -> tuple[in
     are dropped and reported, never stored. Refuses the whole batch past ``EVENTS_PER_MINUTE``."""
     if len(events) > BATCH_MAX:
         raise ReelmError(f"At most {BATCH_MAX} events per request.", code="batch_too_large")
-    with transaction.atomic():
+    with phase("store"), transaction.atomic():
         # Sliding one-minute window, counted in the database so every web process shares it.
         recent = WatchEvent.objects.filter(owner=viewer, created_at__gte=timezone.now() - timedelta(minutes=1))
         if recent.count() + len(events) > EVENTS_PER_MINUTE:
@@ -99,7 +100,8 @@ def watch_events_record(*, viewer: User, events: list[WatchEventIn]) -> tuple[in
             )
         WatchEvent.objects.bulk_create(rows)
     # The viewer's vector moves now, so the next page already reflects these events.
-    learn_from_events(viewer, rows)
+    with phase("learn"):
+        learn_from_events(viewer, rows)
     return len(rows), dropped
 
 

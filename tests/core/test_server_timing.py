@@ -55,3 +55,16 @@ def test_a_for_you_page_reports_django_time_and_its_phases() -> None:
     missing = client_for(viewer).get("/api/nope")
     assert missing.status_code == 404
     assert set(timing.parse(missing.headers["Server-Timing"])) == {"app"}
+
+
+@pytest.mark.django_db
+@override_settings(MIDDLEWARE=TIMED)
+def test_a_batch_of_watch_events_reports_storing_and_learning() -> None:
+    viewer, creator = account("viewer"), account("creator")
+    watched = embedded(creator, 1)
+    events = [{"video_id": str(watched.id), "kind": "impression", "duration_ms": 15_000}]
+    response = client_for(viewer).post("/api/events", {"events": events}, content_type="application/json")
+    assert response.status_code == 202
+    spans = timing.parse(response.headers["Server-Timing"])
+    assert {"auth", "store", "learn", "app"} <= spans.keys()
+    assert spans["store"] + spans["learn"] <= spans["app"]

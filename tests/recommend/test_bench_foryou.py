@@ -145,3 +145,13 @@ def test_measurements_of_several_rounds_merge_with_their_timings() -> None:
     merged = Measured.merged([a, b])
     assert merged.latencies == [0.01, 0.02, 0.03] and merged.timings == [{"app": 5.0}, None, {"app": 6.0}]
     assert merged.viewers == [3, 4, 5] and merged.wall == 3.0 and merged.statuses == {"200": 3} and merged.errors == 1
+
+
+def test_the_slowest_freshness_trial_is_printed_with_its_phases(capsys: pytest.CaptureFixture[str]) -> None:
+    quick = foryou.Trial(8.0, 8.0, 20.0, 1, False, {"store": 2.0, "app": 6.0}, {"app": 9.0})
+    slow = foryou.Trial(130.0, 130.0, 145.0, 1, False, {"store": 120.0, "learn": 5.0, "app": 128.0}, None)
+    lost = foryou.Trial(5.0, None, None, 1, True)
+    foryou.print_slowest_trial([quick, slow, lost])
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "gone after 145.0 ms, POST 130.0 ms (store 120.0, learn 5.0, app 128.0)" in printed
+    assert "no Server-Timing" in printed
