@@ -10,15 +10,13 @@ from ninja.security import HttpBearer, django_auth
 
 from reelm.accounts.models import User
 from reelm.accounts.services import token_authenticate
-from reelm.core.timing import phase
 
 
 class AccessTokenAuth(HttpBearer):
     openapi_scheme = "bearer"
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        with phase("auth"):
-            user = token_authenticate(token)
+        user = token_authenticate(token)
         if user is not None:
             request.user = user
         return user
@@ -42,8 +40,7 @@ def viewer(request: HttpRequest) -> Any:
     """
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
-        with phase("auth"):
-            user = token_authenticate(header[7:].strip())
+        user = token_authenticate(header[7:].strip())
         if user is not None:
             request.user = user
     return request.user

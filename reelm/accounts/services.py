@@ -21,6 +21,7 @@ from reelm.accounts.models import AccessToken, User
 from reelm.core.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMedia
 from reelm.core.ids import uuid7
 from reelm.core.prepared import PreparedInstances
+from reelm.core.timing import phase
 from reelm.storage.registry import media_store
 
 TOKEN_PREFIX = "reelm_"
@@ -121,6 +122,11 @@ def token_revoke(*, user: User, token_id: uuid.UUID | str) -> AccessToken:
 def token_authenticate(secret: str) -> User | None:
     if not secret.startswith(TOKEN_PREFIX):
         return None
+    with phase("auth"):
+        return _token_owner(secret)
+
+
+def _token_owner(secret: str) -> User | None:
     token = next(iter(_live_token_with_owner(hash_token(secret))), None)
     if token is None or not token.owner.is_active:
         return None

@@ -389,16 +389,14 @@ def ranker_train(rows: list[list[tuple[str, float]]], labels: list[float]) -> in
     the worker's numpy. After :data:`RANKER_SAVE_ATTEMPTS` lost races it learns under the row's lock."""
     for _ in range(RANKER_SAVE_ATTEMPTS):
         state = _ranker_state()
-        version = _ranker_save_if_unchanged(state.version, _learned(state, rows, labels))
-        if version is not None:
-            return version
-    with transaction.atomic():
-        state = ModelState.objects.select_for_update().get(name=RANKER)
-        state.data = _learned(state, rows, labels)
-        state.version += 1
-        state.save(update_fields=["data", "version", "updated_at"])
-    cache.set(RANKER_VERSION_KEY, state.version, None)
-    return state.version
+        if _ranker_save_if_unchanged(state.version, _learned(state, rows, labels)):
+            break
+    else:
+        with transaction.atomic():
+            state = ModelState.objects.select_for_update().get(name=RANKER)
+            _ranker_save_if_unchanged(state.version, _learned(state, rows, labels))  # locked: nobody else saves
+    cache.set(RANKER_VERSION_KEY, state.version + 1, None)
+    return state.version + 1
 
 
 def _ranker_state() -> ModelState:
@@ -418,15 +416,12 @@ def _learned(state: ModelState, rows: list[list[tuple[str, float]]], labels: lis
     return ranker.dump()
 
 
-def _ranker_save_if_unchanged(version: int, data: bytes) -> int | None:
-    """Save ``data`` as the next version if the saved one is still ``version``; None if another save came first."""
+def _ranker_save_if_unchanged(version: int, data: bytes) -> bool:
+    """Save ``data`` as the next version if the saved one is still ``version``; False if another save came first."""
     saved = ModelState.objects.filter(name=RANKER, version=version).update(
         data=data, version=version + 1, updated_at=timezone.now()
     )
-    if not saved:
-        return None
-    cache.set(RANKER_VERSION_KEY, version + 1, None)
-    return version + 1
+    return saved == 1
 
 
 # --- "not interested" and settings --------------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from django.conf import settings
-from django.test import override_settings
+from django.http import HttpResponse
+from django.test import RequestFactory, override_settings
 
 from reelm.core import timing
 from tests.feed.conftest import account
@@ -24,9 +26,21 @@ def test_phases_add_up_by_name_and_parse_back() -> None:
     assert timing.parse('cdn;desc="edge", db;dur=2.5, x;dur=fast, ;dur=1') == {"db": 2.5}
 
 
-def test_a_phase_outside_a_timed_request_records_nothing() -> None:
-    with timing.phase("score"):
-        time.sleep(0.001)  # no request is being timed: nothing to add it to, and no error
+def test_only_phases_inside_a_timed_request_are_reported() -> None:
+    with timing.phase("before"):  # no request is being timed: nowhere to record it, and no error
+        time.sleep(0.001)
+
+    def view(request: Any) -> HttpResponse:
+        with timing.phase("score"):
+            time.sleep(0.001)
+        return HttpResponse()
+
+    response = timing.ServerTimingMiddleware(view)(RequestFactory().get("/"))
+    spans = timing.parse(response["Server-Timing"])
+    assert set(spans) == {"score", "app"} and 1.0 <= spans["score"] <= spans["app"]
+    with timing.phase("after"):
+        pass
+    assert timing._spans.get() is None  # the request's spans are gone with it
 
 
 @pytest.mark.django_db

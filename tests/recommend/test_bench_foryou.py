@@ -126,10 +126,10 @@ def test_phase_means_split_a_slow_page_into_its_phases_and_time_outside_django()
     assert worst["rest"] == pytest.approx(2.0) and worst["gather"] == 0.0
     middle = foryou.phase_means(m, 0.45, 0.55)
     assert middle["pages"] == 10 and middle["score"] == pytest.approx(3.0) and middle["outside"] == pytest.approx(2.0)
-    # Pages without a Server-Timing header are left out, not counted as zero.
     # Pages as slow as each other with different phases are no problem.
     tied = Measured(endpoint, [0.01, 0.01], 1.0, {}, 0, [{"app": 4.0}, {"app": 6.0}], [0, 1])
     assert foryou.phase_means(tied, 0.0, 1.0)["app"] == pytest.approx(5.0)
+    # Pages without a Server-Timing header are left out, not counted as zero.
     untimed = Measured(endpoint, [0.01, 0.02], 1.0, {}, 0, [None, None], [0, 1])
     assert foryou.phase_means(untimed, 0.0, 1.0) == {}
     viewers = foryou.slow_viewers(m)

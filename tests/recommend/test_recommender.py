@@ -758,7 +758,18 @@ def test_an_online_step_is_never_lost_when_another_worker_saves_first(
 def test_an_online_step_that_keeps_losing_the_race_takes_the_lock(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
     row = [("source=similar", 1.0)]
     services.ranker_train([row], [1.0])
-    monkeypatch.setattr(services, "_ranker_save_if_unchanged", lambda version, data: None)
-    assert services.ranker_train([row, row], [1.0, 0.0]) == 2
+    read = services._ranker_state
+    races: list[int] = []
+
+    def another_worker_saves_after_each_read() -> ModelState:
+        state = read()
+        if len(races) < services.RANKER_SAVE_ATTEMPTS:  # every optimistic attempt loses its race
+            races.append(state.version)
+            assert services._ranker_save_if_unchanged(state.version, services._learned(state, [row], [0.0]))
+        return state
+
+    monkeypatch.setattr(services, "_ranker_state", another_worker_saves_after_each_read)
+    assert services.ranker_train([row, row], [1.0, 0.0]) == 5  # 1, three other steps, then this one, locked
+    assert races == [1, 2, 3]
     saved = model.Ranker.load(bytes(ModelState.objects.get(name="ranker").data))
-    assert saved.examples == 3
+    assert saved.examples == 6  # nothing lost: 1 + 3 + 2
