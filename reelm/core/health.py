@@ -22,7 +22,8 @@ def report(ok: bool, what: str, detail: str) -> bool:
 
 
 def _storage() -> tuple[bool, str]:
-    """Write, read back and delete a small object, and say in one sentence what went wrong."""
+    """List, write, read back and delete a small object, and say in one sentence what went wrong."""
+    from reelm.storage.base import StorageError
     from reelm.storage.registry import media_store
 
     # Every failure becomes a FAIL line, never a crash of ``reelm check``.
@@ -32,9 +33,14 @@ def _storage() -> tuple[bool, str]:
         return False, f"REELM_STORAGE_URL is not usable: {exc}"
     key = f"healthcheck/{uuid.uuid4()}"
     try:
+        # A listing first: a missing bucket or container answers it with its own error code, while a write into
+        # it comes back from Azure and GCS as "not found", which would read like a missing object.
+        next(iter(store.list("healthcheck/")), None)
         store.put(key, b"ok")
         readable = store.read_bytes(key) == b"ok"
         store.delete(key)
+    except StorageError as exc:  # says which store, what it answered and what to do
+        return False, str(exc)
     except Exception as exc:
         return False, f"cannot write to {store.url}; is the server reachable and are its credentials right? ({exc})"
     if not readable:

@@ -20,7 +20,14 @@ _KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")
 
 
 class StorageError(Exception):
-    """A store could not complete an operation (network, permissions, disk)."""
+    """A store could not complete an operation (network, permissions, disk). Where known: the store's URL (no
+    secrets in it), the HTTP status and the backend's own error code (``NoSuchBucket``, ``AuthenticationFailed``)."""
+
+    def __init__(self, message: str, *, store: str | None = None, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.store = store
+        self.status = status
+        self.code = code
 
 
 class ObjectNotFound(StorageError):

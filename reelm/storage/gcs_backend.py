@@ -12,8 +12,9 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from reelm.storage.base import ObjectNotFound, StorageError, WriteResult, hashing, validate_key
-from reelm.storage.obstore_backend import PART_SIZE, ObstoreObjectStore, as_chunks, plain
+from reelm.storage.base import ObjectNotFound, WriteResult, hashing, validate_key
+from reelm.storage.errors import storage_failure
+from reelm.storage.obstore_backend import PART_SIZE, ObstoreObjectStore, as_chunks
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, GCSConfig, RetryConfig  # defined in the type stubs only
@@ -29,29 +30,41 @@ from obstore.store import GCSStore
 
 
 @contextlib.contextmanager
-def _gcsfs_errors(action: str, key: str) -> Iterator[None]:
+def _gcsfs_errors(action: str, key: str, url: str, secret_variables: Sequence[str]) -> Iterator[None]:
     try:
         yield
     except FileNotFoundError as exc:
         raise ObjectNotFound(key) from exc
     except (OSError, HttpError) as exc:  # aiohttp's connection errors are OSErrors
-        raise StorageError(f"could not {action} {key!r}: {plain(exc)}") from exc
+        raise storage_failure(exc, action=action, target=repr(key), url=url, secret_variables=secret_variables) from exc
 
 
 class GcsObjectStore(ObstoreObjectStore):
-    def __init__(self, store: Any, url: str, *, fs: gcsfs.GCSFileSystem, bucket: str, prefix: str):
-        super().__init__(store, url)
+    def __init__(
+        self,
+        store: Any,
+        url: str,
+        *,
+        fs: gcsfs.GCSFileSystem,
+        bucket: str,
+        prefix: str,
+        secret_variables: Sequence[str] = (),
+    ):
+        super().__init__(store, url, secret_variables=secret_variables)
         self._fs = fs
         self._root = f"{bucket}/{prefix}/" if prefix else f"{bucket}/"
 
     def _path(self, key: str) -> str:
         return self._root + validate_key(key)
 
+    def _gcsfs_errors(self, action: str, key: str) -> contextlib.AbstractContextManager[None]:
+        return _gcsfs_errors(action, key, self.url, self._secret_variables)
+
     def put(self, key: str, data: bytes | Iterable[bytes] | BinaryIO) -> WriteResult:
         path = self._path(key)
         digest, counter = hashlib.sha256(), [0]
         # A resumable upload in PART_SIZE blocks; GCS publishes the object only when the upload completes.
-        with _gcsfs_errors("write", key):
+        with self._gcsfs_errors("write", key):
             handle = self._fs.open(path, "wb", block_size=PART_SIZE)
             try:
                 for chunk in hashing(as_chunks(data), digest, counter):
@@ -66,14 +79,14 @@ class GcsObjectStore(ObstoreObjectStore):
         return WriteResult(key=key, size=counter[0], sha256=digest.hexdigest())
 
     def copy(self, src_key: str, dst_key: str) -> None:
-        with _gcsfs_errors("copy", src_key):
+        with self._gcsfs_errors("copy", src_key):
             self._fs.copy(self._path(src_key), self._path(dst_key))
 
     def _delete_keys(self, keys: Sequence[str]) -> None:
         if not keys:
             return
         # Deleting is idempotent; gcsfs sends the list as batch requests.
-        with contextlib.suppress(ObjectNotFound), _gcsfs_errors("delete", keys[0]):
+        with contextlib.suppress(ObjectNotFound), self._gcsfs_errors("delete", keys[0]):
             self._fs.rm([self._path(key) for key in keys])
 
 
@@ -86,6 +99,7 @@ def gcs_store(
     key_path: str,
     client_options: ClientConfig,
     retry: RetryConfig,
+    secret_variables: Sequence[str] = (),
 ) -> GcsObjectStore:
     config: GCSConfig = {"service_account": key_path}
     if endpoint:
@@ -96,4 +110,4 @@ def gcs_store(
         key_path, scopes=["https://www.googleapis.com/auth/devstorage.read_write"], always_use_jwt_access=True
     )
     fs = gcsfs.GCSFileSystem(endpoint_url=endpoint, token=credentials, skip_instance_cache=True)
-    return GcsObjectStore(store, url, fs=fs, bucket=bucket, prefix=prefix)
+    return GcsObjectStore(store, url, fs=fs, bucket=bucket, prefix=prefix, secret_variables=secret_variables)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import obstore
@@ -24,6 +25,7 @@ from reelm.storage.base import (
     hashing,
     validate_key,
 )
+from reelm.storage.errors import storage_failure
 
 if TYPE_CHECKING:
     from obstore import GetOptions  # defined in the type stubs only
@@ -42,20 +44,16 @@ def _info(meta: Any) -> ObjectInfo:
     )
 
 
-def plain(exc: BaseException) -> str:
-    """The first line of a client error; obstore appends a multi-line debug dump to every message."""
-    return str(exc).split("\n", 1)[0].strip() or type(exc).__name__
-
-
 @contextlib.contextmanager
-def storage_errors(action: str, key: str) -> Iterator[None]:
-    """Missing objects become ``ObjectNotFound``, every other client failure ``StorageError``."""
+def storage_errors(action: str, key: str, url: str, secret_variables: Sequence[str] = ()) -> Iterator[None]:
+    """Missing objects become ``ObjectNotFound``, every other client failure a one-line ``StorageError`` that names
+    the store, the server's answer and what to do (``errors.storage_failure``)."""
     try:
         yield
     except FileNotFoundError as exc:
         raise ObjectNotFound(key) from exc
     except (OSError, BaseError) as exc:
-        raise StorageError(f"could not {action} {key!r}: {plain(exc)}") from exc
+        raise storage_failure(exc, action=action, target=repr(key), url=url, secret_variables=secret_variables) from exc
 
 
 def as_chunks(data: bytes | Iterable[bytes] | BinaryIO) -> Iterable[bytes]:
@@ -94,20 +92,25 @@ class ObstoreObjectStore:
     """Local disk, S3 and Azure Blob (and GCS reads, see ``gcs_backend``): the obstore ``store`` is already scoped
     to the URL's bucket and prefix, so keys here are relative to that prefix."""
 
-    def __init__(self, store: Any, url: str, *, local_root: Path | None = None):
+    def __init__(self, store: Any, url: str, *, local_root: Path | None = None, secret_variables: Sequence[str] = ()):
         self._store = store
         self.url = url
         self._local_root = local_root
+        # The environment variables this store's secrets come from, named in errors that point at them.
+        self._secret_variables = tuple(secret_variables)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"
+
+    def _errors(self, action: str, key: str) -> contextlib.AbstractContextManager[None]:
+        return storage_errors(action, key, self.url, self._secret_variables)
 
     def put(self, key: str, data: bytes | Iterable[bytes] | BinaryIO) -> WriteResult:
         validate_key(key)
         digest, counter = hashlib.sha256(), [0]
         chunks = hashing(as_chunks(data), digest, counter)
         head, more = _first_part(chunks)
-        with storage_errors("write", key):
+        with self._errors("write", key):
             if not more:
                 # One request instead of a multipart upload's three; S3 then also gives an MD5 ETag.
                 put = obstore.put(self._store, key, b"".join(head), use_multipart=False)
@@ -129,7 +132,7 @@ class ObstoreObjectStore:
 
     def _get(self, key: str, options: GetOptions | None = None) -> Any:
         validate_key(key)
-        with storage_errors("read", key):
+        with self._errors("read", key):
             return obstore.get(self._store, key, options=options)
 
     def stream(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
@@ -157,7 +160,7 @@ class ObstoreObjectStore:
         return self._chunks(key, result)
 
     def _chunks(self, key: str, result: Any) -> Iterator[bytes]:
-        with storage_errors("read", key):
+        with self._errors("read", key):
             for chunk in result.stream(min_chunk_size=CHUNK_SIZE):
                 yield bytes(chunk)
 
@@ -166,7 +169,7 @@ class ObstoreObjectStore:
 
     def head(self, key: str) -> ObjectInfo:
         validate_key(key)
-        with storage_errors("stat", key):
+        with self._errors("stat", key):
             return _info(obstore.head(self._store, key))
 
     def exists(self, key: str) -> bool:
@@ -184,7 +187,10 @@ class ObstoreObjectStore:
         except FileNotFoundError:
             return  # a local store whose folder does not exist yet holds nothing
         except (OSError, BaseError) as exc:
-            raise StorageError(f"could not list {prefix!r}: {plain(exc)}") from exc
+            target = f"the keys under {prefix!r}" if prefix else "the store"
+            raise storage_failure(
+                exc, action="list", target=target, url=self.url, secret_variables=self._secret_variables
+            ) from exc
 
     def delete(self, key: str) -> None:
         validate_key(key)
@@ -193,9 +199,20 @@ class ObstoreObjectStore:
     def _delete_keys(self, keys: Sequence[str]) -> None:
         for first in range(0, len(keys), _DELETE_BATCH):
             batch = keys[first : first + _DELETE_BATCH]
-            with contextlib.suppress(ObjectNotFound), storage_errors("delete", batch[0]):
+            with contextlib.suppress(ObjectNotFound), self._errors("delete", batch[0]):
                 # Deleting is idempotent. A batch with a missing key still deletes the others (Azure reports it).
                 obstore.delete(self._store, batch)
+        if self._local_root is not None:
+            self._prune_empty_folders(keys)
+
+    def _prune_empty_folders(self, keys: Sequence[str]) -> None:
+        """Remove the folders the deleted keys leave empty (a cloud store has no folders to leave behind). rmdir
+        refuses a folder with anything in it, and a writer recreates a folder it needs, so this races no write."""
+        assert self._local_root is not None
+        folders = {parent for key in keys for parent in PurePosixPath(key).parents if parent != PurePosixPath(".")}
+        for folder in sorted(folders, key=lambda path: len(path.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                os.rmdir(self._local_root / folder)
 
     def delete_prefix(self, prefix: str) -> int:
         if not prefix.endswith("/"):
@@ -229,12 +246,12 @@ class ObstoreObjectStore:
     def copy(self, src_key: str, dst_key: str) -> None:
         validate_key(src_key)
         validate_key(dst_key)
-        with storage_errors("copy", src_key):
+        with self._errors("copy", src_key):
             obstore.copy(self._store, src_key, dst_key)
 
     def signed_url(self, key: str, expires_in: int) -> str | None:
         validate_key(key)
         if self._local_root is not None:
             return None  # local disk has no URL of its own; Reelm serves it
-        with storage_errors("sign a URL for", key):
+        with self._errors("sign a URL for", key):
             return str(obstore.sign(self._store, "GET", key, timedelta(seconds=expires_in)))

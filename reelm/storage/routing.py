@@ -5,10 +5,13 @@ seconds after the last look, so a change made by ``reelm storage migrate`` reach
 about a second, and ``PROPAGATION_SECONDS`` after a change every process follows it.
 
 - steady: one store.
-- migrating (old → new): writes go to the old store (it stays complete and authoritative) and then to the new one;
-  reads try the new store and fall back to the old; deletes go to both.
+- migrating (old → new): writes go to the old store (it stays complete and authoritative) and then, best effort,
+  to the new one; reads try the new store and fall back to the old on any failure; deletes go to both, the new
+  store first, so that the new store never holds an object the old one lacks.
 - switched (new, old kept until purge): writes go to the new store only; reads still fall back to the old store;
-  deletes go to both, so that the old store never holds an object the new one lacks.
+  deletes go to both, the old store first, so that the old store never holds an object the new one lacks.
+
+A store that keeps failing is skipped for a while (``breaker``), so a dead migration target does not slow reads.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from django.db import DatabaseError
 
 from reelm.storage import registry
 from reelm.storage.base import ObjectInfo, ObjectNotFound, ObjectStore, StorageError, WriteResult
+from reelm.storage.breaker import StoreUnavailable, breaker_for
 from reelm.storage.pump import pumped
 
 log = logging.getLogger(__name__)
@@ -106,7 +110,12 @@ def _load_route(realm: str, last_known: Route | None) -> Route:
 
 
 class RoutingStore:
-    """An ``ObjectStore`` that follows its realm's ``StoreConfig`` on every call."""
+    """An ``ObjectStore`` that follows its realm's ``StoreConfig`` on every call.
+
+    While a realm moves, any failure of the new store (unreachable, no credentials in this process, an error)
+    sends reads to the old store, which stays authoritative until the switch. The new store is read with a short
+    connect timeout and one retry, through a per-store circuit breaker, so a dead target costs little.
+    """
 
     def __init__(self, realm: str = "default"):
         self.realm = realm
@@ -115,23 +124,50 @@ class RoutingStore:
     def url(self) -> str:
         return current_route(self.realm).primary_url
 
-    def _stores(self) -> tuple[str, ObjectStore, ObjectStore | None]:
-        route = current_route(self.realm)
-        old = registry._cached(route.old_url) if route.old_url else None
-        return route.phase, registry._cached(route.new_url), old
+    @staticmethod
+    def _on_new[T](route: Route, call: Callable[[ObjectStore], T], *, fast: bool) -> T:
+        """``call`` on the route's new store, through its breaker; "not found" counts as an answer."""
+        breaker = breaker_for(route.new_url)
+        if not breaker.allow():
+            raise StoreUnavailable(f"{route.new_url} is skipped after failing repeatedly")
+        try:
+            store = registry._cached(route.new_url, fast=fast)
+        except Exception as exc:  # e.g. its credentials are not in this process's environment
+            breaker.failed(exc)
+            raise StoreUnavailable(f"cannot use {route.new_url} in this process: {exc}") from exc
+        try:
+            result = call(store)
+        except ObjectNotFound:
+            breaker.succeeded()
+            raise
+        except (ValueError, TypeError):
+            raise  # the call was wrong (an invalid key), not the store
+        except Exception as exc:
+            breaker.failed(exc)
+            raise
+        breaker.succeeded()
+        return result
 
     def _read[T](self, call: Callable[[ObjectStore], T]) -> T:
-        _, new, old = self._stores()
-        if old is None:
-            return call(new)
+        route = current_route(self.realm)
+        if not route.old_url:
+            return call(registry._cached(route.new_url))
+        new_failed = False
         try:
-            return call(new)
+            return self._on_new(route, call, fast=True)
         except ObjectNotFound:
-            return call(old)
-        except StorageError as exc:
-            # The old store still holds everything: a failing new store must not fail a play.
-            log.warning("storage: %s failed (%s); reading from %s", new.url, exc, old.url)
-            return call(old)
+            pass
+        except Exception as exc:  # any failure: the old store answers instead (the breaker logs the outage)
+            new_failed = True
+            log.debug("storage: %s failed (%s); reading from %s", route.new_url, exc, route.old_url)
+        try:
+            return call(registry._cached(route.old_url))
+        except ObjectNotFound:
+            if route.phase != SWITCHED or not new_failed:
+                raise  # while migrating the old store holds everything: its "not found" is the answer
+        # Switched: the object may exist only in the new store, which is primary and failed; ask it again with its
+        # full retries, so a failing primary is an error, never a false "not found".
+        return self._on_new(route, call, fast=False)
 
     # --- reads ---------------------------------------------------------------------------------------------
 
@@ -145,8 +181,10 @@ class RoutingStore:
         return self._read(lambda store: store.head(key))
 
     def exists(self, key: str) -> bool:
-        _, new, old = self._stores()
-        return new.exists(key) or (old is not None and old.exists(key))
+        try:
+            return self._read(lambda store: _present(store, key))
+        except ObjectNotFound:
+            return False
 
     def download(self, key: str, path: Path) -> WriteResult:
         return self._read(lambda store: store.download(key, path))
@@ -155,73 +193,138 @@ class RoutingStore:
         return self._read(lambda store: store.checksum(key))
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        _, new, old = self._stores()
+        route = current_route(self.realm)
+        if not route.old_url:
+            yield from registry._cached(route.new_url).list(prefix)
+            return
         seen: set[str] = set()
-        for info in new.list(prefix):
-            seen.add(info.key)
-            yield info
-        if old is not None:
-            yield from (info for info in old.list(prefix) if info.key not in seen)
+        try:
+            for info in self._new_listing(route, prefix):
+                seen.add(info.key)
+                yield info
+        except Exception as exc:
+            if route.phase == SWITCHED:
+                raise  # the old store lacks what was written since the switch: its listing alone would be short
+            log.debug("storage: listing %s failed (%s); listing %s", route.new_url, exc, route.old_url)
+        yield from (info for info in registry._cached(route.old_url).list(prefix) if info.key not in seen)
+
+    @staticmethod
+    def _new_listing(route: Route, prefix: str) -> Iterator[ObjectInfo]:
+        breaker = breaker_for(route.new_url)
+        if not breaker.allow():
+            raise StoreUnavailable(f"{route.new_url} is skipped after failing repeatedly")
+        try:
+            yield from registry._cached(route.new_url, fast=route.phase == MIGRATING).list(prefix)
+        except Exception as exc:
+            breaker.failed(exc)
+            raise
+        breaker.succeeded()
 
     def signed_url(self, key: str, expires_in: int) -> str | None:
-        _, new, old = self._stores()
-        if old is not None and not new.exists(key) and old.exists(key):
-            return old.signed_url(key, expires_in)
-        return new.signed_url(key, expires_in)
+        route = current_route(self.realm)
+        if not route.old_url:
+            return registry._cached(route.new_url).signed_url(key, expires_in)
+        try:
+            return self._read(lambda store: _signed(store, key, expires_in))
+        except ObjectNotFound:
+            return None  # in neither store: Reelm answers the request (with a 404) itself
 
     # --- writes --------------------------------------------------------------------------------------------
 
     def put(self, key: str, data: bytes | Iterable[bytes] | BinaryIO) -> WriteResult:
-        phase, new, old = self._stores()
-        if phase != MIGRATING or old is None:
-            return new.put(key, data)
-        result = old.put(key, data)
+        route = current_route(self.realm)
+        primary = registry._cached(route.primary_url)
+        if route.phase != MIGRATING:
+            return primary.put(key, data)  # after the switch the new store is primary: its failure is the caller's
+        result = primary.put(key, data)
         # A stream can be read once: the new store gets its copy back from the old one.
-        self._mirror(new, key, lambda: new.put(key, data if isinstance(data, bytes) else pumped(old.stream(key))))
+        self._mirror(
+            route, key, lambda new: new.put(key, data if isinstance(data, bytes) else pumped(primary.stream(key)))
+        )
         return result
 
     def put_file(self, key: str, path: Path) -> WriteResult:
-        phase, new, old = self._stores()
-        if phase != MIGRATING or old is None:
-            return new.put_file(key, path)
-        result = old.put_file(key, path)
-        self._mirror(new, key, lambda: new.put_file(key, path))
+        route = current_route(self.realm)
+        primary = registry._cached(route.primary_url)
+        if route.phase != MIGRATING:
+            return primary.put_file(key, path)
+        result = primary.put_file(key, path)
+        self._mirror(route, key, lambda new: new.put_file(key, path))
         return result
 
     def copy(self, src_key: str, dst_key: str) -> None:
-        phase, new, old = self._stores()
-        if old is None:
-            return new.copy(src_key, dst_key)
-        if phase == MIGRATING:
-            old.copy(src_key, dst_key)
-            self._mirror(new, dst_key, lambda: new.put(dst_key, pumped(old.stream(dst_key))))
+        route = current_route(self.realm)
+        primary = registry._cached(route.primary_url)
+        if not route.old_url:
+            return primary.copy(src_key, dst_key)
+        if route.phase == MIGRATING:
+            primary.copy(src_key, dst_key)
+            self._mirror(route, dst_key, lambda new: new.put(dst_key, pumped(primary.stream(dst_key))))
             return None
         try:
-            new.copy(src_key, dst_key)
+            primary.copy(src_key, dst_key)
         except ObjectNotFound:  # switched, and the source object is still only in the old store
-            new.put(dst_key, pumped(old.stream(src_key)))
+            primary.put(dst_key, pumped(registry._cached(route.old_url).stream(src_key)))
         return None
 
     @staticmethod
-    def _mirror(new: ObjectStore, key: str, write: Callable[[], object]) -> None:
+    def _mirror(route: Route, key: str, write: Callable[[ObjectStore], object]) -> None:
         """Best effort while migrating: the old store has the object, and the copier's catch-up pass copies
-        whatever this misses. A failed overwrite must not leave a stale version to be read first, though."""
+        whatever this misses, so a new store that is down, or unusable in this process, never fails a write.
+        A failed overwrite must not leave a stale version to be read first, though."""
         try:
-            write()
-        except (StorageError, OSError) as exc:
-            log.warning("storage: could not mirror %s to %s (%s); the migration will copy it", key, new.url, exc)
+            RoutingStore._on_new(route, write, fast=True)
+        except StoreUnavailable:
+            return  # known to be down (the breaker logged it), or unusable here
+        except Exception as exc:
+            log.warning("storage: could not mirror %s to %s (%s); the migration will copy it", key, route.new_url, exc)
             try:
-                new.delete(key)
-            except (StorageError, OSError):
-                log.warning("storage: could not remove the stale copy of %s from %s", key, new.url)
+                registry._cached(route.new_url, fast=True).delete(key)
+            except Exception:
+                log.warning("storage: could not remove the stale copy of %s from %s", key, route.new_url)
+
+    # --- deletes -------------------------------------------------------------------------------------------
+    # Both stores, first the one that must never hold more than the other: while migrating the new store (an
+    # object left only there would be read first and come back, and block the switch as an extra), after the
+    # switch the old one (the purge needs every old object in the new store).
 
     def delete(self, key: str) -> None:
-        _, new, old = self._stores()
-        if old is not None:
-            old.delete(key)
-        new.delete(key)
+        route = current_route(self.realm)
+        if not route.old_url:
+            return registry._cached(route.primary_url).delete(key)
+        if route.phase == MIGRATING:
+            self._delete_from_new_first(route, key, lambda store: store.delete(key))
+            return registry._cached(route.old_url).delete(key)
+        registry._cached(route.old_url).delete(key)
+        return registry._cached(route.new_url).delete(key)
 
     def delete_prefix(self, prefix: str) -> int:
-        _, new, old = self._stores()
-        removed = old.delete_prefix(prefix) if old is not None else 0
-        return max(removed, new.delete_prefix(prefix))
+        route = current_route(self.realm)
+        if not route.old_url:
+            return registry._cached(route.primary_url).delete_prefix(prefix)
+        if route.phase == MIGRATING:
+            removed = self._delete_from_new_first(route, prefix, lambda store: store.delete_prefix(prefix))
+            return max(removed, registry._cached(route.old_url).delete_prefix(prefix))
+        removed = registry._cached(route.old_url).delete_prefix(prefix)
+        return max(removed, registry._cached(route.new_url).delete_prefix(prefix))
+
+    @staticmethod
+    def _delete_from_new_first[T](route: Route, what: str, delete: Callable[[ObjectStore], T]) -> T:
+        try:
+            return RoutingStore._on_new(route, delete, fast=False)
+        except StorageError as exc:
+            raise StorageError(
+                f"could not delete {what!r} from {route.new_url}, the store being migrated to ({exc}); nothing was"
+                " deleted, so nothing can come back from there: try again once it answers"
+            ) from exc
+
+
+def _present(store: ObjectStore, key: str) -> bool:
+    """True, or ``ObjectNotFound``: lets ``exists`` and ``signed_url`` fall back like every other read."""
+    if not store.exists(key):
+        raise ObjectNotFound(key)
+    return True
+
+
+def _signed(store: ObjectStore, key: str, expires_in: int) -> str | None:
+    return store.signed_url(key, expires_in) if _present(store, key) else None

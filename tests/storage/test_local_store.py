@@ -126,11 +126,18 @@ def test_unknown_scheme_is_a_clear_error() -> None:
         ("az://container/p?endpoint=http://127.0.0.1:1/acct", "need ?account="),
         ("az://container/p?account=acct", "AZURE_STORAGE_ACCOUNT_KEY"),
         ("gs://bucket/p", "GOOGLE_APPLICATION_CREDENTIALS"),
+        ("s3://bucket/p?region=eu-west-1", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+        ("s3://bucket/p?profile=&region=eu-west-1", "option profile has no value"),
         ("file://relative/path", "file:///absolute/path"),
     ],
 )
 def test_malformed_storage_urls_say_what_is_wrong(monkeypatch: pytest.MonkeyPatch, url: str, complaint: str) -> None:
-    for name in ("AZURE_STORAGE_ACCOUNT_KEY", "GOOGLE_APPLICATION_CREDENTIALS"):
+    for name in (
+        "AZURE_STORAGE_ACCOUNT_KEY",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ValueError, match=re.escape(complaint)) as raised:
         store_from_url(url)
@@ -165,7 +172,7 @@ def test_reelm_check_names_an_unreachable_store_in_one_sentence(monkeypatch: pyt
     registry._cached.cache_clear()
     ok, detail = health._storage()
     assert not ok
-    assert detail.startswith(f"cannot write to {settings.REELM_STORAGE_URL}; is the server reachable")
+    assert f"{settings.REELM_STORAGE_URL} does not answer (connection refused); is the server running" in detail
     assert "\n" not in detail and "Debug source" not in detail and SECRET not in detail
 
 
