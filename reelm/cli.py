@@ -124,6 +124,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     options = ["run_huey"]
     if args.threads:
         options += ["--workers", str(args.threads)]
+    _django()
+    from reelm.storage.presence import presence_start
+
+    presence_start("worker")
     _manage(*options)
     return 0
 
@@ -189,11 +193,20 @@ def cmd_storage_migrate(args: argparse.Namespace) -> int:
     out = Output()
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as cleanly as on Ctrl-C
     try:
+        if args.keep_copies and not args.abort:
+            out.error("--keep-copies goes with --abort")
+            return 2
+        if args.abort and (args.switch or args.purge_old or args.verify_only or args.dry_run):
+            out.error("--abort goes alone (with --keep-copies at most)")
+            return 2
         if args.dry_run:
-            out.plan(
-                migration.migration_plan(realm=args.realm, target_url=args.to, switch=args.switch, purge=args.purge_old)
+            plan = migration.migration_plan(
+                realm=args.realm, target_url=args.to, switch=args.switch, purge=args.purge_old
             )
-            return 0
+            out.plan(plan)
+            return 1 if plan.problem else 0
+        if args.abort:
+            return _storage_abort(args, out)
         if args.verify_only:
             return _storage_verify(args, out)
         return _storage_migrate(args, out)
@@ -241,10 +254,29 @@ def _storage_migrate(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def _storage_abort(args: argparse.Namespace, out: Output) -> int:
+    from reelm.storage import migration
+
+    with out.progress(f"Aborting the migration of realm {args.realm!r}") as progress:
+        report = migration.migration_abort(
+            realm=args.realm,
+            target_url=args.to,
+            keep_copies=args.keep_copies,
+            concurrency=args.concurrency,
+            progress=progress,
+        )
+    out.abort(report, args.realm, args.to, keep_copies=args.keep_copies)
+    return 0
+
+
 def _storage_verify(args: argparse.Namespace, out: Output) -> int:
     from reelm.storage import migration, registry
+    from reelm.storage.location import overlap
 
     source_url = migration.source_url_for(args.realm, args.to)
+    if why := overlap(source_url, args.to):
+        out.error(f"nothing to compare: {why}")
+        return 1
     run = migration.run_for(args.realm, args.to)
     source, target = registry._cached(source_url), registry.store_from_url(args.to)
     with out.progress(f"Comparing {source_url} with {args.to}") as progress:
@@ -257,12 +289,21 @@ def _storage_verify(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_storage_status(args: argparse.Namespace) -> int:
     _django()
+    from django.db import DatabaseError, connection
+
     from reelm.storage.console import Output
     from reelm.storage.models import MigrationRun, ObjectState, StoreConfig
     from reelm.storage.routing import current_route
 
     out = Output()
-    configs = {config.realm: config for config in StoreConfig.objects.all()}
+    try:
+        configs = {config.realm: config for config in StoreConfig.objects.all()}
+    except DatabaseError:
+        # No such table (SQLite) or relation (PostgreSQL): say so; any other database error keeps its traceback.
+        if StoreConfig._meta.db_table in connection.introspection.table_names():
+            raise
+        out.error("the database has no tables yet: run `reelm migrate`")
+        return 1
     realms = sorted({"default", *settings_realms(), *configs})
     for realm in realms:
         route = current_route(realm)
@@ -368,7 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
         "until --purge-old it reads the new store first and falls back to the old. Interrupt it at any time "
         "(Ctrl-C) and run "
         "the same command again to resume. Typical use: run it once, then again with --switch, then again with "
-        "--purge-old.",
+        "--purge-old. Before the realm starts using the new store, it is tried from here and from every running web "
+        "and worker process (write, read, range, list, delete); --abort goes back at any point before --purge-old.",
     )
     migrate_store.add_argument(
         "--to", required=True, metavar="URL", help="the new store (file://, s3://, gs://, az://)"
@@ -395,6 +437,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--purge-old",
         action="store_true",
         help="after the switch: re-check every old object against its copy, then delete the old copies",
+    )
+    migrate_store.add_argument(
+        "--abort",
+        action="store_true",
+        help="give up this migration: the realm goes back to its old store (copying back what was written only to "
+        "the new one after --switch) and the copies in the new store are deleted; possible until --purge-old",
+    )
+    migrate_store.add_argument(
+        "--keep-copies", action="store_true", help="with --abort: leave the copies in the new store"
     )
     migrate_store.set_defaults(func=cmd_storage_migrate)
     status = storage_sub.add_parser("status", help="show each realm's store and the recorded migration runs")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from reelm.storage.models import MigrationObject, MigrationRun, StoreConfig
+from reelm.storage.models import MigrationObject, MigrationRun, StoreConfig, StoreProcess
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -29,7 +29,7 @@ class StoreConfigAdmin(ReadOnlyAdmin):
 class MigrationRunAdmin(ReadOnlyAdmin):
     list_display = (
         "realm", "source_url", "target_url", "state", "objects_verified", "objects_total", "objects_failed",
-        "created_at", "switched_at", "purged_at",
+        "created_at", "switched_at", "aborted_at", "purged_at",
     )  # fmt: skip
     list_filter = ("state", "realm")
 
@@ -40,3 +40,12 @@ class MigrationObjectAdmin(ReadOnlyAdmin):
     list_filter = ("state", "run")
     search_fields = ("key", "error")
     list_select_related = ("run",)
+
+
+@admin.register(StoreProcess)
+class StoreProcessAdmin(ReadOnlyAdmin):
+    """The running processes as they last reported, and whether each could use the store a migration asked about."""
+
+    list_display = ("name", "role", "started_at", "seen_at", "answered", "answer_ok", "answer_error")
+    list_filter = ("role", "answer_ok")
+    list_select_related = ("answered",)

@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from reelm.storage.migration import Comparison, CopyReport, Plan, PurgeReport
+from reelm.storage.migration import AbortReport, Comparison, CopyReport, Plan, PurgeReport
 from reelm.storage.models import MigrationObject, MigrationRun
 
 LOG_EVERY_SECONDS = 2.0
@@ -60,7 +60,8 @@ class BarProgress:
         self._bar.update(self._task, objects=self._text())
 
     def _text(self) -> str:
-        return f"{self._objects[0]}/{self._objects[1]} objects"
+        done, total = self._objects
+        return f"{done}/{total} objects" if total else ""
 
 
 class LogProgress:
@@ -133,7 +134,7 @@ class Output:
             TimeRemainingColumn(),
         )
         with Progress(*columns, console=self.console, transient=False) as bar:
-            yield BarProgress(bar, bar.add_task(title, total=0, objects="0/0 objects"))
+            yield BarProgress(bar, bar.add_task(title, total=0, objects=""))
 
     def plan(self, plan: Plan) -> None:
         self.say(f"Dry run: nothing is changed.\nRealm {plan.realm!r} ({plan.phase})")
@@ -143,6 +144,11 @@ class Output:
         for number, step in enumerate(plan.steps, 1):
             self.say(f"  {number}. {step}")
         self.say(f"To copy: {plan.objects} objects, {human_bytes(plan.bytes)}")
+        if plan.problem:
+            self.error(plan.problem)
+        elif not plan.resuming:
+            ran = f" and {len(plan.processes)} running processes" if plan.processes else " (no running process seen)"
+            self.say(f"Preflight: the new store passed every check from here{ran}.")
 
     def copy_summary(self, run: MigrationRun, report: CopyReport) -> None:
         table = Table(title=f"Migration of realm {run.realm!r}", show_header=False)
@@ -176,6 +182,17 @@ class Output:
                 self.say(f"{name}: {key}")
         for key, error in comparison.errors[:LIST_LIMIT]:
             self.say(f"unreadable: {key}: {error}")
+
+    def abort(self, report: AbortReport, realm: str, new_url: str, *, keep_copies: bool) -> None:
+        self.say(f"Aborted: realm {realm!r} uses its old store alone again.")
+        if report.copied_back:
+            self.say(f"Copied {report.copied_back} objects written after the switch back to the old store.")
+        if keep_copies:
+            self.say(f"The copies in {new_url} are kept.")
+        else:
+            self.say(f"Deleted {report.deleted} copies from {new_url}.")
+        if report.left:
+            self.say(f"Left {report.left} objects in {new_url} that are not copies of the old store's.")
 
     def purge(self, report: PurgeReport, old_url: str) -> None:
         self.say(f"Purged {report.deleted} objects from {old_url}.")

@@ -2,8 +2,10 @@
 
 The steps, each safe to interrupt and repeat:
 
-1. ``migration_begin``: record a run and put the realm in the *migrating* phase (see ``routing``): from then on
-   every process writes to both stores and reads the new one first, falling back to the old.
+1. ``migration_begin``: refuse a target that is the source under another name or overlaps it (``location``), try
+   it from here and from every running process (``preflight``, ``presence``), then record a run and put the realm
+   in the *migrating* phase (see ``routing``): from then on every process writes to both stores and reads the new
+   one first, falling back to the old.
 2. ``migration_copy``: list the old store into ``MigrationObject`` rows, copy what is not verified yet with a pool
    of threads (streaming, hashing on the way), verify each copy, and record results in small batches. It lists the
    old store again until a listing that started after every process switched to dual writes finds nothing new:
@@ -13,12 +15,15 @@ The steps, each safe to interrupt and repeat:
 5. ``migration_purge``: only after the switch, and only for objects whose copy in the new store is re-read and
    found identical, delete the old copies.
 
+``migration_abort`` returns the realm to its old store at any point before the purge.
+
 Database writes happen on the calling thread only; worker threads do storage I/O and return results.
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -31,8 +36,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from reelm.storage import registry
+from reelm.storage import presence, registry
 from reelm.storage.base import ObjectInfo, ObjectNotFound, ObjectStore, hashing
+from reelm.storage.location import overlap, same_location
 from reelm.storage.models import (
     DEFAULT_REALM,
     MigrationObject,
@@ -42,12 +48,13 @@ from reelm.storage.models import (
     StoreConfig,
     StorePhase,
 )
+from reelm.storage.preflight import PreflightFailed, is_probe, store_probe, stores_apart
+from reelm.storage.presence import ProcessAnswer, processes_check
 from reelm.storage.pump import pumped
 from reelm.storage.routing import PROPAGATION_SECONDS, configured_url, forget_routes
 
 DEFAULT_CONCURRENCY = 8
-#: Results are written to the database at least this often, so a kill loses little finished work.
-FLUSH_EVERY = 64
+#: How long the copier waits for a copy to finish before looking again (results are recorded as they finish).
 FLUSH_SECONDS = 0.5
 #: Copy attempts for one object within one run of the copier (a busy object may change while being copied).
 ATTEMPTS_PER_PASS = 3
@@ -97,7 +104,70 @@ def etag_of(info: ObjectInfo) -> str:
 
 
 def same_url(a: str, b: str) -> bool:
-    return a.rstrip("/") == b.rstrip("/")
+    """Whether two store URLs name one place, however they are spelled."""
+    return same_location(a, b)
+
+
+def listed(store: ObjectStore) -> Iterator[ObjectInfo]:
+    """The store's objects, less the probes that preflight checks write and remove."""
+    return (info for info in store.list("") if not is_probe(info.key))
+
+
+# --- refusing the wrong target --------------------------------------------------------------------------------
+
+
+def stores_distinct(source_url: str, target_url: str, *, realm: str) -> None:
+    """Refuse a target that is, contains or lies inside the source, or overlaps another realm's store."""
+    why = overlap(source_url, target_url)
+    if why:
+        raise MigrationError(f"refusing: {why}. Choose a bucket, container or prefix of its own for realm {realm!r}.")
+    for other_realm, url in _other_realms_urls(realm):
+        why = overlap(url, target_url)
+        if why:
+            raise MigrationError(f"refusing: the store of realm {other_realm!r} is in the way: {why}")
+
+
+def _other_realms_urls(realm: str) -> Iterator[tuple[str, str]]:
+    realms = {DEFAULT_REALM, *settings.REELM_REALM_STORAGE_URLS}
+    for config in StoreConfig.objects.exclude(realm=realm):
+        realms.discard(config.realm)
+        yield config.realm, config.primary_url
+        if config.other_url:
+            yield config.realm, config.other_url
+    for other in sorted(realms - {realm}):
+        yield other, configured_url(other)
+
+
+def _openable(url: str) -> None:
+    """Refuse a malformed or unsupported URL, or a store that cannot even be opened, before changing anything."""
+    try:
+        registry.store_from_url(url)
+    except OSError as exc:
+        raise MigrationError(f"the new store failed its preflight check: cannot open {url}: {exc}") from exc
+
+
+def target_preflight(source_url: str, target_url: str) -> list[ProcessAnswer]:
+    """Try the target from here and from every running process before the realm depends on it; raise
+    MigrationError with every reason in plain words. Returns the processes' answers."""
+    try:
+        target = registry.store_from_url(target_url)
+        store_probe(target, label="migrate")
+        stores_apart(registry._cached(source_url), target)
+    except (PreflightFailed, ValueError, OSError) as exc:
+        raise MigrationError(f"the new store failed its preflight check: {exc}") from exc
+    answers = processes_check(target_url)
+    failed = [answer for answer in answers if answer.ok is False]
+    silent = [answer for answer in answers if answer.ok is None]
+    if failed or silent:
+        lines = [f"  {a.role} process {a.name}: {a.error}" for a in failed]
+        lines += [f"  {a.role} process {a.name}: did not answer (stuck, or stopped without saying so)" for a in silent]
+        raise MigrationError(
+            "running processes cannot use the new store yet, so the realm stays where it is:\n"
+            + "\n".join(lines)
+            + "\nGive every web and worker process the store's settings and credentials and restart them, then run "
+            f"again. A stopped process is forgotten {presence.ALIVE_SECONDS:.0f} s after its last report."
+        )
+    return answers
 
 
 # --- state ---------------------------------------------------------------------------------------------------
@@ -121,7 +191,7 @@ def _config_save(config: StoreConfig, **changes: str) -> None:
 
 def run_for(realm: str, target_url: str) -> MigrationRun | None:
     """The unfinished run of ``realm`` to ``target_url``, if any."""
-    runs = MigrationRun.objects.filter(realm=realm).exclude(state=RunState.PURGED)
+    runs = MigrationRun.objects.filter(realm=realm).exclude(state__in=(RunState.PURGED, RunState.ABORTED))
     return next((run for run in runs if same_url(run.target_url, target_url)), None)
 
 
@@ -147,8 +217,16 @@ def _busy_message(config: StoreConfig) -> str:
 
 
 def migration_begin(*, realm: str = DEFAULT_REALM, target_url: str) -> MigrationRun:
-    """Start a migration of ``realm`` to ``target_url`` or return the one already under way."""
-    registry.store_from_url(target_url)  # refuse a malformed or unsupported URL before changing anything
+    """Start a migration of ``realm`` to ``target_url`` or return the one already under way. A new migration
+    starts only once the target passed its preflight here and in every running process."""
+    _openable(target_url)
+    config = config_get(realm)
+    if config is None or config.phase == StorePhase.STEADY:
+        source_url = config.primary_url if config else configured_url(realm)
+        if same_url(source_url, target_url):
+            raise MigrationError(f"{target_url} already is the store of realm {realm!r}")
+        stores_distinct(source_url, target_url, realm=realm)
+        target_preflight(source_url, target_url)
     with transaction.atomic():
         config = config_get(realm)
         if config is None:
@@ -196,9 +274,9 @@ def _scan(run: MigrationRun, source: ObjectStore, target: ObjectStore, *, migrat
             "key", "size", "source_etag", "target_etag", "state"
         )
     }
-    copies = {info.key: info for info in target.list("")}  # before the source: writes reach the old store first
+    copies = {info.key: info for info in listed(target)}  # before the source: writes reach the old store first
     result, seen, batch = ScanResult(), set(), []
-    for info in source.list(""):
+    for info in listed(source):
         seen.add(info.key)
         previous = known.get(info.key)
         if previous is None:
@@ -383,7 +461,6 @@ def _copy_rows(
     pending_rows = iter(rows)
     inflight: dict[Future[Outcome], MigrationObject] = {}
     finished: list[Outcome] = []
-    last_flush = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="reelm-copy")
     try:
         while True:
@@ -393,14 +470,16 @@ def _copy_rows(
             if not inflight:
                 break
             done, _ = wait(inflight, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
+            counted = []
             for task in done:
                 row = inflight.pop(task)
                 outcome = task.result()
                 finished.append(outcome)
+                counted.append((row, outcome))
+            # Recorded as soon as they finish, so a kill loses only the copies in flight.
+            _flush(finished)
+            for row, outcome in counted:
                 _count(report, row, outcome, progress)
-            if len(finished) >= FLUSH_EVERY or time.monotonic() - last_flush >= FLUSH_SECONDS:
-                _flush(finished)
-                last_flush = time.monotonic()
     except BaseException:
         stop.set()  # workers stop at their next chunk; what they finished is still recorded below
         for task in inflight:
@@ -520,8 +599,8 @@ def stores_compare(
     progress.stage("listing both stores")
     # The target first: a concurrent write reaches the old store before the new one, so an object in this listing
     # is in the source listing too, and a write does not show up as "extra".
-    target_list = {info.key: info for info in target.list("")}
-    source_list = {info.key: info for info in source.list("")}
+    target_list = {info.key: info for info in listed(target)}
+    source_list = {info.key: info for info in listed(source)}
     known = _verified_rows(run) if run is not None and not reread else {}
     result = Comparison()
     to_hash: list[str] = []
@@ -609,6 +688,8 @@ def migration_switch(
     config = config_get(run.realm)
     if config is None or config.phase != StorePhase.MIGRATING or not same_url(config.other_url, run.target_url):
         raise MigrationError(f"realm {run.realm!r} is not migrating to {run.target_url}; nothing to switch")
+    # From the switch on, processes write to the new store only: each must be able to.
+    target_preflight(run.source_url, run.target_url)
     source, target = _stores(run)
     comparison = stores_compare(source, target, run=run, concurrency=concurrency, progress=progress)
     if not comparison.clean:
@@ -670,20 +751,163 @@ def migration_purge(
         (progress or NullProgress()).stage(f"waiting {wait:.0f} s until nothing can still point at the old store")
         sleep(wait)
     source, target = _stores(run)
-    # Deleting is the one step that cannot be undone: every object is read again on both sides, no shortcut.
+    # Deleting is the one step that cannot be undone: the two stores must be two places, and every object is read
+    # again on both sides, no shortcut.
+    _refuse_one_place(run, source, target, "purge")
     comparison = stores_compare(source, target, concurrency=concurrency, reread=True, progress=progress)
     if not comparison.covered:
         raise MigrationError(
             f"refusing to purge: the new store lacks copies of old objects ({_differences(comparison)}); "
             f"run `reelm storage migrate --to {run.target_url}` again to copy them"
         )
+    _recheck_sample(source, target, comparison.same)
+    (progress or NullProgress()).stage("deleting the old copies")
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="reelm-purge") as pool:
-        list(pool.map(source.delete, comparison.same))
+        kept = [key for key in pool.map(lambda key: _delete_if_copied(source, target, key), comparison.same) if key]
+    if kept:
+        raise MigrationError(
+            f"kept {len(kept)} old objects whose copy changed or vanished after the comparison (first: {kept[0]}); "
+            f"run `reelm storage migrate --to {run.target_url} --purge-old` again"
+        )
     with transaction.atomic():
         _config_save(config, phase=StorePhase.STEADY, other_url="")
         run.state, run.purged_at = RunState.PURGED, timezone.now()
         run.save()
     return PurgeReport(deleted=len(comparison.same), comparison=comparison)
+
+
+def _refuse_one_place(run: MigrationRun, source: ObjectStore, target: ObjectStore, step: str) -> None:
+    why = overlap(run.source_url, run.target_url)
+    try:
+        stores_apart(source, target)
+    except PreflightFailed as exc:
+        why = why or str(exc)
+    if why:
+        raise MigrationError(f"refusing to {step}: {why}")
+
+
+#: Objects whose content is read again on both sides right before the first delete.
+RECHECK_SAMPLE = 16
+
+
+def _recheck_sample(source: ObjectStore, target: ObjectStore, keys: list[str]) -> None:
+    for key in random.sample(keys, min(RECHECK_SAMPLE, len(keys))):
+        if source.checksum(key) != target.checksum(key):
+            raise MigrationError(f"refusing to purge: {key} changed in the new store during the comparison; run again")
+
+
+def _delete_if_copied(source: ObjectStore, target: ObjectStore, key: str) -> str | None:
+    """Delete ``key`` from the old store if the new store still has a copy of its size; else return the key."""
+    try:
+        if target.head(key).size != source.head(key).size:
+            return key
+    except ObjectNotFound:
+        return key if source.exists(key) else None
+    source.delete(key)
+    return None
+
+
+# --- abort ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AbortReport:
+    phase: str
+    copied_back: int = 0
+    deleted: int = 0
+    #: Objects in the new store that the old one does not hold as they are: not copies, so left alone.
+    left: int = 0
+
+
+#: Passes of copying back what only the new store holds, before giving up (writes keep reaching both meanwhile).
+COPY_BACK_PASSES = 3
+
+
+def migration_abort(
+    *,
+    realm: str = DEFAULT_REALM,
+    target_url: str,
+    keep_copies: bool = False,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> AbortReport:
+    """Return ``realm`` to the store it is migrating from, safe at any point before the purge.
+
+    Before the switch the old store holds everything (it took every write first), so the realm goes back at once.
+    After it, writes went to the new store only: the realm first returns to dual writes with the old store primary,
+    what only the new store holds is copied back and verified, and only then is the old store alone again. The
+    copies in the new store are deleted last, unless ``keep_copies``; an object there that the old store lacks is
+    never deleted.
+    """
+    progress = progress or NullProgress()
+    config = config_get(realm)
+    if config is None or config.phase == StorePhase.STEADY:
+        raise MigrationError(f"realm {realm!r} is not migrating; there is nothing to abort")
+    current_target = config.other_url if config.phase == StorePhase.MIGRATING else config.primary_url
+    run = run_for(realm, target_url)
+    if run is None or not same_url(current_target, target_url):
+        raise MigrationError(f"realm {realm!r} is migrating to {current_target}, not to {target_url}")
+    old, new = _stores(run)
+    if not keep_copies:
+        _refuse_one_place(run, old, new, "delete the copies")
+    report = AbortReport(config.phase)
+    if run.state == RunState.SWITCHED:
+        if config.phase == StorePhase.SWITCHED:
+            with transaction.atomic():
+                _config_save(config, phase=StorePhase.MIGRATING, primary_url=run.source_url, other_url=run.target_url)
+            progress.stage("waiting until every process writes to both stores again")
+            sleep(PROPAGATION_SECONDS)
+        report.copied_back = _copy_back(new, old, concurrency=concurrency, progress=progress)
+    with transaction.atomic():
+        _config_save(config, phase=StorePhase.STEADY, primary_url=run.source_url, other_url="")
+        run.state, run.aborted_at = RunState.ABORTED, timezone.now()
+        run.save()
+    if not keep_copies:
+        progress.stage("waiting until no process writes to the new store")
+        sleep(PROPAGATION_SECONDS)
+        report.deleted, report.left = _delete_copies(old, new, concurrency=concurrency, progress=progress)
+    return report
+
+
+def _copy_back(new: ObjectStore, old: ObjectStore, *, concurrency: int, progress: Progress) -> int:
+    """Copy what the new store holds and the old one lacks (or holds otherwise) into the old store, verified."""
+    copied = 0
+    for _ in range(COPY_BACK_PASSES):
+        comparison = stores_compare(new, old, concurrency=concurrency, progress=progress)
+        if comparison.covered:
+            return copied
+        todo = comparison.missing + comparison.differing
+        progress.stage(f"copying {len(todo)} objects back to the old store")
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="reelm-back") as pool:
+            copied += sum(pool.map(lambda key: _copy_one(new, old, key), todo))
+    raise MigrationError(
+        "could not copy everything back to the old store (is the new store answering?); meanwhile every write goes "
+        "to the old store first and reads fall back to it. Run the same command again."
+    )
+
+
+def _copy_one(source: ObjectStore, target: ObjectStore, key: str) -> bool:
+    digest, counter = hashlib.sha256(), [0]
+    try:
+        target.put(key, hashing(pumped(source.stream(key)), digest, counter))
+    except ObjectNotFound:
+        return False  # deleted meanwhile (from both stores)
+    return target.checksum(key) == digest.hexdigest()
+
+
+def _delete_copies(old: ObjectStore, new: ObjectStore, *, concurrency: int, progress: Progress) -> tuple[int, int]:
+    progress.stage("deleting the copies from the new store")
+    originals = {info.key: info.size for info in listed(old)}
+    copies, left = [], 0
+    for info in listed(new):
+        if originals.get(info.key) == info.size:
+            copies.append(info.key)
+        else:
+            left += 1
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="reelm-abort") as pool:
+        list(pool.map(new.delete, copies))
+    return len(copies), left
 
 
 # --- dry run ---------------------------------------------------------------------------------------------------
@@ -700,11 +924,15 @@ class Plan:
     bytes: int = 0
     already_verified: int = 0
     steps: list[str] = field(default_factory=list)
+    #: What the preflight found wrong with the target, or "" when it passed (or was not needed: resuming).
+    problem: str = ""
+    processes: list[ProcessAnswer] = field(default_factory=list)
 
 
 def migration_plan(*, realm: str, target_url: str, switch: bool, purge: bool) -> Plan:
-    """What ``migrate`` would do; reads the stores and the database, changes nothing."""
-    registry.store_from_url(target_url)
+    """What ``migrate`` would do; reads the stores and the database, changes nothing (the preflight's probe
+    objects are removed again)."""
+    _openable(target_url)
     source_url = source_url_for(realm, target_url)
     if same_url(source_url, target_url):
         raise MigrationError(f"{target_url} already is the store of realm {realm!r}")
@@ -713,7 +941,13 @@ def migration_plan(*, realm: str, target_url: str, switch: bool, purge: bool) ->
     run = run_for(realm, target_url) if phase != StorePhase.STEADY else None
     verified = _verified_rows(run) if run else {}
     plan = Plan(realm, source_url, target_url, phase, resuming=run is not None)
-    for info in registry._cached(source_url).list(""):
+    if phase == StorePhase.STEADY:
+        stores_distinct(source_url, target_url, realm=realm)
+        try:
+            plan.processes = target_preflight(source_url, target_url)
+        except MigrationError as exc:
+            plan.problem = str(exc)
+    for info in listed(registry._cached(source_url)):
         if info.key in verified:
             plan.already_verified += 1
         else:
@@ -726,6 +960,7 @@ def migration_plan(*, realm: str, target_url: str, switch: bool, purge: bool) ->
 def _plan_steps(plan: Plan, *, switch: bool, purge: bool) -> list[str]:
     steps = []
     if plan.phase == StorePhase.STEADY:
+        steps.append("try the new store from here and from every running process (write, read, list, delete)")
         steps.append("record a migration run; every process starts writing to both stores and reading the new one")
     steps.append(
         f"copy and verify {plan.objects} objects ({plan.bytes} bytes); {plan.already_verified} already verified"

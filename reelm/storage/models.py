@@ -43,6 +43,7 @@ class RunState(models.TextChoices):
     VERIFIED = "verified", "Copied and verified"
     SWITCHED = "switched", "Switched"
     PURGED = "purged", "Old copies purged (done)"
+    ABORTED = "aborted", "Aborted: the realm went back to the old store"
 
 
 class MigrationRun(UUIDModel):
@@ -53,6 +54,7 @@ class MigrationRun(UUIDModel):
     updated_at = models.DateTimeField(auto_now=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     switched_at = models.DateTimeField(null=True, blank=True)
+    aborted_at = models.DateTimeField(null=True, blank=True)
     purged_at = models.DateTimeField(null=True, blank=True)
     objects_total = models.PositiveBigIntegerField(default=0)
     bytes_total = models.PositiveBigIntegerField(default=0)
@@ -96,3 +98,33 @@ class MigrationObject(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.state})"
+
+
+class StoreCheck(UUIDModel):
+    """A request from ``reelm storage migrate`` that every running process try the store at ``url``."""
+
+    url = models.CharField(max_length=1000)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"check of {self.url}"
+
+
+class StoreProcess(UUIDModel):
+    """A running web or worker process, as it last reported itself, and its answer to the latest store check."""
+
+    name = models.CharField(max_length=200, unique=True, help_text="host:pid")
+    role = models.CharField(max_length=20)
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+    answered = models.ForeignKey(StoreCheck, null=True, blank=True, on_delete=models.SET_NULL, related_name="answers")
+    answer_ok = models.BooleanField(null=True)
+    answer_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "store processes"
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.name}"

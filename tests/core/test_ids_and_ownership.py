@@ -12,7 +12,14 @@ from reelm.core.ids import uuid7, uuid7_time_ms
 
 # Rows that belong to nobody: shared vocabularies.
 # Rows that belong to no account: shared vocabulary, and the operator's storage configuration and migration records.
-UNOWNED = {"videos.Hashtag", "storage.StoreConfig", "storage.MigrationRun", "storage.MigrationObject"}
+UNOWNED = {
+    "videos.Hashtag",
+    "storage.StoreConfig",
+    "storage.MigrationRun",
+    "storage.MigrationObject",
+    "storage.StoreCheck",
+    "storage.StoreProcess",
+}
 REELM_APPS = {
     "accounts",
     "videos",

@@ -14,7 +14,6 @@ import random
 import re
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from reelm.storage.models import MigrationObject, MigrationRun, ObjectState, Sto
 from reelm.storage.registry import media_store
 from reelm.storage.routing import ROUTE_TTL, forget_routes
 from tests.e2e.live import child_env, reelm_bin
+from tests.storage.conftest import StoreUrl
 
 pytestmark = pytest.mark.django_db
 
@@ -38,35 +38,6 @@ try:  # the backends the storage conftest can start; only local disk until it of
     KINDS: tuple[str, ...] = tuple(_BACKENDS)
 except ImportError:
     KINDS = ("file",)
-
-StoreUrl = Callable[[str], str]
-
-
-@pytest.fixture
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> StoreUrl:
-    """``kind -> URL`` of a fresh, empty store: the conftest's emulators when it has them, else a local folder."""
-    try:
-        return request.getfixturevalue("fresh_store_url")  # type: ignore[no-any-return]
-    except pytest.FixtureLookupError:
-        pass
-    counter = itertools.count()
-
-    def local(kind: str) -> str:
-        assert kind == "file", kind
-        return (tmp_path / f"store-{next(counter)}").as_uri()
-
-    return local
-
-
-@pytest.fixture
-def old(media_store: ObjectStore) -> ObjectStore:
-    """The realm's current store (tests/conftest.py points REELM_STORAGE_URL at a fresh folder)."""
-    return registry._cached(media_store.url)
-
-
-@pytest.fixture
-def new(store_url: StoreUrl) -> ObjectStore:
-    return registry._cached(store_url("file"))
 
 
 def populate(store: ObjectStore, count: int = 12, seed: int = 0) -> dict[str, str]:
