@@ -293,6 +293,7 @@ def cmd_storage_status(args: argparse.Namespace) -> int:
 
     from reelm.storage.console import Output
     from reelm.storage.models import MigrationRun, ObjectState, StoreConfig
+    from reelm.storage.presence import alive_processes
     from reelm.storage.routing import current_route
 
     out = Output()
@@ -309,6 +310,9 @@ def cmd_storage_status(args: argparse.Namespace) -> int:
         route = current_route(realm)
         reads = f"reads {route.new_url}, then {route.old_url}" if route.old_url else f"uses {route.primary_url}"
         out.say(f"realm {realm!r}: {route.phase} (v{route.version}), {reads}")
+    alive = alive_processes()
+    names = ", ".join(f"{process.role} {process.name}" for process in alive)
+    out.say(f"{len(alive)} running processes report in" + (f": {names}" if names else ""))
     for run in MigrationRun.objects.all()[:10]:
         counts = {state: run.items.filter(state=state).count() for state in ObjectState.values}
         out.say(

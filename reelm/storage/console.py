@@ -39,7 +39,7 @@ class BarProgress:
 
     def __init__(self, bar: Progress, task: TaskID):
         self._bar, self._task = bar, task
-        self._objects = [0, 0]  # done, total
+        self._objects = [0, 0, 0]  # done, total, failed
         self._lock = threading.Lock()
 
     def stage(self, text: str) -> None:
@@ -57,11 +57,14 @@ class BarProgress:
     def object_done(self, ok: bool) -> None:
         with self._lock:
             self._objects[0] += 1
+            self._objects[2] += 0 if ok else 1
         self._bar.update(self._task, objects=self._text())
 
     def _text(self) -> str:
-        done, total = self._objects
-        return f"{done}/{total} objects" if total else ""
+        done, total, failed = self._objects
+        if not total:
+            return ""
+        return f"{done}/{total} objects" + (f", {failed} failed" if failed else "")
 
 
 class LogProgress:
@@ -71,6 +74,7 @@ class LogProgress:
         self._console = console
         self._lock = threading.Lock()
         self._objects, self._objects_total, self._bytes, self._bytes_total = 0, 0, 0, 0
+        self._failed = 0
         self._started = self._last = time.monotonic()
 
     def stage(self, text: str) -> None:
@@ -89,6 +93,7 @@ class LogProgress:
     def object_done(self, ok: bool) -> None:
         with self._lock:
             self._objects += 1
+            self._failed += 0 if ok else 1
         self._maybe_log()
 
     def _maybe_log(self) -> None:
@@ -100,8 +105,9 @@ class LogProgress:
             rate = self._bytes / max(now - self._started, 1e-6)
             left = max(self._bytes_total - self._bytes, 0)
             eta = f"{left / rate:.0f} s" if rate > 0 else "?"
+            failed = f" ({self._failed} failed)" if self._failed else ""
             line = (
-                f"{self._objects}/{self._objects_total} objects, {human_bytes(self._bytes)}"
+                f"{self._objects}/{self._objects_total} objects{failed}, {human_bytes(self._bytes)}"
                 f"/{human_bytes(self._bytes_total)}, {human_bytes(rate)}/s, ETA {eta}"
             )
         self._console.print(line)

@@ -132,6 +132,12 @@ class ProcessAnswer:
     error: str = ""
 
 
+def alive_processes() -> list[StoreProcess]:
+    """The processes that reported in the last ``ALIVE_SECONDS``."""
+    since = timezone.now() - timedelta(seconds=ALIVE_SECONDS)
+    return list(StoreProcess.objects.filter(seen_at__gte=since).order_by("name"))
+
+
 def processes_check(
     url: str,
     *,
@@ -142,9 +148,7 @@ def processes_check(
     check = StoreCheck.objects.create(url=url)
     deadline = time.monotonic() + wait_seconds
     while True:
-        alive = list(
-            StoreProcess.objects.filter(seen_at__gte=timezone.now() - timedelta(seconds=ALIVE_SECONDS)).order_by("name")
-        )
+        alive = alive_processes()
         waiting = [process for process in alive if process.answered_id != check.id]
         if not waiting or time.monotonic() >= deadline:
             break

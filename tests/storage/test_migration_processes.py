@@ -58,6 +58,8 @@ def test_a_site_without_the_new_stores_credentials_keeps_its_store(
             assert dry.returncode == 1 and "AZURE_STORAGE_ACCOUNT_KEY" in dry.stderr
             status = reelm(env, "storage", "status")
             assert "realm 'default': steady" in status.stdout, status.stdout + status.stderr
+            reporting = next(line for line in status.stdout.splitlines() if "running processes report in" in line)
+            assert reporting.startswith("3 running") and reporting.count("web ") == 2, reporting
 
             # A store every process can use is taken, and the processes say so.
             local = (tmp_path / "elsewhere").as_uri()

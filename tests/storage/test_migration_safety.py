@@ -6,6 +6,7 @@ Real stores only: local folders, and SeaweedFS (S3) and Azurite where the storag
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import subprocess
@@ -331,21 +332,12 @@ def test_abort_names_the_migration_under_way(old: ObjectStore, new: ObjectStore,
 # --- progress survives a kill ---------------------------------------------------------------------------------
 
 
-class RecordedCheck:
+class RecordedCheck(migration.NullProgress):
     """A progress sink that looks, each time an object is reported done, at what the database has recorded."""
 
     def __init__(self) -> None:
         self.done = 0
         self.behind: list[tuple[int, int]] = []
-
-    def stage(self, text: str) -> None:
-        pass
-
-    def add_work(self, objects: int, nbytes: int) -> None:
-        pass
-
-    def advance_bytes(self, nbytes: int) -> None:
-        pass
 
     def object_done(self, ok: bool) -> None:
         self.done += 1
@@ -442,3 +434,20 @@ def test_purging_a_local_store_leaves_no_empty_folders(old: ObjectStore, new: Ob
     migration.migration_purge(run, sleep=no_wait)
     assert list(root.rglob("*")) == []
     assert root.is_dir()  # the store's own folder stays
+
+
+def test_the_progress_bar_counts_failures_and_shows_no_empty_counter() -> None:
+    from rich.console import Console
+    from rich.progress import Progress, TextColumn
+
+    from reelm.storage.console import BarProgress
+
+    with Progress(TextColumn("{task.fields[objects]}"), console=Console(file=io.StringIO())) as bar:
+        task = bar.add_task("comparing", total=0, objects="")
+        progress = BarProgress(bar, task)
+        progress.add_work(0, 0)
+        assert bar.tasks[0].fields["objects"] == ""  # a stage with nothing to read shows no "0/0 objects"
+        progress.add_work(3, 30)
+        progress.object_done(True)
+        progress.object_done(False)
+        assert bar.tasks[0].fields["objects"] == "2/3 objects, 1 failed"
