@@ -373,8 +373,9 @@ def test_a_killed_copier_loses_only_what_was_in_flight(tmp_path: Path, store_url
     process.wait(timeout=30)
     copied = len(list(target.list("")))
     assert 40 <= copied < 400
-    # Copies in the new store that the database does not know as verified: only those that were in flight.
-    assert copied - _verified_in(data) <= 2
+    # Copies in the new store that the database does not know as verified: only those in flight, that is the two
+    # being copied and at most two that finished while the results before them were being written down.
+    assert copied - _verified_in(data) <= 4
 
 
 def _verified_in(data: Path) -> int:
