@@ -32,7 +32,7 @@ from tests.storage.servers import Server, running, store_url
 pytestmark = pytest.mark.django_db
 
 #: Requests per run; enough that p99 is not decided by one or two requests.
-REQUESTS = 300
+REQUESTS = 600
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
