@@ -22,8 +22,10 @@ Database writes happen on the calling thread only; worker threads do storage I/O
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -415,9 +417,35 @@ def _gone(target: ObjectStore, row: MigrationObject, *, migrating: bool) -> Outc
     return Outcome(row.id, ObjectState.GONE)
 
 
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block is done: one arriving between SQLite's BEGIN and Django noting it
+    would leave the connection in a transaction Django does not know about, and the final flush would then fail."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {number: signal.signal(number, lambda n, _f: received.append(n)) for number in _DEFERRED_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for arrived in received:
+            signal.raise_signal(arrived)  # now handled as it would have been
+
+
+_DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def _flush(outcomes: list[Outcome]) -> None:
     if not outcomes:
         return
+    with _interrupts_deferred():
+        _write_outcomes(outcomes)
+
+
+def _write_outcomes(outcomes: list[Outcome]) -> None:
     rows = MigrationObject.objects.in_bulk([o.row_id for o in outcomes])
     now = timezone.now()
     for outcome in outcomes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -452,3 +453,22 @@ def test_the_progress_bar_counts_failures_and_shows_no_empty_counter() -> None:
         progress.object_done(True)
         progress.object_done(False)
         assert bar.tasks[0].fields["objects"] == "2/3 objects, 1 failed"
+
+
+def test_ctrl_c_during_a_flush_lands_after_it(old: ObjectStore, new: ObjectStore) -> None:
+    """A Ctrl-C between SQLite's BEGIN and Django noting it would leave a transaction Django does not know about;
+    the copier holds it until its write is done, then stops as Ctrl-C should."""
+    populate(old, 2)
+    run = migration.migration_begin(target_url=new.url)
+    migration._scan(run, old, new, migrating=True)
+    row = run.items.order_by("key").first()
+    assert row is not None
+    outcome = migration.Outcome(row.id, ObjectState.VERIFIED, size=row.size, sha256="0" * 64)
+    finished_inside = False
+    with pytest.raises(KeyboardInterrupt), migration._interrupts_deferred():
+        signal.raise_signal(signal.SIGINT)
+        migration._write_outcomes([outcome])
+        finished_inside = True
+    assert finished_inside
+    assert MigrationObject.objects.get(id=row.id).state == ObjectState.VERIFIED
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
