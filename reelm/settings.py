@@ -186,8 +186,8 @@ REELM_QUEUE_URL = env_str("REELM_QUEUE_URL", f"sqlite:///{DATA_DIR / 'queue.sqli
 #: queue's) when web processes run on several machines.
 REELM_CACHE_URL = env_str("REELM_CACHE_URL", "")
 CACHES = {"default": cache_settings(REELM_CACHE_URL, directory=DATA_DIR, queue_url=REELM_QUEUE_URL)}
-# Web processes and workers build their video index in a thread at start-up (about 30 s and 400 MB per million
-# videos); off, the first request that needs it builds it.
+# Web processes and workers build their video index in a thread at start-up; off, the first request that needs it
+# builds it (its cost is in the README's REELM_INDEX_WARM row).
 RECOMMEND_INDEX_WARM = env_bool("REELM_INDEX_WARM", True)
 
 HUEY = {
@@ -198,8 +198,8 @@ HUEY = {
     "consumer": {
         "workers": env_int("REELM_WORKER_THREADS", 2),
         "worker_type": "thread",
-        # An idle worker looks at the queue at least every half second (huey's default backs off to 10 s), so an
-        # upload starts transcoding at once; a poll of the SQLite queue costs next to nothing.
+        # An idle worker keeps looking at the queue often (huey's default backs off to many seconds), so an upload
+        # starts transcoding at once; a poll of the SQLite queue costs next to nothing.
         "initial_delay": 0.05,
         "backoff": 1.5,
         "max_delay": 0.5,

@@ -11,9 +11,8 @@ log = logging.getLogger(__name__)
 #: The collector's thresholds in a web process, instead of Python's (700, 10, 10). A For You page holds more than 700
 #: container objects at its peak (the unpickled pool's lists and tuples), though reference counting frees nearly all
 #: of them when it ends, so the default ran a young collection every other page, and one page in a few hundred
-#: carried a full one of 4–7 ms (``bench/foryou.py``'s collections table). Pages leave no cyclic garbage (none in
-#: 100, counted there), which is all a collection is needed for: now a young collection comes after 10 000 net
-#: allocations and a full one after 100 of the middle generation's.
+#: carried a full one (``bench/foryou.py``'s collections table). Pages leave no cyclic garbage (counted there), which
+#: is all a collection is needed for, so collections come far less often.
 WEB_THRESHOLDS = (10_000, 10, 100)
 
 

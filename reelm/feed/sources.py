@@ -1,4 +1,4 @@
-"""Feed sources: the one interface a feed (and, later, the recommender) implements, and its two first versions.
+"""Feed sources: the one interface every feed implements, Following, and the transparent For You ranking.
 
 A feed answers ``page(viewer, cursor, limit)`` with a :class:`FeedPage`: the videos to show, in order, and an opaque
 cursor for the next page (``None`` at the end). Cursors are strings the client hands back untouched; a source that
@@ -7,7 +7,8 @@ cannot read one raises :class:`BadCursor` (400).
 - :class:`FollowingFeed`: the newest ready videos of accounts the viewer follows (accepted follows only) that the
   viewer may see. Keyset pagination on the time-ordered video id: ``id < cursor``, never OFFSET, so new uploads
   between pages never shift what the next page holds.
-- :class:`ForYouFeed`: until the recommender lands, a transparent ranking of recent public videos,
+- :class:`ForYouFeed`: the transparent ranking of recent public videos that For You falls back to (and shows when
+  personalisation is off),
   ``score = (likes + 2 * comments + 1) / (age_hours + 2) ** 1.5`` over the last :data:`WINDOW`, re-ordered so one
   author never fills the screen (see :func:`diversify`). Accounts the viewer blocks, is blocked by or muted are
   left out of both.

@@ -54,8 +54,8 @@ class VideoIndex:
     def __init__(self) -> None:
         import faiss
 
-        # One search at a time per request thread: faiss's own thread pool only stalls a busy machine (a k=80 search
-        # took 12 ms with two OpenMP threads and 0.1 ms with one, measured under load).
+        # One search at a time per request thread: faiss's own thread pool only stalls a busy machine, where its
+        # threads wait for each other far longer than one thread takes alone.
         faiss.omp_set_num_threads(1)
         self._faiss = faiss
         self._lock = threading.Lock()

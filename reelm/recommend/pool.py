@@ -50,7 +50,7 @@ DEEPEST = 16
 POOL_KEEP = 6 * 3600
 #: After an events batch or a page, a pool older than this is gathered again in the background (for new uploads
 #: and what is popular now: what the viewer watches moves the ranking at once, and their pool through the drift
-#: below). Each gathering costs the worker about 50 ms at a million videos, so an active viewer costs one per
+#: below). Each gathering costs the worker real work at a large catalogue, so an active viewer costs one per
 #: this many seconds…
 POOL_REFRESH = 600
 #: …as is one gathered with a vector whose cosine with the viewer's vector now is below this.
