@@ -256,12 +256,8 @@ def _storage_migrate(args: argparse.Namespace, out: Output) -> int:
 
 def _storage_abort(args: argparse.Namespace, out: Output) -> int:
     from reelm.storage import migration
-    from reelm.storage.models import StorePhase
 
-    config = migration.config_get(args.realm)
-    if config is None or config.phase == StorePhase.STEADY:
-        out.error(f"realm {args.realm!r} is not migrating; there is nothing to abort")
-        return 1
+    migration.abortable(args.realm, args.to)  # refuses before any progress output
     with out.progress(f"Aborting the migration of realm {args.realm!r}") as progress:
         report = migration.migration_abort(
             realm=args.realm,

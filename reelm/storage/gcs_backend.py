@@ -9,11 +9,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from reelm.storage.base import ObjectNotFound, WriteResult, hashing, validate_key
-from reelm.storage.errors import storage_failure
 from reelm.storage.obstore_backend import PART_SIZE, ObstoreObjectStore, as_chunks
 
 if TYPE_CHECKING:
@@ -29,17 +28,10 @@ from google.oauth2 import service_account
 from obstore.store import GCSStore
 
 
-@contextlib.contextmanager
-def _gcsfs_errors(action: str, key: str, url: str, secret_variables: Sequence[str]) -> Iterator[None]:
-    try:
-        yield
-    except FileNotFoundError as exc:
-        raise ObjectNotFound(key) from exc
-    except (OSError, HttpError) as exc:  # aiohttp's connection errors are OSErrors
-        raise storage_failure(exc, action=action, target=repr(key), url=url, secret_variables=secret_variables) from exc
-
-
 class GcsObjectStore(ObstoreObjectStore):
+    # gcsfs raises HttpError for what the server refused; aiohttp's connection errors are OSErrors.
+    _client_errors = (*ObstoreObjectStore._client_errors, HttpError)
+
     def __init__(
         self,
         store: Any,
@@ -57,14 +49,11 @@ class GcsObjectStore(ObstoreObjectStore):
     def _path(self, key: str) -> str:
         return self._root + validate_key(key)
 
-    def _gcsfs_errors(self, action: str, key: str) -> contextlib.AbstractContextManager[None]:
-        return _gcsfs_errors(action, key, self.url, self._secret_variables)
-
     def put(self, key: str, data: bytes | Iterable[bytes] | BinaryIO) -> WriteResult:
         path = self._path(key)
         digest, counter = hashlib.sha256(), [0]
         # A resumable upload in PART_SIZE blocks; GCS publishes the object only when the upload completes.
-        with self._gcsfs_errors("write", key):
+        with self._errors("write", key):
             handle = self._fs.open(path, "wb", block_size=PART_SIZE)
             try:
                 for chunk in hashing(as_chunks(data), digest, counter):
@@ -79,14 +68,14 @@ class GcsObjectStore(ObstoreObjectStore):
         return WriteResult(key=key, size=counter[0], sha256=digest.hexdigest())
 
     def copy(self, src_key: str, dst_key: str) -> None:
-        with self._gcsfs_errors("copy", src_key):
+        with self._errors("copy", src_key):
             self._fs.copy(self._path(src_key), self._path(dst_key))
 
     def _delete_keys(self, keys: Sequence[str]) -> None:
         if not keys:
             return
         # Deleting is idempotent; gcsfs sends the list as batch requests.
-        with contextlib.suppress(ObjectNotFound), self._gcsfs_errors("delete", keys[0]):
+        with contextlib.suppress(ObjectNotFound), self._errors("delete", keys[0]):
             self._fs.rm([self._path(key) for key in keys])
 
 

@@ -105,11 +105,6 @@ def etag_of(info: ObjectInfo) -> str:
     return etag.removeprefix("W/").strip('"')
 
 
-def same_url(a: str, b: str) -> bool:
-    """Whether two store URLs name one place, however they are spelled."""
-    return same_location(a, b)
-
-
 def listed(store: ObjectStore) -> Iterator[ObjectInfo]:
     """The store's objects, less the probes that preflight checks write and remove."""
     return (info for info in store.list("") if not is_probe(info.key))
@@ -194,7 +189,7 @@ def _config_save(config: StoreConfig, **changes: str) -> None:
 def run_for(realm: str, target_url: str) -> MigrationRun | None:
     """The unfinished run of ``realm`` to ``target_url``, if any."""
     runs = MigrationRun.objects.filter(realm=realm).exclude(state__in=(RunState.PURGED, RunState.ABORTED))
-    return next((run for run in runs if same_url(run.target_url, target_url)), None)
+    return next((run for run in runs if same_location(run.target_url, target_url)), None)
 
 
 def source_url_for(realm: str, target_url: str) -> str:
@@ -202,9 +197,9 @@ def source_url_for(realm: str, target_url: str) -> str:
     config = config_get(realm)
     if config is None or config.phase == StorePhase.STEADY:
         return config.primary_url if config else configured_url(realm)
-    if config.phase == StorePhase.MIGRATING and same_url(config.other_url, target_url):
+    if config.phase == StorePhase.MIGRATING and same_location(config.other_url, target_url):
         return config.primary_url
-    if config.phase == StorePhase.SWITCHED and same_url(config.primary_url, target_url):
+    if config.phase == StorePhase.SWITCHED and same_location(config.primary_url, target_url):
         return config.other_url
     raise MigrationError(_busy_message(config))
 
@@ -225,7 +220,7 @@ def migration_begin(*, realm: str = DEFAULT_REALM, target_url: str) -> Migration
     config = config_get(realm)
     if config is None or config.phase == StorePhase.STEADY:
         source_url = config.primary_url if config else configured_url(realm)
-        if same_url(source_url, target_url):
+        if same_location(source_url, target_url):
             raise MigrationError(f"{target_url} already is the store of realm {realm!r}")
         stores_distinct(source_url, target_url, realm=realm)
         target_preflight(source_url, target_url)
@@ -234,7 +229,7 @@ def migration_begin(*, realm: str = DEFAULT_REALM, target_url: str) -> Migration
         if config is None:
             config = StoreConfig(realm=realm, primary_url=configured_url(realm), changed_at=timezone.now())
         if config.phase == StorePhase.STEADY:
-            if same_url(config.primary_url, target_url):
+            if same_location(config.primary_url, target_url):
                 raise MigrationError(f"{target_url} already is the store of realm {realm!r}")
             created = MigrationRun.objects.create(realm=realm, source_url=config.primary_url, target_url=target_url)
             _config_save(config, phase=StorePhase.MIGRATING, other_url=target_url)
@@ -714,7 +709,7 @@ def migration_switch(
 ) -> Comparison:
     """Make the target primary, once a comparison of the two stores finds no difference at all."""
     config = config_get(run.realm)
-    if config is None or config.phase != StorePhase.MIGRATING or not same_url(config.other_url, run.target_url):
+    if config is None or config.phase != StorePhase.MIGRATING or not same_location(config.other_url, run.target_url):
         raise MigrationError(f"realm {run.realm!r} is not migrating to {run.target_url}; nothing to switch")
     # From the switch on, processes write to the new store only: each must be able to.
     target_preflight(run.source_url, run.target_url)
@@ -772,7 +767,7 @@ def migration_purge(
 ) -> PurgeReport:
     """Delete the old copies, after the switch, and only those found identical in the new store."""
     config = config_get(run.realm)
-    if config is None or config.phase != StorePhase.SWITCHED or not same_url(config.primary_url, run.target_url):
+    if config is None or config.phase != StorePhase.SWITCHED or not same_location(config.primary_url, run.target_url):
         raise MigrationError(f"realm {run.realm!r} has not switched to {run.target_url}: run with --switch first")
     wait = (config.changed_at + timedelta(seconds=purge_delay()) - timezone.now()).total_seconds()
     if wait > 0:
@@ -869,13 +864,7 @@ def migration_abort(
     never deleted.
     """
     progress = progress or NullProgress()
-    config = config_get(realm)
-    if config is None or config.phase == StorePhase.STEADY:
-        raise MigrationError(f"realm {realm!r} is not migrating; there is nothing to abort")
-    current_target = config.other_url if config.phase == StorePhase.MIGRATING else config.primary_url
-    run = run_for(realm, target_url)
-    if run is None or not same_url(current_target, target_url):
-        raise MigrationError(f"realm {realm!r} is migrating to {current_target}, not to {target_url}")
+    config, run = abortable(realm, target_url)
     old, new = _stores(run)
     if not keep_copies:
         _refuse_one_place(run, old, new, "delete the copies")
@@ -896,6 +885,18 @@ def migration_abort(
         sleep(PROPAGATION_SECONDS)
         report.deleted, report.left = _delete_copies(old, new, concurrency=concurrency, progress=progress)
     return report
+
+
+def abortable(realm: str, target_url: str) -> tuple[StoreConfig, MigrationRun]:
+    """The realm's store configuration and the run that ``--abort`` would undo; MigrationError when there is none."""
+    config = config_get(realm)
+    if config is None or config.phase == StorePhase.STEADY:
+        raise MigrationError(f"realm {realm!r} is not migrating; there is nothing to abort")
+    current_target = config.other_url if config.phase == StorePhase.MIGRATING else config.primary_url
+    run = run_for(realm, target_url)
+    if run is None or not same_location(current_target, target_url):
+        raise MigrationError(f"realm {realm!r} is migrating to {current_target}, not to {target_url}")
+    return config, run
 
 
 def _copy_back(new: ObjectStore, old: ObjectStore, *, concurrency: int, progress: Progress) -> int:
@@ -962,7 +963,7 @@ def migration_plan(*, realm: str, target_url: str, switch: bool, purge: bool) ->
     objects are removed again)."""
     _openable(target_url)
     source_url = source_url_for(realm, target_url)
-    if same_url(source_url, target_url):
+    if same_location(source_url, target_url):
         raise MigrationError(f"{target_url} already is the store of realm {realm!r}")
     config = config_get(realm)
     phase = config.phase if config else StorePhase.STEADY

@@ -44,18 +44,6 @@ def _info(meta: Any) -> ObjectInfo:
     )
 
 
-@contextlib.contextmanager
-def storage_errors(action: str, key: str, url: str, secret_variables: Sequence[str] = ()) -> Iterator[None]:
-    """Missing objects become ``ObjectNotFound``, every other client failure a one-line ``StorageError`` that names
-    the store, the server's answer and what to do (``errors.storage_failure``)."""
-    try:
-        yield
-    except FileNotFoundError as exc:
-        raise ObjectNotFound(key) from exc
-    except (OSError, BaseError) as exc:
-        raise storage_failure(exc, action=action, target=repr(key), url=url, secret_variables=secret_variables) from exc
-
-
 def as_chunks(data: bytes | Iterable[bytes] | BinaryIO) -> Iterable[bytes]:
     if isinstance(data, bytes):
         return [data]
@@ -92,6 +80,9 @@ class ObstoreObjectStore:
     """Local disk, S3 and Azure Blob (and GCS reads, see ``gcs_backend``): the obstore ``store`` is already scoped
     to the URL's bucket and prefix, so keys here are relative to that prefix."""
 
+    #: What the clients behind this store raise when a request fails.
+    _client_errors: tuple[type[BaseException], ...] = (OSError, BaseError)
+
     def __init__(self, store: Any, url: str, *, local_root: Path | None = None, secret_variables: Sequence[str] = ()):
         self._store = store
         self.url = url
@@ -102,8 +93,18 @@ class ObstoreObjectStore:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"
 
-    def _errors(self, action: str, key: str) -> contextlib.AbstractContextManager[None]:
-        return storage_errors(action, key, self.url, self._secret_variables)
+    @contextlib.contextmanager
+    def _errors(self, action: str, key: str) -> Iterator[None]:
+        """Missing objects become ``ObjectNotFound``, every other client failure a one-line ``StorageError`` that
+        names the store, the server's answer and what to do (``errors.storage_failure``)."""
+        try:
+            yield
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(key) from exc
+        except self._client_errors as exc:
+            raise storage_failure(
+                exc, action=action, target=repr(key), url=self.url, secret_variables=self._secret_variables
+            ) from exc
 
     def put(self, key: str, data: bytes | Iterable[bytes] | BinaryIO) -> WriteResult:
         validate_key(key)
@@ -186,7 +187,7 @@ class ObstoreObjectStore:
                     yield _info(meta)
         except FileNotFoundError:
             return  # a local store whose folder does not exist yet holds nothing
-        except (OSError, BaseError) as exc:
+        except self._client_errors as exc:
             target = f"the keys under {prefix!r}" if prefix else "the store"
             raise storage_failure(
                 exc, action="list", target=target, url=self.url, secret_variables=self._secret_variables

@@ -12,6 +12,7 @@ import secrets
 import uuid
 
 from reelm.storage.base import ObjectStore, StorageError
+from reelm.storage.errors import plain
 
 PROBE_PREFIX = "reelm-preflight/"
 _PROBE_SIZE = 4096
@@ -54,7 +55,7 @@ def store_probe(store: ObjectStore, label: str = "probe") -> None:
     except Exception as exc:  # whatever the backend raised, said in one line with the step it broke
         _forget(store, key)
         # A StorageError already names the store, the action and the backend's answer.
-        detail = _one_line(exc) if isinstance(exc, StorageError) else f"{store.url}: {_one_line(exc)}"
+        detail = plain(exc) if isinstance(exc, StorageError) else f"{store.url}: {plain(exc)}"
         raise PreflightFailed(f"the {step} step failed: {detail}") from exc
 
 
@@ -72,7 +73,7 @@ def stores_apart(source: ObjectStore, target: ObjectStore) -> None:
         except PreflightFailed:
             raise
         except Exception as exc:
-            raise PreflightFailed(f"could not compare {first.url} with {second.url}: {_one_line(exc)}") from exc
+            raise PreflightFailed(f"could not compare {first.url} with {second.url}: {plain(exc)}") from exc
         finally:
             _forget(first, key)
 
@@ -80,7 +81,3 @@ def stores_apart(source: ObjectStore, target: ObjectStore) -> None:
 def _forget(store: ObjectStore, key: str) -> None:
     with contextlib.suppress(Exception):
         store.delete(key)
-
-
-def _one_line(exc: BaseException) -> str:
-    return (str(exc).split("\n", 1)[0].strip() or type(exc).__name__)[:500]

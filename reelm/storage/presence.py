@@ -23,6 +23,7 @@ from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
 from reelm.storage import registry
+from reelm.storage.errors import plain
 from reelm.storage.models import StoreCheck, StoreProcess
 from reelm.storage.preflight import store_probe
 
@@ -87,32 +88,25 @@ class Reporter:
             self.answer(check)
 
     def _beat(self) -> None:
-        StoreProcess.objects.update_or_create(
-            name=self.name,
-            defaults={"role": self.role, "seen_at": timezone.now()},
-            create_defaults={"role": self.role, "seen_at": timezone.now(), "started_at": self.started_at},
-        )
-        self._last_beat = time.monotonic()
+        self._record(role=self.role)
 
     def answer(self, check: StoreCheck) -> None:
         try:
             store_probe(registry.store_from_url(check.url), label=f"process-{os.getpid()}")
             ok, error = True, ""
         except Exception as exc:  # the answer is the failure, in words, whatever raised it
-            ok, error = False, str(exc).split("\n", 1)[0][:1000] or type(exc).__name__
+            ok, error = False, plain(exc)
+        self._record(answered=check, answer_ok=ok, answer_error=error)
+        self._answered = check.id
+
+    def _record(self, **fields: object) -> None:
+        """Save this process's row (a heartbeat too), creating it on the first report."""
+        now = timezone.now()
         StoreProcess.objects.update_or_create(
             name=self.name,
-            defaults={"seen_at": timezone.now(), "answered": check, "answer_ok": ok, "answer_error": error},
-            create_defaults={
-                "role": self.role,
-                "seen_at": timezone.now(),
-                "started_at": self.started_at,
-                "answered": check,
-                "answer_ok": ok,
-                "answer_error": error,
-            },
+            defaults={"seen_at": now, **fields},
+            create_defaults={"role": self.role, "started_at": self.started_at, "seen_at": now, **fields},
         )
-        self._answered = check.id
         self._last_beat = time.monotonic()
 
 

@@ -138,13 +138,17 @@ def _s3(url: str, bucket: str, prefix: str, options: dict[str, str], patience: P
         _variable(options, name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
     )
     key_id, secret, token = os.environ.get(key_var), os.environ.get(secret_var), os.environ.get(token_var)
-    provider: S3CredentialProvider | None = None
-    if "profile" in options:
-        if not (key_id and secret):
+    if not (key_id and secret):
+        # Without keys the client would ask a cloud instance's metadata service for some: refuse instead, so a
+        # process without the store's credentials says so at once.
+        if "profile" in options:
             raise ValueError(
                 f"s3:// storage with ?profile={options['profile']} needs {key_var} and {secret_var} set"
                 f" (and {token_var} for temporary credentials)"
             )
+        raise ValueError(f"s3:// storage needs {key_var} and {secret_var} set (or ?profile=NAME)")
+    provider: S3CredentialProvider | None = None
+    if "profile" in options:
         # Through a provider: obstore also reads the default AWS_* variables itself, and a default session token
         # would otherwise be sent along with the profile's keys.
         credential: S3Credential = {"access_key_id": key_id, "secret_access_key": secret, "expires_at": None}
@@ -152,10 +156,6 @@ def _s3(url: str, bucket: str, prefix: str, options: dict[str, str], patience: P
             credential["token"] = token
         provider = lambda: credential  # noqa: E731 - obstore wants a callable
     else:
-        if not (key_id and secret):
-            # Without keys the client would ask a cloud instance's metadata service for some: refuse instead, so a
-            # process without the store's credentials says so at once.
-            raise ValueError(f"s3:// storage needs {key_var} and {secret_var} set (or ?profile=NAME)")
         config["access_key_id"] = key_id
         config["secret_access_key"] = secret
         if token:

@@ -12,10 +12,12 @@ import signal
 import socket
 import subprocess
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from reelm import cli
 from reelm.storage import migration, registry
@@ -36,6 +38,7 @@ from reelm.storage.presence import Reporter, processes_check
 from reelm.storage.registry import media_store
 from tests.e2e.live import child_env, reelm_bin
 from tests.storage.conftest import StoreUrl
+from tests.storage.servers import BACKENDS
 from tests.storage.test_migration import checksums, populate
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +100,7 @@ def test_nested_prefixes_overlap_and_siblings_do_not(a: str, b: str, apart: bool
 def test_a_migration_to_the_same_store_spelled_differently_is_refused(
     settings: Any, store_url: StoreUrl, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for kind in sorted({"file", "s3", "azure"} & set(_kinds())):
+    for kind in sorted({"file", "s3", "azure"} & set(BACKENDS)):
         settings.REELM_STORAGE_URL = store_url(kind)
         registry._cached.cache_clear()
         written = populate(registry._cached(settings.REELM_STORAGE_URL), 5, seed=3)
@@ -112,7 +115,7 @@ def test_a_migration_to_the_same_store_spelled_differently_is_refused(
 
 
 def test_a_target_inside_the_source_or_around_it_is_refused(settings: Any, store_url: StoreUrl) -> None:
-    kind = "s3" if "s3" in _kinds() else "file"
+    kind = "s3" if "s3" in BACKENDS else "file"
     source = store_url(kind)
     settings.REELM_STORAGE_URL = source
     registry._cached.cache_clear()
@@ -202,11 +205,11 @@ def _broken_targets(store_url: StoreUrl) -> list[tuple[str, str, dict[str, str]]
     """(what is wrong, URL, environment) for targets that must fail their preflight."""
     closed = f"s3://videos/x?endpoint=http://127.0.0.1:{_closed_port()}&region=us-east-1"
     targets = [("unreachable", closed, {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"})]
-    if "s3" in _kinds():  # (SeaweedFS makes a missing bucket on the first write: Azurite shows that case)
+    if "s3" in BACKENDS:  # (SeaweedFS makes a missing bucket on the first write: Azurite shows that case)
         good = store_url("s3")
         keys = {name: os.environ[name] for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
         targets.append(("wrong key", good, {**keys, "AWS_SECRET_ACCESS_KEY": "not-the-secret"}))
-    if "azure" in _kinds():
+    if "azure" in BACKENDS:
         targets.append(("no such container", store_url("azure").replace("az://videos/", "az://no-such-container/"), {}))
     targets.append(("unwritable folder", "file:///proc/reelm-cannot-write-here", {}))
     return targets
@@ -393,12 +396,6 @@ def _verified_in(data: Path) -> int:
 # --- helpers --------------------------------------------------------------------------------------------------
 
 
-def _kinds() -> tuple[str, ...]:
-    from tests.storage.test_migration import KINDS
-
-    return KINDS
-
-
 def _respelled(url: str) -> str:
     if url.startswith("file:"):
         return url + "/"
@@ -406,11 +403,7 @@ def _respelled(url: str) -> str:
     return f"{base}/?" + "&".join(reversed(query.split("&")))
 
 
-def _long_ago() -> Any:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
+def _long_ago() -> datetime:
     return timezone.now() - timedelta(hours=1)
 
 
