@@ -114,7 +114,8 @@ def seed(args: argparse.Namespace) -> list[str]:
     call_command("migrate", "--no-input", verbosity=0)
     from reelm.accounts.models import AccessToken, User
     from reelm.accounts.services import TOKEN_PREFIX, hash_token
-    from reelm.social.models import Comment, Follow, FollowStatus, Like
+    from reelm.relations.models import Follow, FollowStatus
+    from reelm.social.models import Comment, Like
     from reelm.videos.models import Video, Visibility
     from reelm.videos.states import VideoState
 
@@ -217,15 +218,15 @@ def explain(secret: str) -> list[tuple[str, list[str]]]:
     from django.test.utils import CaptureQueriesContext
 
     from reelm.accounts.services import token_authenticate
-    from reelm.feed.sources import feed_get
-    from reelm.videos.schemas import video_items
+    from reelm.feed.feeds import feed_get
+    from reelm.videos.cards import video_cards
 
     user = token_authenticate(secret)
     plans = []
     for name in ("following", "for-you"):
         with CaptureQueriesContext(connection) as captured:
             page = feed_get(name).page(user, None, 20)
-            video_items(page.ids, user)
+            video_cards(page.ids, user)
         for query in captured.captured_queries:
             sql = query["sql"]
             with connection.cursor() as cursor:

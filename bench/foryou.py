@@ -81,7 +81,7 @@ VECTOR_TARGET_MS = 1000.0
 MAX_CRASHES = 3  # freshness trials that lost their web process before the trials stop
 REBUILD_TARGET_S = 600.0
 MEMORY_TARGET_MB = 2048.0
-DIM = 32  # reelm.recommend.model.DIM (checked against it when seeding)
+DIM = 32  # reelm.recommend.ranker.DIM (checked against it when seeding)
 CACHE_DIR = REPO / "var" / "bench"
 CACHE_VERSION = 1  # bump when the seeded data changes shape
 FOR_YOU = Endpoint("for-you auth", "/api/feed/for-you", auth=True)
@@ -189,7 +189,7 @@ def seed_recommender(args: argparse.Namespace, tokens: list[str]) -> dict[str, A
     from reelm.accounts.models import AccessToken, User
     from reelm.accounts.services import TOKEN_PREFIX
     from reelm.events.models import WatchEvent
-    from reelm.recommend import model as rmodel
+    from reelm.recommend import ranker as rmodel
     from reelm.recommend.models import CoEngagement, Taste, VideoSignal
     from reelm.videos.models import Hashtag, Video, VideoHashtag
 
@@ -547,10 +547,10 @@ def index_main(args: argparse.Namespace) -> int:
     startup_gc_ms = freeze_startup_heap()
     from reelm.accounts.services import token_authenticate
     from reelm.feed.api import _page
-    from reelm.recommend import services
+    from reelm.recommend.candidates import SOURCES, Context
     from reelm.recommend.index import video_index
-    from reelm.recommend.sources import SOURCES, Context
-    from reelm.social.models import Follow, FollowStatus
+    from reelm.recommend.taste import taste_get, taste_vector
+    from reelm.relations.models import Follow, FollowStatus
 
     before = peak_rss_mb()
     started = time.perf_counter()
@@ -582,12 +582,12 @@ def index_main(args: argparse.Namespace) -> int:
     # Each source alone, as RecommendedFeed builds its context.
     per_source: dict[str, list[float]] = {s.name: [] for s in SOURCES}
     for user in users:
-        taste = services.taste_get(user)
+        taste = taste_get(user)
         follows = set(
             Follow.objects.filter(owner_id=user.id, status=FollowStatus.ACCEPTED).values_list("followee_id", flat=True)
         )
         ctx = Context(
-            user, services.taste_vector(taste), follows, taste.tag_affinity, taste.interests,
+            user, taste_vector(taste), follows, taste.tag_affinity, taste.interests,
             languages=tuple(taste.languages),
         )  # fmt: skip
         for source in SOURCES:
@@ -597,7 +597,7 @@ def index_main(args: argparse.Namespace) -> int:
     out["sources_ms"] = {name: float(np.mean(v)) for name, v in per_source.items()}
     search = []
     for user in users:
-        vector = services.taste_vector(services.taste_get(user))
+        vector = taste_vector(taste_get(user))
         t = time.perf_counter()
         video_index().search(vector, 80)
         search.append((time.perf_counter() - t) * 1000)
@@ -629,7 +629,7 @@ def index_main(args: argparse.Namespace) -> int:
     # The transparent ranking each process computes again every FRESH_FOR seconds, for everyone and per language.
     from django.utils import timezone
 
-    from reelm.feed.sources import FRESH_FOR, Ranking
+    from reelm.recommend.transparent import FRESH_FOR, Ranking
 
     out["ranking_ms"], out["ranking_every_s"] = {}, FRESH_FOR
     for code in [None, *(c for c in LANGUAGE_SHARES if c)]:

@@ -1,4 +1,4 @@
-"""Evaluate Reelm's recommender (``reelm/recommend/model.py``) offline and in simulation. No Django needed.
+"""Evaluate Reelm's recommender (``reelm/recommend/ranker.py``) offline and in simulation. No Django needed.
 
 1. Offline replay on a temporal split, on a synthetic population with known tastes and on MovieLens-100K:
    recall@50 and NDCG@10 with paired-bootstrap 95% CIs over test users, against most-popular, recent-popular
@@ -6,7 +6,7 @@
 2. Real-time value: next-event replay vs the same vectors frozen for a day (hit rate@10 and the ratio).
    ``--only-realtime`` runs just this (and the ALS tuning it needs); ``--realtime-grid`` adds the replay of the
    validation period for a grid of update constants; ``--user-rate``/``--label-baseline`` measure a proposed change
-   to model.py's user update (replay and simulation) without editing model.py.
+   to ranker.py's user update (replay and simulation) without editing ranker.py.
 3. Online simulation: synthetic users swipe through For You vs a recent-popular feed.
 
 MovieLens-100K comes out of the ``recbole==1.2.1`` wheel, downloaded once with the venv's pip into
@@ -49,7 +49,7 @@ from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from reelm.recommend import model as rm  # noqa: E402
+from reelm.recommend import ranker as rm  # noqa: E402
 
 console = Console(width=150)
 RESULTS = REPO / "var" / "bench-results" / "recommend_eval.json"
@@ -266,7 +266,7 @@ def replay_table(rows: list[tuple[str, ReplayResult]], update: str) -> Table:
 def grid_table(name: str, results: dict[tuple[float, float], ReplayResult]) -> Table:
     table = Table(
         title=f"{name}: real-time replay of the VALIDATION period for other user-update constants",
-        caption="rate = USER_RATE, baseline = LABEL_BASELINE (model.py: "
+        caption="rate = USER_RATE, baseline = LABEL_BASELINE (ranker.py: "
         f"{rm.USER_RATE:g}, {rm.LABEL_BASELINE:g}); vectors fitted before the validation cutoff; hits next-event / "
         "frozen",
     )
@@ -363,17 +363,17 @@ def main(argv: list[str] | None = None) -> dict:
         "--realtime-grid",
         action="store_true",
         help="also replay the validation period for a grid of user-update rates and baselines (where a change to "
-        "model.py's constants may be chosen without looking at the test period)",
+        "ranker.py's constants may be chosen without looking at the test period)",
     )
     parser.add_argument(
         "--user-rate",
         type=float,
-        help=f"measure a proposed USER_RATE (model.py: {rm.USER_RATE}); replay and simulation",
+        help=f"measure a proposed USER_RATE (ranker.py: {rm.USER_RATE}); replay and simulation",
     )
     parser.add_argument(
         "--label-baseline",
         type=float,
-        help=f"measure a proposed LABEL_BASELINE (model.py: {rm.LABEL_BASELINE}); replay and simulation",
+        help=f"measure a proposed LABEL_BASELINE (ranker.py: {rm.LABEL_BASELINE}); replay and simulation",
     )
     parser.add_argument(
         "--new-user-start",
@@ -392,13 +392,13 @@ def main(argv: list[str] | None = None) -> dict:
     update_text = (
         f"rate {rm.USER_RATE if args.user_rate is None else args.user_rate:g}, baseline "
         f"{rm.LABEL_BASELINE if args.label_baseline is None else args.label_baseline:g}"
-        + (" (PROPOSED, not model.py's)" if proposed else " (model.py's)")
+        + (" (PROPOSED, not ranker.py's)" if proposed else " (ranker.py's)")
     )
     started = time.monotonic()
     console.print(
         f"[bold]Reelm recommender evaluation[/] ({'quick' if args.quick else 'full'}"
         f"{', real-time only' if args.only_realtime else ''}, seed {args.seed}; "
-        f"model.py: USER_RATE={rm.USER_RATE}, LABEL_BASELINE={rm.LABEL_BASELINE}, SCALE={rm.SCALE}, DIM={rm.DIM}"
+        f"ranker.py: USER_RATE={rm.USER_RATE}, LABEL_BASELINE={rm.LABEL_BASELINE}, SCALE={rm.SCALE}, DIM={rm.DIM}"
         f"{'; user update measured: ' + update_text if proposed else ''})"
     )
     with console.status("generating the synthetic population"):

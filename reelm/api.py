@@ -16,7 +16,9 @@ from reelm.events.api import router as events_router
 from reelm.feed.api import router as feed_router
 from reelm.notifications.api import router as notifications_router
 from reelm.recommend.api import router as recommend_router
+from reelm.relations.api import router as relations_router
 from reelm.search.api import router as search_router
+from reelm.site.api import router as site_router
 from reelm.social.api import router as social_router
 from reelm.videos.api import router as videos_router
 
@@ -42,7 +44,9 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("", accounts_router)
+api.add_router("", site_router)  # account endpoints that compose other apps: tagged "accounts"
 api.add_router("/videos", videos_router)
+api.add_router("", relations_router)  # follows, blocks and mutes: tagged "social" like the rest
 api.add_router("", social_router)
 api.add_router("/feed", feed_router)
 api.add_router("/search", search_router)

@@ -116,20 +116,39 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from reelm.config import env_int
+    from reelm.config import env_int, worker_threads
+    from reelm.core.queues import QUEUES
 
     # Background work (transcodes, candidate pools, refits) yields the CPU to the web processes on a shared
     # machine; ffmpeg inherits it.
     os.nice(max(0, env_int("REELM_WORKER_NICE", 10)))
-    options = ["run_huey"]
-    if args.threads:
-        options += ["--workers", str(args.threads)]
+    chosen: dict[str, int | None] = dict(args.queue) if args.queue else dict.fromkeys(QUEUES)
+    threads = {name: count or args.threads or worker_threads(name) for name, count in chosen.items()}
     _django()
+    from django.utils.module_loading import autodiscover_modules
+
+    from reelm.core.queues import consume
     from reelm.storage.presence import presence_start
 
+    autodiscover_modules("tasks")  # every app's tasks, each registered on its queue
     presence_start("worker")
-    _manage(*options)
+    consume(threads)
     return 0
+
+
+def _queue_option(text: str) -> tuple[str, int | None]:
+    """``NAME`` or ``NAME=THREADS`` of ``--queue``."""
+    from reelm.core.queues import QUEUES
+
+    name, sep, count = text.partition("=")
+    if name not in QUEUES:
+        raise argparse.ArgumentTypeError(f"there is no queue {name!r}; the queues are {', '.join(QUEUES)}")
+    if not sep:
+        return name, None
+    try:
+        return name, _positive(count)
+    except (ValueError, argparse.ArgumentTypeError):
+        raise argparse.ArgumentTypeError(f"{text!r}: the threads after '=' must be a whole number, 1 or more") from None
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -165,7 +184,7 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from reelm.config import ConfigError
-    from reelm.core.health import report, run_checks
+    from reelm.site.health import report, run_checks
 
     try:
         _django()
@@ -361,12 +380,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="migrate, then run the web server and a worker together (embedded default)")
+    from reelm.core.queues import QUEUES
+
+    queue_names = ", ".join(QUEUES)
+    run = sub.add_parser(
+        "run",
+        help=f"migrate, then run the web server and a worker consuming every queue ({queue_names}) together "
+        "(embedded default)",
+    )
     run.add_argument("--bind", default=DEFAULT_BIND, help=f"address to listen on (default {DEFAULT_BIND})")
     run.add_argument("--web-workers", type=int, default=2, help="web server processes (default 2)")
     run.add_argument("--threads", type=int, default=4, help="threads per web process (default 4)")
     run.add_argument(
-        "--worker-threads", type=int, default=None, help="background worker threads (default REELM_WORKER_THREADS or 2)"
+        "--worker-threads",
+        type=int,
+        default=None,
+        help="the worker's threads per queue (default REELM_WORKER_THREADS_<QUEUE>, else REELM_WORKER_THREADS, else 2)",
     )
     run.set_defaults(func=cmd_run)
 
@@ -386,9 +415,28 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--dev", action="store_true", help="Django's auto-reloading development server instead")
     serve.set_defaults(func=cmd_serve)
 
-    worker = sub.add_parser("worker", help="run a background worker (transcoding and other tasks)")
+    worker = sub.add_parser(
+        "worker",
+        help=f"run a background worker on the task queues ({queue_names})",
+        description="Take tasks from the named queues and run them; any number of workers may share the queues "
+        "(REELM_QUEUE_URL). The queues: "
+        + "; ".join(f"{queue.name} ({queue.purpose})" for queue in QUEUES.values())
+        + ". Ctrl-C lets running tasks finish (a second Ctrl-C stops at once); SIGTERM stops at once.",
+    )
     worker.add_argument(
-        "--threads", type=int, default=None, help="tasks run at once (default REELM_WORKER_THREADS or 2)"
+        "--queue",
+        action="append",
+        type=_queue_option,
+        metavar="NAME[=THREADS]",
+        help=f"consume this queue ({queue_names}), with THREADS tasks at once; repeat for several queues "
+        "(default: every queue)",
+    )
+    worker.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="tasks run at once per queue, unless --queue says (default REELM_WORKER_THREADS_<QUEUE>, else "
+        "REELM_WORKER_THREADS, else 2)",
     )
     worker.set_defaults(func=cmd_worker)
 

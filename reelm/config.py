@@ -165,6 +165,15 @@ def queue_settings(url: str, *, directory: Path, name: str = "REELM_QUEUE_URL") 
     raise ConfigError(f"{name} must start with sqlite:/// (the embedded default) or redis://; got {redacted(url)!r}")
 
 
+def worker_threads(queue: str) -> int:
+    """Tasks of ``queue`` a worker runs at once: REELM_WORKER_THREADS_<QUEUE>, else REELM_WORKER_THREADS, else 2."""
+    name = f"REELM_WORKER_THREADS_{queue.upper()}"
+    threads = env_int(name, env_int("REELM_WORKER_THREADS", 2))
+    if threads < 1:
+        raise ConfigError(f"{name} (or REELM_WORKER_THREADS) must be 1 or more, got {threads}")
+    return threads
+
+
 def _redis_database(url: str) -> tuple[str, int, str]:
     parts = urlsplit(url)
     return (parts.hostname or "", parts.port or 6379, parts.path.removeprefix("/") or "0")

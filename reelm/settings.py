@@ -34,9 +34,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # serves the API docs' assets locally instead of from a CDN
-    "huey.contrib.djhuey",
     "reelm.core",
     "reelm.accounts",
+    "reelm.relations",
     "reelm.storage",
     "reelm.transcode",
     "reelm.videos",
@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "reelm.notifications",
     "reelm.events",
     "reelm.recommend",
+    "reelm.site",
 ]
 
 MIDDLEWARE = [
@@ -190,21 +191,10 @@ CACHES = {"default": cache_settings(REELM_CACHE_URL, directory=DATA_DIR, queue_u
 # builds it (its cost is in the README's REELM_INDEX_WARM row).
 RECOMMEND_INDEX_WARM = env_bool("REELM_INDEX_WARM", True)
 
-HUEY = {
-    **queue_settings(REELM_QUEUE_URL, directory=DATA_DIR),
-    "name": "reelm",
-    "immediate": env_bool("REELM_QUEUE_IMMEDIATE", False),
-    "results": False,
-    "consumer": {
-        "workers": env_int("REELM_WORKER_THREADS", 2),
-        "worker_type": "thread",
-        # An idle worker keeps looking at the queue often (huey's default backs off to many seconds), so an upload
-        # starts transcoding at once; a poll of the SQLite queue costs next to nothing.
-        "initial_delay": 0.05,
-        "backoff": 1.5,
-        "max_delay": 0.5,
-    },
-}
+#: huey's storage for REELM_QUEUE_URL; every named queue of ``reelm.core.queues`` lives in it, keyed by its name.
+QUEUE_STORAGE = queue_settings(REELM_QUEUE_URL, directory=DATA_DIR)
+#: Every queue runs its tasks inline, in the process that queues them (tests, debugging).
+QUEUE_IMMEDIATE = env_bool("REELM_QUEUE_IMMEDIATE", False)
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 
 from reelm.accounts import views as account_views
 from reelm.api import api
+from reelm.site import views as site_views
 from reelm.videos import media_views
 from reelm.videos import views as video_views
 
@@ -11,23 +12,23 @@ admin.site.site_header = "Reelm operator console"
 admin.site.site_title = "Reelm"
 
 urlpatterns = [
-    path("", video_views.home, name="home"),
+    path("", site_views.home, name="home"),
     path("upload", video_views.upload, name="upload"),
-    path("v/<str:video_id>", video_views.video_page, name="video"),
+    path("v/<str:video_id>", site_views.video_page, name="video"),
     path("v/<str:video_id>/edit", video_views.video_edit, name="video_edit"),
     path("v/<str:video_id>/delete", video_views.video_remove, name="video_delete"),
     path("embed/<str:video_id>", video_views.embed, name="embed"),
-    path("@<str:username>", account_views.profile, name="profile"),
+    path("@<str:username>", site_views.profile, name="profile"),
     path("signup", account_views.signup, name="signup"),
     path("login", auth_views.LoginView.as_view(), name="login"),
     path("logout", auth_views.LogoutView.as_view(), name="logout"),
-    path("settings", account_views.settings_page, name="settings"),
+    path("settings", site_views.settings_page, name="settings"),
     path("settings/password", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("settings/password/done", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
-    path("settings/tokens", account_views.token_create, name="token_create"),
-    path("settings/export", account_views.export_download, name="export"),
-    path("settings/delete", account_views.account_delete, name="account_delete"),
-    path("settings/tokens/<str:token_id>/revoke", account_views.token_revoke, name="token_revoke"),
+    path("settings/tokens", site_views.token_create, name="token_create"),
+    path("settings/export", site_views.export_download, name="export"),
+    path("settings/delete", site_views.account_delete, name="account_delete"),
+    path("settings/tokens/<str:token_id>/revoke", site_views.token_revoke, name="token_revoke"),
     re_path(
         r"^media/videos/(?P<video_id>[0-9a-f-]{36})/(?P<path>.+)$",
         media_views.video_media,

@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.test import Client
-from huey.contrib.djhuey import HUEY
 
 from reelm.accounts.models import User
 from reelm.accounts.services import token_create, user_create
-from reelm.recommend import services as recommend_services
+from reelm.core import bus
+from reelm.core.queues import set_immediate
 from reelm.recommend.index import video_index_reset
 from reelm.recommend.pool import video_facts_forget
+from reelm.recommend.ranker_store import ranker_forget_cached
 from reelm.storage import registry
 from reelm.storage.base import ObjectStore
 from reelm.transcode.ffmpeg import ffmpeg_path
@@ -45,12 +46,20 @@ def fresh_recommender() -> Iterator[None]:
     """Each test starts with no video index, no cached ranker and no cached video facts in this process: their rows
     roll back, and what a process remembers of them must not leak into the next test."""
     video_index_reset()
-    recommend_services.ranker_forget_cached()
+    ranker_forget_cached()
     video_facts_forget()
     yield
     video_index_reset()
-    recommend_services.ranker_forget_cached()
+    ranker_forget_cached()
     video_facts_forget()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def events_delivered_inline() -> Iterator[None]:
+    """Test transactions roll back and never commit: deliver each event as it is emitted instead.
+    tests/core/test_bus.py checks delivery on commit; real-process tests see it end to end."""
+    with bus.delivered_inline():
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -61,10 +70,11 @@ def fast_password_hashing(settings: Any) -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def immediate_queue() -> Iterator[None]:
-    """Tasks run inline in tests that use the ORM; worker-process tests start real consumers instead."""
-    HUEY.immediate = True
+    """Tasks of every queue run inline in tests that use the ORM; worker-process tests start real consumers
+    instead."""
+    set_immediate(True)
     yield
-    HUEY.immediate = False
+    set_immediate(False)
 
 
 def make_clip(

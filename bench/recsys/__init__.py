@@ -1,4 +1,4 @@
-"""Offline and simulated evaluation of Reelm's recommender (``reelm/recommend/model.py``).
+"""Offline and simulated evaluation of Reelm's recommender (``reelm/recommend/ranker.py``).
 
 - :mod:`.data` makes the data: a synthetic population with known tastes, and MovieLens-100K read out of the
   ``recbole`` wheel (cached under ``var/``, never committed).

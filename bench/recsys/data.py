@@ -1,7 +1,7 @@
 """The two data sets: a synthetic population with known (drifting) tastes, and MovieLens-100K.
 
 Both become a :class:`Dataset`: an impression log sorted by time (every row is one viewer shown one item, with the
-engagement label ``reelm.recommend.model.engagement_label`` gives it) and a catalogue (author, tags, upload time).
+engagement label ``reelm.recommend.ranker.engagement_label`` gives it) and a catalogue (author, tags, upload time).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reelm.recommend.model import Engagement, engagement_label, sigmoid
+from reelm.recommend.ranker import Engagement, engagement_label, sigmoid
 
 DAY = 86_400.0
 REPO = Path(__file__).resolve().parents[2]

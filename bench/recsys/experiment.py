@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reelm.recommend import model as rm
+from reelm.recommend import ranker as rm
 
 from .data import Dataset, Log
 from .metrics import Interval, bootstrap, paired_bootstrap
@@ -262,7 +262,7 @@ def run_replay(
 ) -> ReplayResult:
     """Next-event vs frozen-for-a-day replay of the test period for the offline experiment's test users (with
     ``validation``: of the validation period for its users, from the vectors fitted before it — where update
-    constants may be chosen). ``rate``/``baseline`` default to model.py's ``USER_RATE``/``LABEL_BASELINE``."""
+    constants may be chosen). ``rate``/``baseline`` default to ranker.py's ``USER_RATE``/``LABEL_BASELINE``."""
     split, vectors = (off.val, off.val_vectors) if validation else (off.split, off.vectors)
     assert split is not None and vectors is not None
     log = ds.log
@@ -285,7 +285,7 @@ def replay_grid(
     baselines: tuple[float, ...] = GRID_BASELINES,
     step: Callable[[], None] = lambda: None,
 ) -> dict[tuple[float, float], ReplayResult]:
-    """The validation-period replay for every (rate, baseline): how a proposed change to model.py's update constants
+    """The validation-period replay for every (rate, baseline): how a proposed change to ranker.py's update constants
     is chosen without looking at the test period."""
     out: dict[tuple[float, float], ReplayResult] = {}
     for rate in rates:

@@ -1,5 +1,5 @@
 """Offline replay on a temporal split: baselines, the tuned ALS, and the Reelm pipeline built from
-``reelm/recommend/model.py`` (ALS vectors, candidate sources, the FTRL :class:`Ranker`).
+``reelm/recommend/ranker.py`` (ALS vectors, candidate sources, the FTRL :class:`Ranker`).
 
 Leakage rules, enforced by construction: everything a model sees is computed by :class:`State` from the log *before*
 its ``now`` (the split time), and only items uploaded before ``now`` can be recommended. Hyperparameters and the
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from reelm.recommend import model as rm
+from reelm.recommend import ranker as rm
 
 from .data import DAY, Dataset, Log
 from .metrics import ndcg_at, recall_at

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reelm.recommend import model as rm
+from reelm.recommend import ranker as rm
 
 from .data import DAY, Dataset, simulate_watch
 from .offline import Candidates, Pipeline, State

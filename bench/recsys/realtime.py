@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reelm.recommend import model as rm
+from reelm.recommend import ranker as rm
 
 from .data import DAY, Dataset, Log
 from .metrics import Interval

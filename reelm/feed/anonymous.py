@@ -2,15 +2,14 @@
 
 Every anonymous visitor gets the same page for the same cursor, so the front page of a busy site is rendered
 about once per interval instead of once per visitor. Any saved or deleted video or account moves a generation
-number, which retires every cached page at once: a video made private, deleted or whose author went private is
-never listed from the cache after the change commits.
+number (``VideoChanged``, ``AccountChanged``, ``AccountPrivacyChanged``), which retires every cached page at once: a
+video made private, deleted or whose author went private is never listed from the cache after the change commits.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
@@ -42,7 +41,6 @@ def anonymous_page(cursor: str | None, render: Callable[[], str]) -> str:
     return body
 
 
-def listing_changed(**_: Any) -> None:
-    """Receiver for saves and deletes of videos and accounts: retire the cached pages now, and again once the
-    change commits (a page rendered in between, from the data before the commit, must not outlive it)."""
+def listing_changed(event: object = None) -> None:
+    """A video or account changed (and committed): retire every cached page at once."""
     generation_bump(_generation_key())

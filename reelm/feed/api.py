@@ -13,9 +13,10 @@ from ninja.responses import NinjaJSONEncoder
 from reelm.accounts.auth import viewer
 from reelm.core.timing import phase
 from reelm.feed.anonymous import anonymous_page
+from reelm.feed.feeds import feed_get
 from reelm.feed.schemas import FeedPageOut, ForYouPageOut, TrendingTagOut
-from reelm.feed.sources import feed_get, trending_hashtags
-from reelm.videos.schemas import video_items
+from reelm.feed.selectors import trending_hashtags
+from reelm.videos.cards import video_cards
 
 router = Router(tags=["feed"])
 PAGE_SIZE = 20
@@ -23,13 +24,13 @@ PAGE_SIZE = 20
 
 def _page(who: Any, name: str, cursor: str | None) -> HttpResponse:
     """A page rendered from plain dicts: ``response=FeedPageOut`` documents it, but validating 20 nested
-    ``VideoOut`` models was about a fifth of a page's time, so the dicts (kept identical by tests/feed) go out
-    as they are."""
+    ``VideoOut`` models was about a fifth of a page's time, so the cards (plain dicts that tests/videos/test_cards.py
+    checks against ``VideoOut``) go out as they are."""
 
     def render() -> str:
         found = feed_get(name).page(who, cursor, PAGE_SIZE)
         with phase("items"):
-            items = found.explained(video_items(found.ids, who, found.rows))
+            items = found.explained(video_cards(found.ids, who, found.rows))
         with phase("json"):
             return json.dumps({"items": items, "next_cursor": found.next_cursor}, cls=NinjaJSONEncoder)
 

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
 
 
 class FeedConfig(AppConfig):
@@ -7,10 +6,12 @@ class FeedConfig(AppConfig):
     label = "feed"
 
     def ready(self) -> None:
-        from reelm.accounts.models import User
+        from reelm.core import bus
         from reelm.feed.anonymous import listing_changed
-        from reelm.videos.models import Video
+        from reelm.feed.feeds import FollowingFeed, feed_register
 
-        for model in (Video, User):
-            post_save.connect(listing_changed, sender=model, dispatch_uid=f"feed-anonymous-{model.__name__}-save")
-            post_delete.connect(listing_changed, sender=model, dispatch_uid=f"feed-anonymous-{model.__name__}-del")
+        # Feeds of apps above this one (For You) register from their own ready().
+        feed_register(FollowingFeed.name, FollowingFeed)
+        # A changed video or account may change what anonymous pages list: retire the shared ones.
+        for kind in (bus.VideoChanged, bus.AccountChanged, bus.AccountPrivacyChanged):
+            bus.subscribe(kind, listing_changed)

@@ -7,21 +7,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from reelm.feed.api import PAGE_SIZE
-from reelm.feed.sources import feed_get
-from reelm.recommend.views import needs_interests
-from reelm.videos.models import Video
-from reelm.videos.schemas import VideoOut
-from reelm.videos.selectors import with_listing
+from reelm.feed.feeds import feed_get, feed_page_context
+from reelm.videos.cards import card_json, video_cards
 
 SOURCES = {"for-you": "/api/feed/for-you", "following": "/api/feed/following"}
 
 
 def _render(request: HttpRequest, name: str) -> HttpResponse:
     found = feed_get(name).page(request.user, None, PAGE_SIZE)
-    by_id = {v.id: v for v in with_listing(Video.objects.filter(id__in=found.ids))}
-    items = VideoOut.many([by_id[i] for i in found.ids if i in by_id], request.user)
+    items = video_cards(found.ids, request.user, found.rows)
     first = {
-        "items": found.explained([item.model_dump(mode="json") for item in items]),
+        "items": found.explained([card_json(item) for item in items]),
         "next_cursor": found.next_cursor,
     }
     return render(
@@ -32,7 +28,8 @@ def _render(request: HttpRequest, name: str) -> HttpResponse:
             "source": SOURCES[name],
             "first": first,
             "items": items,
-            "needs_interests": name == "for-you" and needs_interests(request.user),
+            # What the feed itself asks of its page (For You: whether to ask a new viewer for interests).
+            **feed_page_context(name, request.user),
         },
     )
 

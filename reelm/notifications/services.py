@@ -1,8 +1,7 @@
-"""Notification writes. The services that cause a notification call these explicitly, inside their own
-transaction, so a notification exists exactly when its cause does (no signals).
+"""Notification writes, called by ``subscribers`` once the cause (a like, a follow, a mention) has committed.
 
 Nothing is sent between two accounts where either blocks the other, nor to an account that muted the actor;
-blocking deletes what the two had already sent each other (``reelm.social.services.block_create``).
+blocking deletes what the two had already sent each other.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from reelm.notifications.models import Notification, NotificationKind
-from reelm.social.blocks import blocked_between, muted_by
+from reelm.relations.selectors import blocked_between, muted_by
 
 
 def notification_create(

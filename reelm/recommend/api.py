@@ -11,9 +11,10 @@ from ninja import Field, Router, Schema, Status
 from reelm.accounts.auth import current_user
 from reelm.core.errors import NotFound, ReelmError
 from reelm.core.languages import MAX_PREFERRED
-from reelm.recommend import services
 from reelm.recommend.models import Taste
+from reelm.recommend.not_interested import not_interested_add, not_interested_remove
 from reelm.recommend.selectors import NotInterestedRow, not_interested_rows
+from reelm.recommend.taste import taste_get, taste_settings_set
 from reelm.videos.models import VideoHashtag
 from reelm.videos.selectors import video_get_for_viewer
 
@@ -83,7 +84,7 @@ def not_interested_target(user: Any, payload: NotInterestedIn) -> str:
 def not_interested_create(request: HttpRequest, payload: NotInterestedIn) -> Status[Any]:
     user = current_user(request)
     target = not_interested_target(user, payload)
-    choice = services.not_interested_add(user, scope=payload.scope, target=target, video_id=payload.video_id)
+    choice = not_interested_add(user, scope=payload.scope, target=target, video_id=payload.video_id)
     return Status(201, _out(not_interested_rows(user, [choice]))[0])
 
 
@@ -94,7 +95,7 @@ def not_interested_list(request: HttpRequest) -> list[NotInterestedOut]:
 
 @router.delete("/not-interested/{choice_id}", response={204: None}, summary="Take a 'not interested' back")
 def not_interested_delete(request: HttpRequest, choice_id: uuid.UUID) -> Status[None]:
-    if not services.not_interested_remove(current_user(request), choice_id):
+    if not not_interested_remove(current_user(request), choice_id):
         raise NotFound("No such choice.")
     return Status(204, None)
 
@@ -112,7 +113,7 @@ def _settings_out(taste: Taste) -> FeedSettingsOut:
 
 @router.get("/settings", response=FeedSettingsOut, summary="Your For You settings")
 def settings_get(request: HttpRequest) -> FeedSettingsOut:
-    return _settings_out(services.taste_get(current_user(request)))
+    return _settings_out(taste_get(current_user(request)))
 
 
 @router.patch(
@@ -125,5 +126,5 @@ def settings_get(request: HttpRequest) -> FeedSettingsOut:
     "set, even to none, they are no longer guessed from your browser.",
 )
 def settings_update(request: HttpRequest, payload: FeedSettingsIn) -> FeedSettingsOut:
-    taste = services.taste_settings_set(current_user(request), **payload.model_dump())
+    taste = taste_settings_set(current_user(request), **payload.model_dump())
     return _settings_out(taste)

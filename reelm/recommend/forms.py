@@ -11,7 +11,7 @@ from reelm.core.languages import LANGUAGE_CHOICES, MAX_PREFERRED
 
 #: Like a caption's hashtag (``reelm.videos.captions``), with or without its "#".
 INTEREST_RE = re.compile(r"^#?(\w{1,64})$", re.UNICODE)
-#: What ``services.taste_settings_set`` keeps at most.
+#: What ``taste.taste_settings_set`` keeps at most.
 MAX_INTERESTS = 20
 PERSONALISED_CHOICES = [
     ("on", "On: ranked for you from what you watch, like and follow"),

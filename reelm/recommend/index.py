@@ -24,8 +24,8 @@ import numpy as np
 from django.utils import timezone
 
 from reelm.core.ids import uuid7_floor
-from reelm.recommend.model import DIM, normalise, vector_from
 from reelm.recommend.models import VideoSignal
+from reelm.recommend.ranker import DIM, normalise, vector_from
 
 log = logging.getLogger(__name__)
 

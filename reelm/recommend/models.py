@@ -1,6 +1,6 @@
 """What the recommender keeps between requests: each viewer's taste, each video's vector and counters, the
 "not interested" choices, co-engagement neighbours and the ranker's weights. Vectors are ``DIM`` float32s in a
-binary column (see ``reelm.recommend.model``)."""
+binary column (see ``reelm.recommend.ranker``)."""
 
 from __future__ import annotations
 

@@ -30,10 +30,11 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from reelm.events.models import WatchEvent
-from reelm.recommend import model, services
+from reelm.recommend import ranker
+from reelm.recommend.candidates import SOURCES, Context, Source
 from reelm.recommend.index import video_index
-from reelm.recommend.sources import SOURCES, Context, Source
-from reelm.social.blocks import followed_and_hidden
+from reelm.recommend.taste import taste_vector
+from reelm.relations.selectors import followed_and_hidden
 from reelm.videos.models import Video, VideoHashtag, Visibility
 from reelm.videos.states import VideoState
 
@@ -210,7 +211,7 @@ def viewer_context(viewer: Any, taste: Any) -> Context:
     follows, hidden = followed_and_hidden(viewer)
     return Context(
         user=viewer,
-        vector=services.taste_vector(taste),
+        vector=taste_vector(taste),
         follows=follows,
         tag_affinity=taste.tag_affinity,
         interests=taste.interests,
@@ -266,9 +267,9 @@ def pool_gather(ctx: Context) -> Pool:
         trending_rank=np.array([trending.get(v.hex, -1) for v in ids], dtype=np.int64),
         explore=np.array([explore.get(v, -1) for v in ids], dtype=np.int64),
         vectors=np.array(
-            [v if v is not None else model.seeded_vector(i.hex) for i, v in zip(ids, vectors, strict=True)],
+            [v if v is not None else ranker.seeded_vector(i.hex) for i, v in zip(ids, vectors, strict=True)],
             dtype=np.float32,
-        ).reshape(len(ids), model.DIM),
+        ).reshape(len(ids), ranker.DIM),
     )
     cache.set(_pool_key(ctx.user.id), pool, POOL_KEEP)
     pool.gathered_now = True

@@ -4,7 +4,7 @@ with a guaranteed share for fresh uploads, re-ordered for author and hashtag div
 Pages: the first page starts a session (the cursor names it); each later page is ranked afresh — so it already
 reflects the events sent since — leaving out everything shown in the session and everything the viewer has seen
 in the last ``pool.SEEN_FOR``. If anything in the model is unavailable, the page comes from the transparent
-ranking instead (``reelm.feed.sources.ForYouFeed``) and says so.
+ranking instead (``transparent.ForYouFeed``) and says so.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from typing import Any
 
 import numpy as np
 from django.core.cache import cache
-from django.utils import timezone
 
 from reelm.core.timing import phase
-from reelm.feed.sources import BadCursor, FeedPage, ForYouFeed
-from reelm.recommend import model, services
+from reelm.feed.feeds import BadCursor, FeedPage, signed_in
+from reelm.recommend.candidates import SOURCE_WORDS, Context
+from reelm.recommend.features import completion_rate, pool_items
+from reelm.recommend.not_interested import not_interested_sets
 from reelm.recommend.pool import (
     SEEN_MAX,
     WATCHED_KEEP,
@@ -39,9 +40,14 @@ from reelm.recommend.pool import (
     watched_add,
     watched_recall,
 )
-from reelm.recommend.sources import SOURCE_WORDS, Context
-from reelm.social.blocks import hidden_author_ids
-from reelm.videos.schemas import video_rows
+from reelm.recommend.ranker import FEATURE_WORDS, SCALE, Item, Items, Ranker, features, sigmoid
+from reelm.recommend.ranker_store import ranker_current
+from reelm.recommend.served import served_remember
+from reelm.recommend.tasks import pool_refresh
+from reelm.recommend.taste import taste_get
+from reelm.recommend.transparent import ForYouFeed
+from reelm.relations.selectors import hidden_author_ids
+from reelm.videos.cards import video_rows
 from reelm.videos.states import VideoState
 
 log = logging.getLogger(__name__)
@@ -54,7 +60,6 @@ CURSOR_PREFIX = "r1."
 FRESH_SHARE = 0.15
 MAX_AUTHOR_RUN = 1
 MAX_TAG_RUN = 2
-RECENT_HOURS = 14 * 24
 #: Impressions after which the ranker's predictions are trusted fully over the fixed prior.
 TRUST_AFTER = 500
 
@@ -66,51 +71,13 @@ TRANSPARENT_WHY = {
 
 
 @dataclass
-class Stats:
-    impressions: int
-    completions: int
-
-
-def item_for(
-    *,
-    source: str,
-    user_vector: np.ndarray | None,
-    video_vector: np.ndarray,
-    stats: Stats | None,
-    likes: int = 0,
-    age_hours: float,
-    author_affinity: float,
-    tag_affinity: float,
-    follows_author: bool,
-    trending_rank: int | None = None,
-) -> model.Item:
-    impressions = stats.impressions if stats else 0
-    completions = stats.completions if stats else 0
-    # Counters are lifetime: past two weeks, assume the completions spread evenly over the video's age.
-    recent = completions if age_hours <= RECENT_HOURS else round(completions * RECENT_HOURS / age_hours)
-    return model.Item(
-        source=source,
-        cosine=float(user_vector @ video_vector) if user_vector is not None else 0.0,
-        completion_rate=(completions + 1) / (impressions + 3),
-        impressions=impressions,
-        likes=likes,
-        age_hours=age_hours,
-        author_affinity=author_affinity,
-        tag_affinity=tag_affinity,
-        follows_author=follows_author,
-        recent_completions=recent,
-        trending_rank=trending_rank,
-    )
-
-
-@dataclass
 class Scored:
     video: bytes  # the video's UUID, as bytes: cheaper to make, hash and compare for a hundred candidates
     owner: bytes
     tags: list[str]
     source: str
     score: float
-    columns: model.Items  # every candidate's ranker inputs, as columns; this one's at ``at``
+    columns: Items  # every candidate's ranker inputs, as columns; this one's at ``at``
     at: int
     features: list[tuple[str, float]] = field(default_factory=list)  # named, for the page's videos only
 
@@ -119,7 +86,7 @@ class Scored:
         return uuid.UUID(bytes=self.video)
 
     @functools.cached_property
-    def item(self) -> model.Item:
+    def item(self) -> Item:
         """This candidate's ranker inputs as an ``Item``: made only for the page's few videos."""
         return self.columns.item(self.at)
 
@@ -131,11 +98,10 @@ class RecommendedFeed:
         self.transparent = ForYouFeed()
 
     def page(self, viewer: Any, cursor: str | None, limit: int) -> FeedPage:
-        signed_in = viewer is not None and getattr(viewer, "is_authenticated", False)
-        if not signed_in or (cursor and not cursor.startswith(CURSOR_PREFIX)):
+        if not signed_in(viewer) or (cursor and not cursor.startswith(CURSOR_PREFIX)):
             return self._transparent(viewer, cursor, limit)
         with phase("taste"):
-            taste = services.taste_get(viewer)
+            taste = taste_get(viewer)
         if not taste.personalised:
             return self._transparent(viewer, None, limit)
         try:
@@ -155,7 +121,7 @@ class RecommendedFeed:
         session = _session(cursor)
         with phase("pool"):
             shown: list[str] = cache.get(_session_key(session)) or []
-            ranker = services.ranker_current()
+            ranker = ranker_current()
             ctx = viewer_context(viewer, taste)
             candidates = pool_for(ctx)
         with phase("enqueue"):
@@ -186,13 +152,13 @@ class RecommendedFeed:
         with phase("explain"):
             ids = [s.video_id for s in chosen]
             for s in chosen:
-                s.features = model.features(s.item)
+                s.features = features(s.item)
             reasons = ranker.explain_many([s.features for s in chosen])
             why = {i: _explain(s, r) for i, s, r in zip(ids, chosen, reasons, strict=True)}
         with phase("remember"):
             # The features each video was ranked with, so its impression is learned from exactly those.
             served = {i.hex: {"source": s.source, "features": s.features} for i, s in zip(ids, chosen, strict=True)}
-            services.served_remember(viewer.id, served)
+            served_remember(viewer.id, served)
             shown = (shown + [i.hex for i in ids])[-SEEN_MAX:]
             cache.set(_session_key(session), shown, SESSION_TTL)
         with phase("enqueue"):
@@ -207,7 +173,7 @@ class RecommendedFeed:
         viewer: Any,
         taste: Any,
         ctx: Context,
-        ranker: model.Ranker,
+        ranker: Ranker,
         candidates: Pool,
         excluded: set[bytes],
         explore: set[bytes],
@@ -217,7 +183,7 @@ class RecommendedFeed:
         hidden = ctx.hidden if ctx.hidden is not None else hidden_author_ids(viewer)
         allowed = _allowed(viewer, follows, {a.bytes for a in hidden}, candidates, excluded)
         kept = _prerank(candidates, allowed, ctx.vector, follows | explore)
-        columns = _columns(candidates, kept, ctx.vector, taste, follows)
+        columns = pool_items(candidates, kept, ctx.vector, taste, follows)
         predictions = ranker.predict_items(columns)
         # Until the ranker has learned from enough impressions, lean on a fixed prior (affinity and completion).
         trust = min(1.0, ranker.examples / TRUST_AFTER)
@@ -241,41 +207,7 @@ class RecommendedFeed:
         return out, len(allowed)
 
 
-def _columns(
-    candidates: Pool, rows: np.ndarray, user: np.ndarray | None, taste: Any, follows: set[bytes]
-) -> model.Items:
-    """The pool's ``rows`` as the ranker's columns: for each, what :func:`item_for` makes of one candidate."""
-    at = rows.tolist()
-    owners = [candidates.owners[i] for i in at]
-    tags = [candidates.tags[i] for i in at]
-    age = (timezone.now().timestamp() - candidates.created[rows]) / 3600
-    impressions = candidates.impressions[rows].astype(np.float64)
-    completions = candidates.completions[rows].astype(np.float64)
-    # Counters are lifetime: past two weeks, assume the completions spread evenly over the video's age.
-    spread = np.round(completions * RECENT_HOURS / np.maximum(age, RECENT_HOURS))
-    return model.Items(
-        source=[candidates.sources[i] for i in at],
-        numeric={
-            "cosine": (candidates.vectors[rows] @ user).astype(np.float64) if user is not None else np.zeros(len(at)),
-            "completion_rate": (completions + 1) / (impressions + 3),
-            "impressions": impressions,
-            "likes": candidates.likes[rows].astype(np.float64),
-            "age_hours": age,
-            "author_affinity": np.array([taste.author_affinity.get(o.hex(), 0.0) for o in owners], dtype=np.float64),
-            "tag_affinity": np.array(
-                [max((taste.tag_affinity.get(t, 0.0) for t in ts), default=0.0) for ts in tags], dtype=np.float64
-            ),
-            "recent_completions": np.where(age <= RECENT_HOURS, completions, spread),
-            "similar_recent": np.zeros(len(at)),
-        },
-        follows_author=np.array([o in follows for o in owners], dtype=bool),
-        trending_rank=candidates.trending_rank[rows].astype(np.int64),
-    )
-
-
 def _gather_in_background(user_id: uuid.UUID) -> None:
-    from reelm.recommend.tasks import pool_refresh
-
     pool_refresh(user_id)
 
 
@@ -313,7 +245,7 @@ class Unwanted:
 
 
 def _unwanted(viewer: Any) -> Unwanted:
-    no = services.not_interested_sets(viewer)
+    no = not_interested_sets(viewer)
     return Unwanted(_id_bytes(no["video"]), _id_bytes(no["author"]), no["hashtag"])
 
 
@@ -324,7 +256,7 @@ def _id_bytes(hexes: set[str]) -> set[bytes]:
 def _priors(cosines: np.ndarray, completion: np.ndarray, likes: np.ndarray) -> np.ndarray:
     """The fixed prior: affinity first; completion and likes tell apart what a viewer with no history is shown."""
     popular = np.minimum(1.0, np.log1p(likes) / 5)
-    return 0.6 * np.asarray(model.sigmoid(model.SCALE * cosines)) + 0.3 * completion + 0.1 * popular
+    return 0.6 * np.asarray(sigmoid(SCALE * cosines)) + 0.3 * completion + 0.1 * popular
 
 
 def _prerank(candidates: Pool, allowed: list[int], user: np.ndarray | None, keep: set[bytes]) -> np.ndarray:
@@ -336,7 +268,7 @@ def _prerank(candidates: Pool, allowed: list[int], user: np.ndarray | None, keep
         return rows
     cosines = candidates.vectors[rows] @ user if user is not None else np.zeros(len(rows))
     impressions, completions = candidates.impressions[rows], candidates.completions[rows]
-    priors = _priors(cosines, (completions + 1) / (impressions + 3), candidates.likes[rows])
+    priors = _priors(cosines, completion_rate(impressions, completions), candidates.likes[rows])
     best = np.zeros(len(rows), dtype=bool)
     best[np.argsort(-priors, kind="stable")[:PRE_RANK]] = True
     for n, at in enumerate(rows.tolist()):
@@ -434,23 +366,23 @@ def _diversify(page: list[Scored]) -> list[Scored]:
 
 
 def _explain(s: Scored, families: list[str]) -> dict[str, Any]:
-    reasons = [model.FEATURE_WORDS[f] for f in families if f in model.FEATURE_WORDS]
+    reasons = [FEATURE_WORDS[f] for f in families if f in FEATURE_WORDS]
     if not reasons:
         reasons = [_fallback_reason(s.item)]
     return {"source": s.source, "summary": SOURCE_WORDS.get(s.source, "Recommended for you"), "reasons": reasons}
 
 
-def _fallback_reason(item: model.Item) -> str:
+def _fallback_reason(item: Item) -> str:
     # An untrained ranker has no opinion yet: say what the strongest raw signal was.
     if item.follows_author:
-        return model.FEATURE_WORDS["follows"]
+        return FEATURE_WORDS["follows"]
     if item.tag_affinity > 0.2:
-        return model.FEATURE_WORDS["tag"]
+        return FEATURE_WORDS["tag"]
     if item.age_hours < 48:
-        return model.FEATURE_WORDS["fresh"]
+        return FEATURE_WORDS["fresh"]
     if math.log1p(item.likes) > 1:
-        return model.FEATURE_WORDS["popular"]
-    return model.FEATURE_WORDS["cosine"]
+        return FEATURE_WORDS["popular"]
+    return FEATURE_WORDS["cosine"]
 
 
 _feed = RecommendedFeed()

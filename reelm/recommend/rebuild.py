@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from reelm.core.ids import uuid7, uuid7_floor
 from reelm.events.models import WatchEvent
-from reelm.recommend import model
+from reelm.recommend import ranker
 from reelm.recommend.index import video_index
 from reelm.recommend.models import CoEngagement, Taste, VideoSignal
 from reelm.social.models import Bookmark, Comment, Like
@@ -74,9 +74,9 @@ def _text(name: str) -> Cast:
     return Cast(name, output_field=CharField())
 
 
-def _labels(since: timedelta, ids: _Ids) -> dict[tuple[uuid.UUID, uuid.UUID], model.Engagement]:
+def _labels(since: timedelta, ids: _Ids) -> dict[tuple[uuid.UUID, uuid.UUID], ranker.Engagement]:
     start = timezone.now() - since
-    out: dict[tuple[uuid.UUID, uuid.UUID], model.Engagement] = defaultdict(model.Engagement)
+    out: dict[tuple[uuid.UUID, uuid.UUID], ranker.Engagement] = defaultdict(ranker.Engagement)
     # One row per (viewer, video): a row per kind as well would double the rows.
     grouped = (
         WatchEvent.objects.filter(created_at__gte=start)
@@ -93,7 +93,7 @@ def _labels(since: timedelta, ids: _Ids) -> dict[tuple[uuid.UUID, uuid.UUID], mo
         .order_by()
     )
     for owner, video, watched, duration, completes, skips, shares, replays in grouped.iterator(chunk_size=CHUNK):
-        out[(ids[owner], ids[video])] = model.Engagement(
+        out[(ids[owner], ids[video])] = ranker.Engagement(
             watched_ms=watched or 0,
             duration_ms=duration or 0,
             completed=completes > 0,
@@ -143,7 +143,9 @@ def rebuild(progress: Progress = _quiet) -> RebuildReport:
     user_ids = sorted({u for u, v in engagements if v in video_slot})
     user_slot = {u: i for i, u in enumerate(user_ids)}
     kept = [
-        (user_slot[u], video_slot[v], model.engagement_label(e)) for (u, v), e in engagements.items() if v in video_slot
+        (user_slot[u], video_slot[v], ranker.engagement_label(e))
+        for (u, v), e in engagements.items()
+        if v in video_slot
     ]
     del engagements
     report.users, report.videos, report.interactions = len(user_ids), len(video_ids), len(kept)
@@ -157,12 +159,12 @@ def rebuild(progress: Progress = _quiet) -> RebuildReport:
     positive = weights > 0
     progress("fitting embeddings", 0, 1)
     if positive.any():
-        user_vectors, video_vectors = model.als_fit(
+        user_vectors, video_vectors = ranker.als_fit(
             users_m[positive], items_m[positive], weights[positive], n_users=len(user_ids), n_items=len(video_ids)
         )
     else:
-        user_vectors = np.zeros((len(user_ids), model.DIM), dtype=np.float32)
-        video_vectors = np.zeros((len(video_ids), model.DIM), dtype=np.float32)
+        user_vectors = np.zeros((len(user_ids), ranker.DIM), dtype=np.float32)
+        video_vectors = np.zeros((len(video_ids), ranker.DIM), dtype=np.float32)
     progress("fitting embeddings", 1, 1)
     lap("fit")
 
@@ -210,12 +212,12 @@ def _fill_cold(video_ids: list[uuid.UUID], vectors: np.ndarray, ids: _Ids) -> tu
     tagged, tag = np.array(slots, dtype=np.int64), np.array(tags, dtype=np.int64)
     # Each hashtag's hint: the normalised sum of its engaged videos' vectors, once per hashtag, not per video.
     warm = ~empty[tagged]
-    sums = np.zeros((len(tag_number), model.DIM), dtype=np.float32)
+    sums = np.zeros((len(tag_number), ranker.DIM), dtype=np.float32)
     np.add.at(sums, tag[warm], vectors[tagged[warm]])
-    hints = model.normalise(sums)
+    hints = ranker.normalise(sums)
     known = np.zeros(len(tag_number), dtype=bool)
     known[tag[warm]] = True
-    # model.cold_video_vector for all cold videos at once (test_rebuild checks they agree): the mean of their
+    # ranker.cold_video_vector for all cold videos at once (test_rebuild checks they agree): the mean of their
     # known hashtags' hints, mixed with each video's own noise.
     cold = np.flatnonzero(empty)
     cold_row = np.full(len(video_ids), -1, dtype=np.int64)
@@ -226,9 +228,9 @@ def _fill_cold(video_ids: list[uuid.UUID], vectors: np.ndarray, ids: _Ids) -> tu
         shape=(len(cold), len(tag_number)),
     )
     counts = np.asarray(incidence.sum(axis=1), dtype=np.float32)
-    means = model.normalise(np.asarray(incidence @ hints) / np.maximum(counts, 1))
-    own = np.stack([model.seeded_vector(video_ids[i].hex) for i in cold.tolist()])
-    vectors[cold] = np.where(counts > 0, model.normalise(0.85 * means + 0.15 * own), own)
+    means = ranker.normalise(np.asarray(incidence @ hints) / np.maximum(counts, 1))
+    own = np.stack([ranker.seeded_vector(video_ids[i].hex) for i in cold.tolist()])
+    vectors[cold] = np.where(counts > 0, ranker.normalise(0.85 * means + 0.15 * own), own)
     return vectors, int(empty.sum())
 
 

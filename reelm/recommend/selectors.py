@@ -15,6 +15,20 @@ from reelm.videos.models import Video
 CHOICES_SHOWN = 200
 
 
+def needs_interests(user: Any) -> bool:
+    """A signed-in viewer the recommender knows nothing about yet: no impressions learned, no interests picked.
+    Reads without creating a taste, so a page view writes nothing."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    taste = Taste.objects.filter(owner_id=user.id).only("impressions", "interests").first()
+    return taste is None or (taste.impressions == 0 and not taste.interests)
+
+
+def for_you_page_context(viewer: Any) -> dict[str, Any]:
+    """What the For You web page adds to its template: whether to ask the viewer for interests first."""
+    return {"needs_interests": needs_interests(viewer)}
+
+
 def preferred_languages(user: Any) -> list[str]:
     """The languages the account watches in, first preferred (none before it has a taste)."""
     found = Taste.objects.filter(owner_id=user.id).values_list("languages", flat=True)[:1]

@@ -6,28 +6,30 @@ from __future__ import annotations
 import uuid
 
 from huey import crontab
-from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from reelm.recommend import rebuild, services
+from reelm.accounts.models import User
+from reelm.core.queues import RECOMMEND
+from reelm.recommend import rebuild
+from reelm.recommend.index import warm_in_background
+from reelm.recommend.pool import pool_gather, viewer_context
+from reelm.recommend.ranker_store import ranker_train
+from reelm.recommend.taste import taste_get
 
 
-@db_task(retries=2, retry_delay=1)
+@RECOMMEND.db_task(retries=2, retry_delay=1)
 def ranker_learn(rows: list[list[list[object]]], labels: list[float]) -> None:
-    services.ranker_train([[(str(n), float(x)) for n, x in row] for row in rows], labels)  # type: ignore[arg-type]
+    ranker_train([[(str(n), float(x)) for n, x in row] for row in rows], labels)  # type: ignore[arg-type]
 
 
-@db_task()
+@RECOMMEND.db_task()
 def pool_refresh(user_id: uuid.UUID) -> None:
     """Gather a viewer's candidate pool again, off the request that found it old or drifted."""
-    from reelm.accounts.models import User
-    from reelm.recommend.pool import pool_gather, viewer_context
-
     user = User.objects.filter(id=user_id, is_active=True).first()
     if user is not None:
-        pool_gather(viewer_context(user, services.taste_get(user)))
+        pool_gather(viewer_context(user, taste_get(user)))
 
 
-@db_periodic_task(crontab(hour="4", minute="17"))
+@RECOMMEND.db_periodic_task(crontab(hour="4", minute="17"))
 def nightly_rebuild() -> None:
     rebuild.rebuild()
 
@@ -35,14 +37,12 @@ def nightly_rebuild() -> None:
 _warming = False
 
 
-@HUEY.on_startup()
+@RECOMMEND.on_startup()
 def warm_index_on_startup() -> None:
     """The worker gathers viewers' candidate pools, which search the video index: build it at start-up (once per
     process, whatever the number of worker threads) rather than in the first pool's task."""
     global _warming
-    if HUEY.immediate or _warming:
+    if RECOMMEND.immediate or _warming:
         return
     _warming = True
-    from reelm.recommend.index import warm_in_background
-
     warm_in_background()

@@ -14,11 +14,12 @@ from django.views.decorators.http import require_POST
 
 from reelm.accounts.auth import current_user
 from reelm.accounts.models import User
-from reelm.feed.sources import trending_hashtags
-from reelm.recommend import services
+from reelm.feed.selectors import trending_hashtags
 from reelm.recommend.forms import INTEREST_RE, FeedSettingsForm
 from reelm.recommend.models import Taste
+from reelm.recommend.not_interested import not_interested_remove
 from reelm.recommend.selectors import not_interested_rows
+from reelm.recommend.taste import taste_get, taste_settings_set
 
 TRENDING_SHOWN = 20
 
@@ -26,7 +27,7 @@ TRENDING_SHOWN = 20
 @login_required
 def feed_settings(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    taste = services.taste_get(user)
+    taste = taste_get(user)
     form = FeedSettingsForm(
         request.POST or None,
         initial=_initial(taste),
@@ -48,7 +49,7 @@ def feed_settings(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def not_interested_undo(request: HttpRequest, choice_id: uuid.UUID) -> HttpResponse:
-    if services.not_interested_remove(current_user(request), choice_id):
+    if not_interested_remove(current_user(request), choice_id):
         messages.success(request, "Undone: it can appear in For You again.")
     else:
         messages.info(request, "That was already undone.")
@@ -74,7 +75,7 @@ def _interest_choices(taste: Taste, posted: list[str]) -> list[str]:
 
 
 def _save(user: User, taste: Taste, cleaned: dict[str, Any]) -> None:
-    services.taste_settings_set(
+    taste_settings_set(
         user,
         personalised=cleaned["personalised"] == "on",
         more_following=cleaned["more_following"],
@@ -88,18 +89,3 @@ def _in_preferred_order(before: list[str], chosen: list[str]) -> list[str]:
     """Checkboxes have no order: the languages kept stay where they were (the first is the default for uploads),
     new ones come after them."""
     return [code for code in before if code in chosen] + [code for code in chosen if code not in before]
-
-
-# --- the "not interested" list -------------------------------------------------------------------------------------
-
-
-# --- cold start ------------------------------------------------------------------------------------------------------
-
-
-def needs_interests(user: Any) -> bool:
-    """A signed-in viewer the recommender knows nothing about yet: no impressions learned, no interests picked.
-    Reads without creating a taste, so a page view writes nothing."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    taste = Taste.objects.filter(owner_id=user.id).only("impressions", "interests").first()
-    return taste is None or (taste.impressions == 0 and not taste.interests)

@@ -12,11 +12,11 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from reelm.accounts.models import User
 from reelm.core.errors import InvalidInput, NotFound
+from reelm.relations.models import Follow, FollowStatus
+from reelm.relations.selectors import not_hidden
 from reelm.search.backends import backend
-from reelm.social.blocks import not_hidden
-from reelm.social.models import Follow, FollowStatus
+from reelm.videos.cards import video_cards
 from reelm.videos.models import Hashtag, Video, Visibility
-from reelm.videos.selectors import with_listing
 from reelm.videos.states import VideoState
 
 QUERY_MAX = 200
@@ -28,7 +28,7 @@ _TERM_RE = re.compile(r"\w+", re.UNICODE)
 @dataclass
 class SearchResults:
     accounts: list[User] = field(default_factory=list)
-    videos: list[Video] = field(default_factory=list)
+    videos: list[dict[str, Any]] = field(default_factory=list)  # cards, for the viewer searching
     hashtags: list[Hashtag] = field(default_factory=list)
 
 
@@ -86,7 +86,7 @@ def search(*, query: str, viewer: Any, types: tuple[str, ...] = TYPES, limit: in
         results.accounts = _in_order(User.objects.filter(id__in=keys), keys)
     if "videos" in types:
         keys = engine.match("video", terms, within=visible_videos(viewer), limit=limit)
-        results.videos = _in_order(with_listing(Video.objects.filter(id__in=keys)), keys)
+        results.videos = video_cards([uuid.UUID(key) for key in keys], viewer)
     if "hashtags" in types:
         # Only tags with a video this viewer can see, so a tag used only privately never shows up.
         tagged = Hashtag.objects.filter(video_links__video__in=visible_videos(viewer))
@@ -110,12 +110,12 @@ def hashtag_get(name: str, viewer: Any) -> Hashtag:
 
 def hashtag_videos(
     hashtag: Hashtag, viewer: Any, *, before: uuid.UUID | None = None, limit: int = 24
-) -> tuple[list[Video], uuid.UUID | None]:
-    """A page of the tag's visible videos, newest first; ``before`` is the last id of the previous page (ids are
-    time-ordered), never an offset. Returns the page and the next cursor."""
-    queryset = with_listing(visible_videos(viewer).filter(hashtag_links__hashtag=hashtag))
+) -> tuple[list[dict[str, Any]], uuid.UUID | None]:
+    """A page of the tag's visible videos as cards, newest first; ``before`` is the last id of the previous page
+    (ids are time-ordered), never an offset. Returns the page and the next cursor."""
+    queryset = visible_videos(viewer).filter(hashtag_links__hashtag=hashtag).select_related("owner")
     if before is not None:
         queryset = queryset.filter(id__lt=before)
     videos = list(queryset.order_by("-id")[: limit + 1])
     next_cursor = videos[limit - 1].id if len(videos) > limit else None
-    return videos[:limit], next_cursor
+    return video_cards(videos[:limit], viewer), next_cursor

@@ -1,4 +1,6 @@
-"""Follows, likes, bookmarks and comments. Videos and comments the caller may not see are reported as missing."""
+"""Likes, bookmarks and comments. Videos and comments the caller may not see are reported as missing.
+
+Follows, blocks and mutes are served by ``reelm.relations.api``, under the same ``social`` tag."""
 
 from __future__ import annotations
 
@@ -9,163 +11,16 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from reelm.accounts.auth import current_user, viewer
-from reelm.accounts.schemas import UserOut
-from reelm.accounts.selectors import user_get_by_username
 from reelm.social import selectors, services
-from reelm.social.blocks import account_get_for_viewer, blocks_of, mutes_of
 from reelm.social.models import Comment
-from reelm.social.schemas import (
-    CommentIn,
-    CommentOut,
-    CommentPageOut,
-    FollowOut,
-    FollowRequestOut,
-    ReactionOut,
-    RelationOut,
-    UserPageOut,
-)
+from reelm.social.schemas import CommentIn, CommentOut, CommentPageOut, ReactionOut
+from reelm.videos.cards import video_cards
 from reelm.videos.models import Video
 from reelm.videos.schemas import VideoOut
 from reelm.videos.selectors import video_get_for_viewer
 
 router = Router(tags=["social"])
 PAGE_SIZE = 50
-
-
-# --- follows -------------------------------------------------------------------------------------------------
-
-
-@router.post(
-    "/users/{username}/follow",
-    response={200: FollowOut, 201: FollowOut},
-    summary="Follow an account",
-    description="Public accounts are followed at once (`accepted`); a private account gets a `pending` request "
-    "it may approve or decline. 201 when a follow or request was made, 200 when it already existed.",
-)
-def follow(request: HttpRequest, username: str) -> Status[FollowOut]:
-    followee = user_get_by_username(username)
-    created_follow, created = services.follow_create(follower=current_user(request), followee=followee)
-    return Status(201 if created else 200, FollowOut.of(created_follow, followee.username))
-
-
-@router.delete(
-    "/users/{username}/follow",
-    response={204: None},
-    summary="Unfollow an account, or withdraw a pending request",
-)
-def unfollow(request: HttpRequest, username: str) -> Status[None]:
-    services.follow_delete(follower=current_user(request), followee=user_get_by_username(username))
-    return Status(204, None)
-
-
-def _user_page(users: list[Any], follows: list[Any]) -> UserPageOut:
-    more = len(follows) > PAGE_SIZE
-    return UserPageOut(
-        items=[UserOut.of(u) for u in users[:PAGE_SIZE]],
-        next_cursor=follows[PAGE_SIZE - 1].id if more else None,
-    )
-
-
-@router.get(
-    "/users/{username}/followers",
-    response=UserPageOut,
-    auth=None,
-    summary="An account's followers (a private account shows them only to approved followers)",
-)
-def followers(request: HttpRequest, username: str, cursor: Query[uuid.UUID | None] = None) -> UserPageOut:
-    who = viewer(request)
-    account = account_get_for_viewer(username, who)
-    found = selectors.followers_of(account, who, before=cursor, limit=PAGE_SIZE + 1)
-    return _user_page([f.owner for f in found], found)
-
-
-@router.get(
-    "/users/{username}/following",
-    response=UserPageOut,
-    auth=None,
-    summary="Accounts an account follows (a private account shows them only to approved followers)",
-)
-def following(request: HttpRequest, username: str, cursor: Query[uuid.UUID | None] = None) -> UserPageOut:
-    who = viewer(request)
-    account = account_get_for_viewer(username, who)
-    found = selectors.following_of(account, who, before=cursor, limit=PAGE_SIZE + 1)
-    return _user_page([f.followee for f in found], found)
-
-
-@router.get("/me/follow-requests", response=list[FollowRequestOut], summary="Pending requests to follow you")
-def follow_requests(request: HttpRequest) -> list[FollowRequestOut]:
-    return [FollowRequestOut.of(f) for f in selectors.follow_requests_pending(current_user(request))[:200]]
-
-
-@router.post("/me/follow-requests/{request_id}/approve", response=FollowOut, summary="Approve a request to follow you")
-def follow_request_approve(request: HttpRequest, request_id: str) -> FollowOut:
-    approved = services.follow_request_approve(account=current_user(request), request_id=request_id)
-    return FollowOut.of(approved, approved.owner.username)
-
-
-@router.post(
-    "/me/follow-requests/{request_id}/decline", response={204: None}, summary="Decline a request to follow you"
-)
-def follow_request_decline(request: HttpRequest, request_id: str) -> Status[None]:
-    services.follow_request_decline(account=current_user(request), request_id=request_id)
-    return Status(204, None)
-
-
-# --- blocks and mutes ---------------------------------------------------------------------------------------
-
-
-@router.put(
-    "/users/{username}/block",
-    response={200: RelationOut, 201: RelationOut},
-    summary="Block an account",
-    description="You and the account no longer see each other's profile, videos or comments, and cannot follow "
-    "each other; follows between you are removed (unblocking does not bring them back). 201 when the block was "
-    "made, 200 when it already existed.",
-)
-def block(request: HttpRequest, username: str) -> Status[RelationOut]:
-    target = user_get_by_username(username)
-    made, created = services.block_create(blocker=current_user(request), blocked=target)
-    return Status(201 if created else 200, RelationOut(username=target.username, created_at=made.created_at))
-
-
-@router.delete("/users/{username}/block", response={204: None}, summary="Unblock an account (idempotent)")
-def unblock(request: HttpRequest, username: str) -> Status[None]:
-    services.block_delete(blocker=current_user(request), blocked=user_get_by_username(username))
-    return Status(204, None)
-
-
-@router.put(
-    "/users/{username}/mute",
-    response={200: RelationOut, 201: RelationOut},
-    summary="Mute an account",
-    description="Its videos leave your For You and Following feeds and it sends you no notifications; you can "
-    "still open its profile. 201 when the mute was made, 200 when it already existed.",
-)
-def mute(request: HttpRequest, username: str) -> Status[RelationOut]:
-    target = user_get_by_username(username)
-    made, created = services.mute_create(muter=current_user(request), muted=target)
-    return Status(201 if created else 200, RelationOut(username=target.username, created_at=made.created_at))
-
-
-@router.delete("/users/{username}/mute", response={204: None}, summary="Unmute an account (idempotent)")
-def unmute(request: HttpRequest, username: str) -> Status[None]:
-    services.mute_delete(muter=current_user(request), muted=user_get_by_username(username))
-    return Status(204, None)
-
-
-@router.get("/me/blocks", response=list[RelationOut], summary="Accounts you blocked, newest first")
-def my_blocks(request: HttpRequest) -> list[RelationOut]:
-    return [
-        RelationOut(username=b.blocked.username, created_at=b.created_at)
-        for b in blocks_of(current_user(request))[:500]
-    ]
-
-
-@router.get("/me/mutes", response=list[RelationOut], summary="Accounts you muted, newest first")
-def my_mutes(request: HttpRequest) -> list[RelationOut]:
-    return [
-        RelationOut(username=m.muted.username, created_at=m.created_at) for m in mutes_of(current_user(request))[:500]
-    ]
 
 
 # --- likes and bookmarks -------------------------------------------------------------------------------------
@@ -209,9 +64,9 @@ def unbookmark(request: HttpRequest, video_id: str) -> ReactionOut:
 
 
 @router.get("/me/bookmarks", response=list[VideoOut], summary="Videos you bookmarked, newest bookmark first")
-def my_bookmarks(request: HttpRequest) -> list[VideoOut]:
+def my_bookmarks(request: HttpRequest) -> list[dict[str, Any]]:
     me = current_user(request)
-    return VideoOut.many(selectors.bookmarks_of(me), me)
+    return video_cards(selectors.bookmarks_of(me), me)
 
 
 # --- comments ------------------------------------------------------------------------------------------------

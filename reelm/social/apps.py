@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
 
 
 class SocialConfig(AppConfig):
@@ -8,10 +7,11 @@ class SocialConfig(AppConfig):
     verbose_name = "Social"
 
     def ready(self) -> None:
-        from reelm.social.blocks import relation_saved_or_deleted
-        from reelm.social.models import Block, Follow, Mute
+        from reelm.social.models import Bookmark, Like
+        from reelm.videos.cards import viewer_marks_register
 
-        for model in (Follow, Block, Mute):
-            uid = f"social-relations-{model.__name__}"
-            post_save.connect(relation_saved_or_deleted, sender=model, dispatch_uid=f"{uid}-save")
-            post_delete.connect(relation_saved_or_deleted, sender=model, dispatch_uid=f"{uid}-delete")
+        # A video card's ``liked`` and ``bookmarked``: videos sits below social, so it reads them through here.
+        viewer_marks_register("liked", lambda ids, viewer_id: Like.objects.filter(owner_id=viewer_id, video_id__in=ids))
+        viewer_marks_register(
+            "bookmarked", lambda ids, viewer_id: Bookmark.objects.filter(owner_id=viewer_id, video_id__in=ids)
+        )

@@ -1,4 +1,7 @@
-"""The follow graph, reactions and comments. Every row is owned by the account that acted."""
+"""Reactions to videos: likes, bookmarks, comments and comment likes. Every row is owned by the account that acted.
+
+Relations between accounts (follows, blocks, mutes) live in ``reelm.relations``.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +9,6 @@ from django.db import models
 
 from reelm.core.models import OwnedModel
 from reelm.videos.models import Video
-
-
-class FollowStatus(models.TextChoices):
-    ACCEPTED = "accepted", "Accepted"
-    PENDING = "pending", "Pending"
-
-
-class Follow(OwnedModel):
-    """``owner`` follows ``followee``. A follow of a private account waits as ``pending`` until approved."""
-
-    followee = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="follower_links")
-    status = models.CharField(max_length=10, choices=FollowStatus.choices, default=FollowStatus.ACCEPTED)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["owner", "followee"], name="unique_follow"),
-            models.CheckConstraint(condition=~models.Q(owner=models.F("followee")), name="no_self_follow"),
-        ]
-        indexes = [models.Index(fields=["followee", "status", "-id"]), models.Index(fields=["owner", "status", "-id"])]
-
-    def __str__(self) -> str:
-        return f"{self.owner_id} → {self.followee_id} ({self.status})"
 
 
 class Like(OwnedModel):
@@ -79,34 +60,3 @@ class CommentLike(OwnedModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner", "comment"], name="unique_comment_like")]
-
-
-class Block(OwnedModel):
-    """``owner`` blocked ``blocked``: the two see nothing of each other, whoever blocked whom."""
-
-    blocked = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="blocked_by_links")
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["owner", "blocked"], name="unique_block"),
-            models.CheckConstraint(condition=~models.Q(owner=models.F("blocked")), name="no_self_block"),
-        ]
-        indexes = [models.Index(fields=["blocked", "owner"])]
-
-    def __str__(self) -> str:
-        return f"{self.owner_id} ⊘ {self.blocked_id}"
-
-
-class Mute(OwnedModel):
-    """``owner`` muted ``muted``: its videos leave the owner's feeds and it sends the owner no notifications."""
-
-    muted = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="muted_by_links")
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["owner", "muted"], name="unique_mute"),
-            models.CheckConstraint(condition=~models.Q(owner=models.F("muted")), name="no_self_mute"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.owner_id} ◌ {self.muted_id}"

@@ -1,4 +1,5 @@
-"""Social reads: the follow graph, viewer reactions and comments, with video visibility enforced."""
+"""Social reads: viewer reactions and comments, with video visibility enforced (the follow graph is
+``reelm.relations.selectors``)."""
 
 from __future__ import annotations
 
@@ -6,75 +7,25 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count
 
 from reelm.accounts.models import User
-from reelm.core.errors import Forbidden, NotFound
-from reelm.social.blocks import blocked_between, not_hidden
-from reelm.social.models import Bookmark, Comment, CommentLike, Follow, FollowStatus, Like
+from reelm.core.errors import NotFound
+from reelm.relations.selectors import blocked_between, not_hidden
+from reelm.social.models import Bookmark, Comment, CommentLike
 from reelm.videos.models import Video
-from reelm.videos.selectors import follows, video_get_for_viewer, visible_among, with_listing
+from reelm.videos.selectors import video_get_for_viewer, visible_among
 
 
 def _authenticated(viewer: Any) -> bool:
     return viewer is not None and bool(getattr(viewer, "is_authenticated", False))
 
 
-def follow_status(viewer: Any, account: User) -> str | None:
-    if not _authenticated(viewer):
-        return None
-    return Follow.objects.filter(owner_id=viewer.id, followee=account).values_list("status", flat=True).first()
-
-
-def _check_lists_visible(account: User, viewer: Any) -> None:
-    if not account.is_private:
-        return
-    if _authenticated(viewer) and (viewer.id == account.id or viewer.is_staff):
-        return
-    if not follows(viewer, account.id):
-        raise Forbidden("This account is private.", code="private_account")
-
-
-def followers_of(account: User, viewer: Any, *, before: uuid.UUID | None = None, limit: int = 50) -> list[Follow]:
-    """Accepted follows of ``account`` (newest first); private accounts show them only to approved followers."""
-    _check_lists_visible(account, viewer)
-    queryset = Follow.objects.select_related("owner").filter(
-        not_hidden(viewer, "owner_id"), followee=account, status=FollowStatus.ACCEPTED
-    )
-    if before is not None:
-        queryset = queryset.filter(id__lt=before)
-    return list(queryset.order_by("-id")[:limit])
-
-
-def following_of(account: User, viewer: Any, *, before: uuid.UUID | None = None, limit: int = 50) -> list[Follow]:
-    _check_lists_visible(account, viewer)
-    queryset = Follow.objects.select_related("followee").filter(
-        not_hidden(viewer, "followee_id"), owner=account, status=FollowStatus.ACCEPTED
-    )
-    if before is not None:
-        queryset = queryset.filter(id__lt=before)
-    return list(queryset.order_by("-id")[:limit])
-
-
-def follow_requests_pending(account: User) -> QuerySet[Follow]:
-    return Follow.objects.select_related("owner").filter(followee=account, status=FollowStatus.PENDING).order_by("-id")
-
-
-def viewer_reactions(viewer: Any, video_ids: Iterable[Any]) -> tuple[set[Any], set[Any]]:
-    """The ids among ``video_ids`` this viewer liked and bookmarked: two queries, whatever the number of videos."""
-    ids = list(video_ids)
-    if not _authenticated(viewer) or not ids:
-        return set(), set()
-    liked = set(Like.objects.filter(owner_id=viewer.id, video_id__in=ids).values_list("video_id", flat=True))
-    saved = set(Bookmark.objects.filter(owner_id=viewer.id, video_id__in=ids).values_list("video_id", flat=True))
-    return liked, saved
-
-
 def bookmarks_of(account: User, *, limit: int = 60) -> list[Video]:
     """The videos ``account`` bookmarked that it may still see, newest bookmark first."""
     marks = Bookmark.objects.filter(owner=account).order_by("-id").values_list("video_id", flat=True)[:limit]
     ids = list(marks)
-    videos = {v.id: v for v in visible_among(list(with_listing(Video.objects.filter(id__in=ids))), account)}
+    videos = {v.id: v for v in visible_among(list(Video.objects.select_related("owner").filter(id__in=ids)), account)}
     return [videos[i] for i in ids if i in videos]
 
 

@@ -1,171 +1,21 @@
-"""Social writes: follows, likes, bookmarks and comments.
+"""Social writes: likes, bookmarks and comments (follows, blocks and mutes are ``reelm.relations.services``).
 
-Every counter (``Video.like_count``…, ``User.follower_count``…) moves with an ``F()`` update in the transaction
-that inserts or deletes its row, and only when a row really was inserted or deleted, so repeated or racing
-requests never count twice.
+Every counter (``Video.like_count``…) moves with an ``F()`` update in the transaction that inserts or deletes its
+row, and only when a row really was inserted or deleted, so repeated or racing requests never count twice.
 """
 
 from __future__ import annotations
 
 import unicodedata
-import uuid
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 
 from reelm.accounts.models import User
+from reelm.core import bus
 from reelm.core.errors import Forbidden, InvalidInput, NotFound
-from reelm.feed.anonymous import listing_changed
-from reelm.notifications.models import Notification, NotificationKind
-from reelm.notifications.services import notification_create, notification_withdraw
-from reelm.recommend.services import learn_action, learn_follow
-from reelm.social.blocks import blocked_between, relations_changed
-from reelm.social.models import Block, Bookmark, Comment, CommentLike, Follow, FollowStatus, Like, Mute
+from reelm.social.models import Bookmark, Comment, CommentLike, Like
 from reelm.videos.models import Video
-
-# --- follows -------------------------------------------------------------------------------------------------
-
-
-def _count_follow(*, follower_id: uuid.UUID, followee_id: uuid.UUID, delta: int) -> None:
-    User.objects.filter(id=follower_id).update(following_count=F("following_count") + delta)
-    User.objects.filter(id=followee_id).update(follower_count=F("follower_count") + delta)
-
-
-def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
-    """Follow ``followee`` (at once if public, as a pending request if private). Following again changes
-    nothing. Returns the follow and whether it was created."""
-    if follower.id == followee.id:
-        raise InvalidInput("You cannot follow yourself.", code="self_follow")
-    with transaction.atomic():
-        if blocked_between(follower.id, followee.id):
-            raise Forbidden("You cannot follow this account.", code="blocked")
-        # Read privacy inside the transaction, not from a possibly stale instance.
-        is_private = User.objects.filter(id=followee.id).values_list("is_private", flat=True).get()
-        status = FollowStatus.PENDING if is_private else FollowStatus.ACCEPTED
-        follow, created = Follow.objects.get_or_create(owner=follower, followee=followee, defaults={"status": status})
-        if created and follow.status == FollowStatus.ACCEPTED:
-            _count_follow(follower_id=follower.id, followee_id=followee.id, delta=1)
-        if created:
-            accepted = follow.status == FollowStatus.ACCEPTED
-            notification_create(
-                recipient_id=followee.id,
-                actor_id=follower.id,
-                kind=NotificationKind.FOLLOW if accepted else NotificationKind.FOLLOW_REQUEST,
-            )
-    if created:
-        learn_follow(follower, followee.id)
-    return follow, created
-
-
-def follow_delete(*, follower: User, followee: User) -> bool:
-    """Unfollow, or withdraw a pending request. Returns whether anything was removed."""
-    with transaction.atomic():
-        follow = Follow.objects.filter(owner=follower, followee=followee).first()
-        if follow is None:
-            return False
-        removed, _ = Follow.objects.filter(id=follow.id, status=follow.status).delete()
-        if removed and follow.status == FollowStatus.ACCEPTED:
-            _count_follow(follower_id=follower.id, followee_id=followee.id, delta=-1)
-        if removed:
-            notification_withdraw(
-                recipient_id=followee.id,
-                actor_id=follower.id,
-                kinds=[NotificationKind.FOLLOW, NotificationKind.FOLLOW_REQUEST],
-            )
-    return bool(removed)
-
-
-def _pending_request(*, account: User, request_id: uuid.UUID | str) -> Follow:
-    try:
-        key = uuid.UUID(str(request_id))
-    except ValueError:
-        raise NotFound("No such follow request.") from None
-    follow = Follow.objects.select_related("owner").filter(id=key, followee=account).first()
-    if follow is None or follow.status != FollowStatus.PENDING:
-        raise NotFound("No such follow request.")
-    return follow
-
-
-def follow_request_approve(*, account: User, request_id: uuid.UUID | str) -> Follow:
-    with transaction.atomic():
-        follow = _pending_request(account=account, request_id=request_id)
-        if Follow.objects.filter(id=follow.id, status=FollowStatus.PENDING).update(status=FollowStatus.ACCEPTED):
-            _count_follow(follower_id=follow.owner_id, followee_id=account.id, delta=1)
-            relations_changed([follow.owner_id])
-        # The account answered the request itself: it needs no reminder of it.
-        notification_withdraw(
-            recipient_id=account.id, actor_id=follow.owner_id, kinds=[NotificationKind.FOLLOW_REQUEST]
-        )
-        follow.status = FollowStatus.ACCEPTED
-    return follow
-
-
-def follow_request_decline(*, account: User, request_id: uuid.UUID | str) -> None:
-    with transaction.atomic():
-        follow = _pending_request(account=account, request_id=request_id)
-        Follow.objects.filter(id=follow.id, status=FollowStatus.PENDING).delete()
-        notification_withdraw(
-            recipient_id=account.id, actor_id=follow.owner_id, kinds=[NotificationKind.FOLLOW_REQUEST]
-        )
-
-
-def account_privacy_set(*, user: User, is_private: bool) -> User:
-    """Make an account private or public. Going public approves every pending request, as TikTok does."""
-    with transaction.atomic():
-        User.objects.filter(id=user.id).update(is_private=is_private)
-        listing_changed()  # an update() sends no signal: retire the shared anonymous pages by hand
-        if not is_private:
-            pending = Follow.objects.filter(followee=user, status=FollowStatus.PENDING)
-            follower_ids = list(pending.values_list("owner_id", flat=True))
-            if follower_ids:
-                Follow.objects.filter(followee=user, owner_id__in=follower_ids, status=FollowStatus.PENDING).update(
-                    status=FollowStatus.ACCEPTED
-                )
-                relations_changed(follower_ids)
-                User.objects.filter(id__in=follower_ids).update(following_count=F("following_count") + 1)
-                User.objects.filter(id=user.id).update(follower_count=F("follower_count") + len(follower_ids))
-                # Unanswered requests are now follows.
-                Notification.objects.filter(
-                    owner=user, actor_id__in=follower_ids, kind=NotificationKind.FOLLOW_REQUEST, read_at__isnull=True
-                ).update(kind=NotificationKind.FOLLOW)
-    user.refresh_from_db(fields=["is_private", "follower_count", "following_count"])
-    return user
-
-
-# --- blocks and mutes ---------------------------------------------------------------------------------------
-
-
-def block_create(*, blocker: User, blocked: User) -> tuple[Block, bool]:
-    """Block ``blocked``: follows both ways are removed (through ``follow_delete``, so counters and
-    notifications follow), and notifications between the two are deleted. Blocking again changes nothing.
-    Returns the block and whether it was created."""
-    if blocker.id == blocked.id:
-        raise InvalidInput("You cannot block yourself.", code="self_block")
-    with transaction.atomic():
-        made, created = Block.objects.get_or_create(owner=blocker, blocked=blocked)
-        if created:
-            follow_delete(follower=blocker, followee=blocked)
-            follow_delete(follower=blocked, followee=blocker)
-            Notification.objects.filter(Q(owner=blocker, actor=blocked) | Q(owner=blocked, actor=blocker)).delete()
-    return made, created
-
-
-def block_delete(*, blocker: User, blocked: User) -> bool:
-    """Unblock. Follows removed by the block stay removed. Returns whether a block was removed."""
-    removed, _ = Block.objects.filter(owner=blocker, blocked=blocked).delete()
-    return bool(removed)
-
-
-def mute_create(*, muter: User, muted: User) -> tuple[Mute, bool]:
-    if muter.id == muted.id:
-        raise InvalidInput("You cannot mute yourself.", code="self_mute")
-    return Mute.objects.get_or_create(owner=muter, muted=muted)
-
-
-def mute_delete(*, muter: User, muted: User) -> bool:
-    removed, _ = Mute.objects.filter(owner=muter, muted=muted).delete()
-    return bool(removed)
-
 
 # --- likes and bookmarks -------------------------------------------------------------------------------------
 
@@ -194,11 +44,7 @@ def like_create(*, user: User, video: Video) -> bool:
     with transaction.atomic():
         added = _add(Like, "like_count", user=user, video=video)
         if added:
-            notification_create(
-                recipient_id=video.owner_id, actor_id=user.id, kind=NotificationKind.LIKE, video_id=video.id
-            )
-    if added:
-        learn_action(user, video.id, "like")
+            _reacted(user, video, "like", added=True)
     return added
 
 
@@ -206,21 +52,28 @@ def like_delete(*, user: User, video: Video) -> bool:
     with transaction.atomic():
         removed = _remove(Like, "like_count", user=user, video=video)
         if removed:
-            notification_withdraw(
-                recipient_id=video.owner_id, actor_id=user.id, kinds=[NotificationKind.LIKE], video_id=video.id
-            )
+            _reacted(user, video, "like", added=False)
     return removed
 
 
 def bookmark_create(*, user: User, video: Video) -> bool:
-    added = _add(Bookmark, "bookmark_count", user=user, video=video)
-    if added:
-        learn_action(user, video.id, "bookmark")
+    with transaction.atomic():
+        added = _add(Bookmark, "bookmark_count", user=user, video=video)
+        if added:
+            _reacted(user, video, "bookmark", added=True)
     return added
 
 
 def bookmark_delete(*, user: User, video: Video) -> bool:
-    return _remove(Bookmark, "bookmark_count", user=user, video=video)
+    with transaction.atomic():
+        removed = _remove(Bookmark, "bookmark_count", user=user, video=video)
+        if removed:
+            _reacted(user, video, "bookmark", added=False)
+    return removed
+
+
+def _reacted(user: User, video: Video, kind: str, *, added: bool) -> None:
+    bus.emit(bus.Reacted(account_id=user.id, video_id=video.id, video_owner_id=video.owner_id, kind=kind, added=added))
 
 
 # --- comments ------------------------------------------------------------------------------------------------
@@ -252,24 +105,16 @@ def comment_create(*, author: User, video: Video, body: str, parent: Comment | N
     with transaction.atomic():
         comment = Comment.objects.create(owner=author, video=video, parent=parent, body=text)
         Video.objects.filter(id=video.id).update(comment_count=F("comment_count") + 1)
-        # Deleting the comment deletes these with it (the foreign key cascades).
-        if parent is not None:
-            notification_create(
-                recipient_id=parent.owner_id,
-                actor_id=author.id,
-                kind=NotificationKind.REPLY,
-                video_id=video.id,
+        bus.emit(
+            bus.CommentAdded(
                 comment_id=comment.id,
-            )
-        if parent is None or parent.owner_id != video.owner_id:
-            notification_create(
-                recipient_id=video.owner_id,
-                actor_id=author.id,
-                kind=NotificationKind.COMMENT,
+                author_id=author.id,
                 video_id=video.id,
-                comment_id=comment.id,
+                video_owner_id=video.owner_id,
+                parent_id=parent.id if parent else None,
+                parent_author_id=parent.owner_id if parent else None,
             )
-    learn_action(author, video.id, "comment")
+        )
     return comment
 
 

@@ -19,7 +19,9 @@ from urllib.parse import parse_qs, unquote, urlparse
 from obstore.store import AzureStore, LocalStore, S3Store
 
 from reelm.storage.base import ObjectStore, validate_key
+from reelm.storage.breaker import breakers_reset
 from reelm.storage.obstore_backend import ObstoreObjectStore
+from reelm.storage.routing import RoutingStore, forget_routes
 
 if TYPE_CHECKING:
     from obstore.store import (  # defined in the type stubs only
@@ -240,9 +242,6 @@ class _StoreCache:
         return store
 
     def cache_clear(self) -> None:
-        from reelm.storage.breaker import breakers_reset
-        from reelm.storage.routing import forget_routes
-
         with self._lock:
             self._stores.clear()
         forget_routes()
@@ -255,6 +254,4 @@ _cached = _StoreCache()
 def media_store(realm: str = "default") -> ObjectStore:
     """The store that holds every video, image and original upload of ``realm``: the configured one, or, while
     ``reelm storage migrate`` moves the realm, a store that routes between the old and the new one."""
-    from reelm.storage.routing import RoutingStore
-
-    return RoutingStore(realm)
+    return RoutingStore(realm, _cached)

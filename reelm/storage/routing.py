@@ -27,7 +27,6 @@ from typing import BinaryIO
 from django.conf import settings
 from django.db import DatabaseError
 
-from reelm.storage import registry
 from reelm.storage.base import ObjectInfo, ObjectNotFound, ObjectStore, StorageError, WriteResult
 from reelm.storage.breaker import StoreUnavailable, breaker_for
 from reelm.storage.pump import pumped
@@ -117,21 +116,22 @@ class RoutingStore:
     connect timeout and one retry, through a per-store circuit breaker, so a dead target costs little.
     """
 
-    def __init__(self, realm: str = "default"):
+    def __init__(self, realm: str, open_store: Callable[..., ObjectStore]):
         self.realm = realm
+        # The registry's cache of store objects (one per URL and patience), passed in so routing never imports it.
+        self._open = open_store
 
     @property
     def url(self) -> str:
         return current_route(self.realm).primary_url
 
-    @staticmethod
-    def _on_new[T](route: Route, call: Callable[[ObjectStore], T], *, fast: bool) -> T:
+    def _on_new[T](self, route: Route, call: Callable[[ObjectStore], T], *, fast: bool) -> T:
         """``call`` on the route's new store, through its breaker; "not found" counts as an answer."""
         breaker = breaker_for(route.new_url)
         if not breaker.allow():
             raise StoreUnavailable(f"{route.new_url} is skipped after failing repeatedly")
         try:
-            store = registry._cached(route.new_url, fast=fast)
+            store = self._open(route.new_url, fast=fast)
         except Exception as exc:  # e.g. its credentials are not in this process's environment
             breaker.failed(exc)
             raise StoreUnavailable(f"cannot use {route.new_url} in this process: {exc}") from exc
@@ -151,7 +151,7 @@ class RoutingStore:
     def _read[T](self, call: Callable[[ObjectStore], T]) -> T:
         route = current_route(self.realm)
         if not route.old_url:
-            return call(registry._cached(route.new_url))
+            return call(self._open(route.new_url))
         new_failed = False
         try:
             return self._on_new(route, call, fast=True)
@@ -161,7 +161,7 @@ class RoutingStore:
             new_failed = True
             log.debug("storage: %s failed (%s); reading from %s", route.new_url, exc, route.old_url)
         try:
-            return call(registry._cached(route.old_url))
+            return call(self._open(route.old_url))
         except ObjectNotFound:
             if route.phase != SWITCHED or not new_failed:
                 raise  # while migrating the old store holds everything: its "not found" is the answer
@@ -195,7 +195,7 @@ class RoutingStore:
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         route = current_route(self.realm)
         if not route.old_url:
-            yield from registry._cached(route.new_url).list(prefix)
+            yield from self._open(route.new_url).list(prefix)
             return
         seen: set[str] = set()
         try:
@@ -206,15 +206,14 @@ class RoutingStore:
             if route.phase == SWITCHED:
                 raise  # the old store lacks what was written since the switch: its listing alone would be short
             log.debug("storage: listing %s failed (%s); listing %s", route.new_url, exc, route.old_url)
-        yield from (info for info in registry._cached(route.old_url).list(prefix) if info.key not in seen)
+        yield from (info for info in self._open(route.old_url).list(prefix) if info.key not in seen)
 
-    @staticmethod
-    def _new_listing(route: Route, prefix: str) -> Iterator[ObjectInfo]:
+    def _new_listing(self, route: Route, prefix: str) -> Iterator[ObjectInfo]:
         breaker = breaker_for(route.new_url)
         if not breaker.allow():
             raise StoreUnavailable(f"{route.new_url} is skipped after failing repeatedly")
         try:
-            yield from registry._cached(route.new_url, fast=route.phase == MIGRATING).list(prefix)
+            yield from self._open(route.new_url, fast=route.phase == MIGRATING).list(prefix)
         except Exception as exc:
             breaker.failed(exc)
             raise
@@ -223,7 +222,7 @@ class RoutingStore:
     def signed_url(self, key: str, expires_in: int) -> str | None:
         route = current_route(self.realm)
         if not route.old_url:
-            return registry._cached(route.new_url).signed_url(key, expires_in)
+            return self._open(route.new_url).signed_url(key, expires_in)
         try:
             return self._read(lambda store: _signed(store, key, expires_in))
         except ObjectNotFound:
@@ -233,7 +232,7 @@ class RoutingStore:
 
     def put(self, key: str, data: bytes | Iterable[bytes] | BinaryIO) -> WriteResult:
         route = current_route(self.realm)
-        primary = registry._cached(route.primary_url)
+        primary = self._open(route.primary_url)
         if route.phase != MIGRATING:
             return primary.put(key, data)  # after the switch the new store is primary: its failure is the caller's
         result = primary.put(key, data)
@@ -245,7 +244,7 @@ class RoutingStore:
 
     def put_file(self, key: str, path: Path) -> WriteResult:
         route = current_route(self.realm)
-        primary = registry._cached(route.primary_url)
+        primary = self._open(route.primary_url)
         if route.phase != MIGRATING:
             return primary.put_file(key, path)
         result = primary.put_file(key, path)
@@ -254,7 +253,7 @@ class RoutingStore:
 
     def copy(self, src_key: str, dst_key: str) -> None:
         route = current_route(self.realm)
-        primary = registry._cached(route.primary_url)
+        primary = self._open(route.primary_url)
         if not route.old_url:
             return primary.copy(src_key, dst_key)
         if route.phase == MIGRATING:
@@ -264,22 +263,21 @@ class RoutingStore:
         try:
             primary.copy(src_key, dst_key)
         except ObjectNotFound:  # switched, and the source object is still only in the old store
-            primary.put(dst_key, pumped(registry._cached(route.old_url).stream(src_key)))
+            primary.put(dst_key, pumped(self._open(route.old_url).stream(src_key)))
         return None
 
-    @staticmethod
-    def _mirror(route: Route, key: str, write: Callable[[ObjectStore], object]) -> None:
+    def _mirror(self, route: Route, key: str, write: Callable[[ObjectStore], object]) -> None:
         """Best effort while migrating: the old store has the object, and the copier's catch-up pass copies
         whatever this misses, so a new store that is down, or unusable in this process, never fails a write.
         A failed overwrite must not leave a stale version to be read first, though."""
         try:
-            RoutingStore._on_new(route, write, fast=True)
+            self._on_new(route, write, fast=True)
         except StoreUnavailable:
             return  # known to be down (the breaker logged it), or unusable here
         except Exception as exc:
             log.warning("storage: could not mirror %s to %s (%s); the migration will copy it", key, route.new_url, exc)
             try:
-                registry._cached(route.new_url, fast=True).delete(key)
+                self._open(route.new_url, fast=True).delete(key)
             except Exception:
                 log.warning("storage: could not remove the stale copy of %s from %s", key, route.new_url)
 
@@ -291,27 +289,26 @@ class RoutingStore:
     def delete(self, key: str) -> None:
         route = current_route(self.realm)
         if not route.old_url:
-            return registry._cached(route.primary_url).delete(key)
+            return self._open(route.primary_url).delete(key)
         if route.phase == MIGRATING:
             self._delete_from_new_first(route, key, lambda store: store.delete(key))
-            return registry._cached(route.old_url).delete(key)
-        registry._cached(route.old_url).delete(key)
-        return registry._cached(route.new_url).delete(key)
+            return self._open(route.old_url).delete(key)
+        self._open(route.old_url).delete(key)
+        return self._open(route.new_url).delete(key)
 
     def delete_prefix(self, prefix: str) -> int:
         route = current_route(self.realm)
         if not route.old_url:
-            return registry._cached(route.primary_url).delete_prefix(prefix)
+            return self._open(route.primary_url).delete_prefix(prefix)
         if route.phase == MIGRATING:
             removed = self._delete_from_new_first(route, prefix, lambda store: store.delete_prefix(prefix))
-            return max(removed, registry._cached(route.old_url).delete_prefix(prefix))
-        removed = registry._cached(route.old_url).delete_prefix(prefix)
-        return max(removed, registry._cached(route.new_url).delete_prefix(prefix))
+            return max(removed, self._open(route.old_url).delete_prefix(prefix))
+        removed = self._open(route.old_url).delete_prefix(prefix)
+        return max(removed, self._open(route.new_url).delete_prefix(prefix))
 
-    @staticmethod
-    def _delete_from_new_first[T](route: Route, what: str, delete: Callable[[ObjectStore], T]) -> T:
+    def _delete_from_new_first[T](self, route: Route, what: str, delete: Callable[[ObjectStore], T]) -> T:
         try:
-            return RoutingStore._on_new(route, delete, fast=False)
+            return self._on_new(route, delete, fast=False)
         except StorageError as exc:
             raise StorageError(
                 f"could not delete {what!r} from {route.new_url}, the store being migrated to ({exc}); nothing was"

@@ -10,8 +10,9 @@ from ninja.files import UploadedFile
 
 from reelm.accounts.auth import current_user, viewer
 from reelm.core.errors import ReelmError
-from reelm.social.blocks import account_get_for_viewer
+from reelm.relations.selectors import account_get_for_viewer
 from reelm.videos import selectors, services
+from reelm.videos.cards import video_card, video_cards
 from reelm.videos.embed import OEmbedOut, oembed
 from reelm.videos.schemas import VideoOut, VideoPageOut, VideoUpdateIn
 
@@ -34,7 +35,7 @@ def video_upload(
     caption: Form[str] = "",
     visibility: Form[str] = "public",
     language: Form[str | None] = None,
-) -> Status[VideoOut]:
+) -> Status[dict[str, Any]]:
     video = services.video_create(
         owner=current_user(request),
         upload_path=Path(file.temporary_file_path()),  # type: ignore[attr-defined]
@@ -42,23 +43,23 @@ def video_upload(
         visibility=visibility,
         language=language,
     )
-    return Status(201, VideoOut.for_viewer(video, current_user(request)))
+    return Status(201, video_card(video, current_user(request)))
 
 
 @router.get("", response=VideoPageOut, auth=None, summary="Newest public videos (cursor paginated)")
-def video_list(request: HttpRequest, cursor: Query[uuid.UUID | None] = None) -> VideoPageOut:
+def video_list(request: HttpRequest, cursor: Query[uuid.UUID | None] = None) -> dict[str, Any]:
     who = viewer(request)
     videos = list(selectors.videos_public(before=cursor, limit=PAGE_SIZE + 1, viewer=who))
     more = len(videos) > PAGE_SIZE
     videos = videos[:PAGE_SIZE]
-    return VideoPageOut(items=VideoOut.many(videos, who), next_cursor=videos[-1].id if more else None)
+    return {"items": video_cards(videos, who), "next_cursor": videos[-1].id if more else None}
 
 
 @router.get("/by/{username}", response=list[VideoOut], auth=None, summary="An account's videos you may see")
-def video_list_by_author(request: HttpRequest, username: str) -> list[VideoOut]:
+def video_list_by_author(request: HttpRequest, username: str) -> list[dict[str, Any]]:
     who = viewer(request)
     author = account_get_for_viewer(username, who)
-    return VideoOut.many(selectors.videos_of_owner(owner_id=author.id, viewer=who), who)
+    return video_cards(selectors.videos_of_owner(owner_id=author.id, viewer=who), who)
 
 
 @router.get(
@@ -84,13 +85,13 @@ def video_oembed(
 
 
 @router.get("/{video_id}", response=VideoOut, auth=None, summary="A video, its state and playback URLs")
-def video_detail(request: HttpRequest, video_id: str) -> VideoOut:
+def video_detail(request: HttpRequest, video_id: str) -> dict[str, Any]:
     who = viewer(request)
-    return VideoOut.for_viewer(selectors.video_get_for_viewer(video_id, who), who)
+    return video_card(selectors.video_get_for_viewer(video_id, who), who)
 
 
 @router.patch("/{video_id}", response=VideoOut, summary="Edit caption, visibility or language")
-def video_update(request: HttpRequest, video_id: str, payload: VideoUpdateIn) -> VideoOut:
+def video_update(request: HttpRequest, video_id: str, payload: VideoUpdateIn) -> dict[str, Any]:
     video = selectors.video_get_for_viewer(video_id, current_user(request))
     video = services.video_update(
         video=video,
@@ -99,7 +100,7 @@ def video_update(request: HttpRequest, video_id: str, payload: VideoUpdateIn) ->
         visibility=payload.visibility,
         language=payload.language,
     )
-    return VideoOut.for_viewer(video, current_user(request))
+    return video_card(video, current_user(request))
 
 
 @router.delete("/{video_id}", response={204: None}, summary="Delete a video and all its media")

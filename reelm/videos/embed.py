@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from ninja import Schema
 
 from reelm.core.errors import NotFound
+from reelm.videos.cards import media_urls
 from reelm.videos.models import Video
 from reelm.videos.selectors import is_publicly_visible, video_get
 
@@ -75,6 +76,7 @@ def oembed(url: str, origin: str, *, max_width: int | None = None, max_height: i
     if not embeddable(video):
         raise NotFound("No such video.")
     width, height = embed_size(video, max_width, max_height)
+    poster = media_urls(video.id, video.state, video.playable_at, video.renditions, video.preview_count)["poster"]
     return {
         "version": "1.0",
         "type": "video",
@@ -86,7 +88,7 @@ def oembed(url: str, origin: str, *, max_width: int | None = None, max_height: i
         "width": width,
         "height": height,
         "html": str(embed_code(video, origin, (width, height))),
-        "thumbnail_url": f"{origin}/media/videos/{video.id}/poster.jpg",
+        "thumbnail_url": origin + poster,
         "thumbnail_width": video.width or width,
         "thumbnail_height": video.height or height,
     }

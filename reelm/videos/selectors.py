@@ -10,8 +10,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from reelm.core.errors import NotFound
-from reelm.social.blocks import blocked_between, hidden_author_ids, not_hidden
-from reelm.social.models import Follow, FollowStatus
+from reelm.relations.models import Follow, FollowStatus
+from reelm.relations.selectors import blocked_between, follows, hidden_author_ids, not_hidden
 from reelm.videos.models import Video, Visibility
 from reelm.videos.states import VideoState
 
@@ -24,13 +24,6 @@ MEDIA_PATH_RE = re.compile(
 def is_publicly_visible(video: Video) -> bool:
     """Anyone, signed in or not, may see it (and caches may keep its media)."""
     return video.visibility == Visibility.PUBLIC and video.state == VideoState.READY and not video.owner.is_private
-
-
-def follows(viewer: Any, account_id: Any) -> bool:
-    """The viewer is an approved follower of the account."""
-    if viewer is None or not viewer.is_authenticated:
-        return False
-    return Follow.objects.filter(owner_id=viewer.id, followee_id=account_id, status=FollowStatus.ACCEPTED).exists()
 
 
 def can_view(
@@ -86,15 +79,10 @@ def video_get_for_viewer(video_id: uuid.UUID | str, viewer: Any) -> Video:
     return video
 
 
-def with_listing(queryset: QuerySet[Video]) -> QuerySet[Video]:
-    """Everything a video's API representation reads, fetched once for a whole list."""
-    return queryset.select_related("owner").prefetch_related("hashtag_links__hashtag", "mentions__mentioned")
-
-
 def videos_public(*, before: uuid.UUID | None = None, limit: int = 20, viewer: Any = None) -> QuerySet[Video]:
     """Newest public, ready videos of public accounts, without those of accounts ``viewer`` blocks or is blocked
     by; ``before`` is a cursor (ids are time-ordered), never an offset."""
-    queryset = with_listing(Video.objects.all()).filter(
+    queryset = Video.objects.select_related("owner").filter(
         not_hidden(viewer), visibility=Visibility.PUBLIC, state=VideoState.READY, owner__is_private=False
     )
     if before is not None:
@@ -108,7 +96,7 @@ def videos_of_owner(*, owner_id: Any, viewer: Any, limit: int = 60) -> list[Vide
     queryset = (
         Video.objects.filter(owner_id=owner_id) if mine else Video.objects.filter(not_hidden(viewer), owner_id=owner_id)
     )
-    videos = list(with_listing(queryset).order_by("-id")[:limit])
+    videos = list(queryset.select_related("owner").order_by("-id")[:limit])
     follower = follows(viewer, owner_id)
     return [video for video in videos if can_view(video, viewer, follower=follower, blocked=False)]
 
@@ -142,11 +130,12 @@ def media_key(video: Video, path: str) -> str | None:
     if video.state == VideoState.PROCESSING and video.playable_at and live:
         # While a live attempt transcodes, its lowest rendition (the playlist the API hands out as ``hls_live``)
         # may be played; nothing else it has published yet, and nothing of a dead attempt.
-        lowest = lowest_rendition(video)
+        lowest = lowest_rendition(video.renditions)
         if lowest is not None and path.startswith(f"hls/{lowest['name']}/"):
             return video.attempt_prefix + path
     return None
 
 
-def lowest_rendition(video: Video) -> dict[str, Any] | None:
-    return next((r for r in video.renditions if r.get("lowest")), None)
+def lowest_rendition(renditions: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The rendition a transcode publishes first (a video's ``renditions`` or a row's)."""
+    return next((r for r in renditions if r.get("lowest")), None)

@@ -13,20 +13,13 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_POST, require_safe
 
 from reelm.accounts.auth import current_user
-from reelm.accounts.profile import comment_threads
 from reelm.core.errors import NotFound, ReelmError
-from reelm.feed.views import feed
 from reelm.videos import selectors, services
-from reelm.videos.embed import embed_code, embeddable
+from reelm.videos.cards import card_json, video_card
+from reelm.videos.embed import embeddable
 from reelm.videos.forms import UploadForm, VideoEditForm
 from reelm.videos.models import Video
-from reelm.videos.schemas import VideoOut
 from reelm.videos.services import default_language
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """The front page is the For You feed, for everyone."""
-    return feed(request)
 
 
 @login_required
@@ -57,35 +50,11 @@ def upload(request: HttpRequest) -> HttpResponse:
     )
 
 
-def video_page(request: HttpRequest, video_id: str) -> HttpResponse:
-    video = _visible_video(request, video_id)
-    data = VideoOut.for_viewer(video, request.user)
-    me = request.user
-    is_owner = bool(me.is_authenticated and me.id == video.owner_id)
-    return render(
-        request,
-        "videos/video.html",
-        {
-            "video": video,
-            "data": data,
-            "json": data.model_dump(mode="json"),
-            "threads": comment_threads(video, me),
-            "is_video_owner": is_owner,
-            "embed_code": embed_code(video, _origin(request)) if embeddable(video) else "",
-            "edit_form": VideoEditForm(
-                initial={"caption": video.caption, "visibility": video.visibility, "language": video.language}
-            )
-            if is_owner
-            else None,
-        },
-    )
-
-
 @login_required
 @require_POST
 def video_edit(request: HttpRequest, video_id: str) -> HttpResponse:
     """The author's caption, visibility and language form on the video page (works without JavaScript)."""
-    video = _visible_video(request, video_id)
+    video = visible_video(request, video_id)
     form = VideoEditForm(request.POST)
     if not form.is_valid():
         return redirect("video", video_id=video.id)
@@ -103,13 +72,13 @@ def video_edit(request: HttpRequest, video_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def video_remove(request: HttpRequest, video_id: str) -> HttpResponse:
-    video = _visible_video(request, video_id)
+    video = visible_video(request, video_id)
     services.video_delete(video=video, actor=current_user(request))
     messages.success(request, "The video and all its files were deleted.")
     return redirect("profile", username=current_user(request).username)
 
 
-def _visible_video(request: HttpRequest, video_id: str) -> Video:
+def visible_video(request: HttpRequest, video_id: str) -> Video:
     """The video if this viewer may see it; anything else is the site's 404 page, so ids leak nothing."""
     try:
         return selectors.video_get_for_viewer(video_id, request.user)
@@ -117,7 +86,7 @@ def _visible_video(request: HttpRequest, video_id: str) -> Video:
         raise Http404("No such video.") from None
 
 
-def _origin(request: HttpRequest) -> str:
+def request_origin(request: HttpRequest) -> str:
     return f"{request.scheme}://{request.get_host()}"
 
 
@@ -135,5 +104,5 @@ def embed(request: HttpRequest, video_id: str) -> HttpResponse:
         video = None
     if video is None or not embeddable(video):
         return render(request, "videos/embed_missing.html", status=404)
-    data = VideoOut.of(video)
-    return render(request, "videos/embed.html", {"video": video, "json": data.model_dump(mode="json")})
+    data = video_card(video, None)  # the same for everyone: no viewer marks
+    return render(request, "videos/embed.html", {"video": video, "json": card_json(data)})

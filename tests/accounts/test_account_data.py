@@ -13,8 +13,10 @@ from django.test import Client
 from PIL import Image
 
 from reelm.accounts.models import AccessToken, User
+from reelm.relations import services as relations
+from reelm.relations.models import Follow
 from reelm.social import services as social
-from reelm.social.models import Bookmark, Comment, Follow, Like
+from reelm.social.models import Bookmark, Comment, Like
 from reelm.storage.base import ObjectStore
 from reelm.videos import services as videos
 from reelm.videos.models import Video
@@ -48,8 +50,8 @@ def world(
     bob_comment = social.comment_create(author=other_user, video=bob_video, body="thanks for watching")
     social.comment_create(author=user, video=bob_video, body="a reply", parent=bob_comment)
     social.comment_create(author=other_user, video=alice_video, body="hello alice")
-    social.follow_create(follower=user, followee=other_user)
-    social.follow_create(follower=other_user, followee=user)
+    relations.follow_create(follower=user, followee=other_user)
+    relations.follow_create(follower=other_user, followee=user)
     user.refresh_from_db()
     return {"alice_video": alice_video, "bob_video": bob_video}
 

@@ -8,8 +8,9 @@ from django.test import Client
 
 from reelm.accounts.models import User
 from reelm.accounts.services import user_create
+from reelm.relations import services as relations
+from reelm.relations.models import Follow
 from reelm.social import services as social
-from reelm.social.models import Follow
 from reelm.videos.models import Video
 from tests.conftest import PASSWORD
 from tests.social.conftest import make_video
@@ -44,9 +45,9 @@ def test_profile_shows_counts_and_likes_received_over_visible_videos(client: Cli
     # Likes on a private video are only the author's to see.
     private.like_count = 5
     private.save(update_fields=["like_count"])
-    social.follow_create(follower=bob, followee=user)
-    social.follow_create(follower=carol, followee=user)
-    social.follow_create(follower=user, followee=bob)
+    relations.follow_create(follower=bob, followee=user)
+    relations.follow_create(follower=carol, followee=user)
+    relations.follow_create(follower=user, followee=bob)
     user.bio = "I <3 <b>video</b>"
     user.save(update_fields=["bio"])
 
@@ -106,10 +107,10 @@ def test_liked_tab_drops_videos_the_owner_can_no_longer_see(user: User) -> None:
 def test_private_account_shows_a_message_to_non_followers(client: Client, user: User) -> None:
     bob = user_create(username="bob", password=PASSWORD)
     carol = user_create(username="carol", password=PASSWORD)
-    social.account_privacy_set(user=user, is_private=True)
+    relations.account_privacy_set(user=user, is_private=True)
     video = make_video(user, caption="hidden away")
     like(video, user)
-    social.follow_create(follower=bob, followee=user)  # pending until alice approves
+    relations.follow_create(follower=bob, followee=user)  # pending until alice approves
 
     for viewer in (client, logged_in(carol), logged_in(bob)):
         html = viewer.get("/@alice").content.decode()
@@ -121,7 +122,7 @@ def test_private_account_shows_a_message_to_non_followers(client: Client, user: 
     assert 'data-status="none"' in logged_in(carol).get("/@alice").content.decode()
 
     request_id = Follow.objects.get(owner=bob, followee=user).id
-    social.follow_request_approve(account=user, request_id=request_id)
+    relations.follow_request_approve(account=user, request_id=request_id)
     approved = logged_in(bob).get("/@alice").content.decode()
     assert "This account is private" not in approved
     assert grid_links(approved) == {str(video.id)}
@@ -130,13 +131,13 @@ def test_private_account_shows_a_message_to_non_followers(client: Client, user: 
 
 def test_settings_lists_pending_follow_requests(user: User) -> None:
     bob = user_create(username="bob", password=PASSWORD, display_name="Bob <Builder>")
-    social.account_privacy_set(user=user, is_private=True)
-    follow, _ = social.follow_create(follower=bob, followee=user)
+    relations.account_privacy_set(user=user, is_private=True)
+    follow, _ = relations.follow_create(follower=bob, followee=user)
     html = logged_in(user).get("/settings").content.decode()
     requests = html.split('id="requests"', 1)[1].split("</section>", 1)[0]
     assert f'data-id="{follow.id}"' in requests and "Bob &lt;Builder&gt; (@bob)" in requests
     assert "Approve" in requests and "Decline" in requests
     assert "<title>Settings · Reelm</title>" in html
-    social.follow_request_approve(account=user, request_id=follow.id)
+    relations.follow_request_approve(account=user, request_id=follow.id)
     after = logged_in(user).get("/settings").content.decode().split('id="requests"', 1)[1].split("</section>", 1)[0]
     assert "No pending requests." in after and "@bob" not in after

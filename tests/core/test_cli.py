@@ -103,3 +103,26 @@ def test_createadmin_from_stdin_then_migrate(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Created operator account 'ops'" in result.stdout
     assert (tmp_path / "reelm.sqlite3").exists() and (tmp_path / "secret_key").exists()
+
+
+def test_worker_help_lists_the_queues() -> None:
+    result = _run("worker", "--help", env={"COLUMNS": "500"})
+    assert result.returncode == 0
+    assert "--queue NAME[=THREADS]" in result.stdout and "--threads" in result.stdout
+    for queue in ("transcode (video transcodes", "recommend (the recommender's"):
+        assert queue in result.stdout, result.stdout
+    assert "REELM_WORKER_THREADS_<QUEUE>" in result.stdout
+    overview = _run("--help", env={"COLUMNS": "500"}).stdout
+    assert "run a background worker on the task queues (transcode, recommend)" in overview
+    assert "a worker consuming every queue (transcode, recommend)" in overview
+
+
+def test_worker_refuses_a_queue_that_does_not_exist(tmp_path: Path) -> None:
+    env = {"REELM_DATA_DIR": str(tmp_path)}
+    unknown = _run("worker", "--queue", "transcode", "--queue", "thumbnails", env=env)
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert "argument --queue: there is no queue 'thumbnails'; the queues are transcode, recommend" in unknown.stderr
+    threads = _run("worker", "--queue", "transcode=none", env=env)
+    assert threads.returncode == 2
+    assert "'transcode=none': the threads after '=' must be a whole number, 1 or more" in threads.stderr
+    assert _run("worker", "--queue", "recommend=0", env=env).returncode == 2

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from reelm.config import ConfigError, cache_settings, database_settings, queue_settings, redacted
+from reelm.config import ConfigError, cache_settings, database_settings, queue_settings, redacted, worker_threads
 from reelm.core.cache import FileCache
 
 DATA = Path("/srv/reelm")
@@ -134,3 +134,17 @@ def test_the_file_cache_keeps_a_real_sites_entries_and_still_culls(tmp_path: Pat
     monkeypatch.setattr("reelm.core.cache.CULL_EVERY", 0.0)
     small.set("one-more", 1, 60)
     assert sum(small.get(f"k{i}") is not None for i in range(10)) == 5
+
+
+def test_worker_threads_per_queue_fall_back_to_the_common_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REELM_WORKER_THREADS", raising=False)
+    monkeypatch.delenv("REELM_WORKER_THREADS_TRANSCODE", raising=False)
+    monkeypatch.delenv("REELM_WORKER_THREADS_RECOMMEND", raising=False)
+    assert worker_threads("transcode") == 2
+    monkeypatch.setenv("REELM_WORKER_THREADS", "3")
+    assert worker_threads("transcode") == worker_threads("recommend") == 3
+    monkeypatch.setenv("REELM_WORKER_THREADS_TRANSCODE", "1")
+    assert worker_threads("transcode") == 1 and worker_threads("recommend") == 3
+    monkeypatch.setenv("REELM_WORKER_THREADS_RECOMMEND", "0")
+    with pytest.raises(ConfigError, match=r"^REELM_WORKER_THREADS_RECOMMEND \(or REELM_WORKER_THREADS\) must be 1"):
+        worker_threads("recommend")

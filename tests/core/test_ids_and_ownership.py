@@ -22,6 +22,7 @@ UNOWNED = {
 }
 REELM_APPS = {
     "accounts",
+    "relations",
     "videos",
     "social",
     "storage",

@@ -8,8 +8,9 @@ import pytest
 from django.test import Client
 
 from reelm.accounts.models import User
-from reelm.events.api import BATCH_MAX, EVENTS_PER_MINUTE
 from reelm.events.models import WatchEvent
+from reelm.events.schemas import BATCH_MAX
+from reelm.events.services import EVENTS_PER_MINUTE
 from tests.helpers import assert_error
 from tests.social.conftest import make_video
 

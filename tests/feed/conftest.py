@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from reelm.accounts.models import User
 from reelm.accounts.services import user_create
+from reelm.feed.feeds import FeedPage
+from reelm.relations import services as relations
 from reelm.social import services as social
 from reelm.videos.models import Video
 from tests.conftest import PASSWORD
@@ -22,7 +24,7 @@ _names = count()
 def account(name: str | None = None, *, private: bool = False) -> User:
     user = user_create(username=name or f"user{next(_names)}", password=PASSWORD)
     if private:
-        user = social.account_privacy_set(user=user, is_private=True)
+        user = relations.account_privacy_set(user=user, is_private=True)
     return user
 
 
@@ -41,11 +43,30 @@ def like(video: Video, times: int) -> None:
 
 def follow(follower: User, followee: User) -> None:
     """An accepted follow (a private account's request is approved)."""
-    made, _ = social.follow_create(follower=follower, followee=followee)
+    made, _ = relations.follow_create(follower=follower, followee=followee)
     if made.status != "accepted":
-        social.follow_request_approve(account=followee, request_id=made.id)
+        relations.follow_request_approve(account=followee, request_id=made.id)
 
 
 @pytest.fixture
 def viewer(db: None) -> User:
     return account("viewer")
+
+
+def ids(page: FeedPage) -> list[Any]:
+    return list(page.ids)
+
+
+def walk(feed: Any, viewer: Any, limit: int, between: Any = None) -> list[Any]:
+    """Every id a client sees paging through the whole feed, calling ``between()`` after each page."""
+    seen: list[Any] = []
+    cursor = None
+    for _ in range(100):
+        page = feed.page(viewer, cursor, limit)
+        seen += ids(page)
+        if page.next_cursor is None:
+            return seen
+        cursor = page.next_cursor
+        if between is not None:
+            between()
+    raise AssertionError("the feed never ended")

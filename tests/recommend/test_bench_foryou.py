@@ -53,8 +53,8 @@ def test_seeding_writes_consistent_recommender_rows() -> None:
 
     from reelm.accounts.services import token_authenticate
     from reelm.events.models import WatchEvent
-    from reelm.recommend.model import vector_from
     from reelm.recommend.models import CoEngagement, Taste, VideoSignal
+    from reelm.recommend.ranker import vector_from
     from reelm.videos.models import Video, VideoHashtag
 
     args = argparse.Namespace(

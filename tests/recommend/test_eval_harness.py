@@ -15,7 +15,7 @@ from recsys import data, metrics, offline, online, realtime
 from recsys.experiment import BLEND_WEIGHTS, EXPERIMENTAL, REELM, run_offline, run_realtime, run_replay
 from recsys.realtime import replay
 
-from reelm.recommend import model as rm
+from reelm.recommend import ranker as rm
 
 TINY = data.SyntheticConfig(users=120, creators=30, videos=400, days=12, seed=3)
 
@@ -134,8 +134,8 @@ def test_synthetic_tastes_stay_sparse_while_they_drift() -> None:
 
 
 def test_replay_measures_another_update_baseline_exactly() -> None:
-    """``baseline`` is model.py's ``user_update`` centred elsewhere (a proposed LABEL_BASELINE), measured by shifting
-    the label; without it, the replay and the simulation run model.py's update unchanged."""
+    """``baseline`` is ranker.py's ``user_update`` centred elsewhere (a proposed LABEL_BASELINE), measured by shifting
+    the label; without it, the replay and the simulation run ranker.py's update unchanged."""
     rng = np.random.default_rng(1)
     user, *videos = rm.normalise(rng.standard_normal((4, rm.DIM)))
     labels = [0.05, 0.3, 0.9]
@@ -232,7 +232,7 @@ def test_an_experimental_set_up_is_measured_but_never_called_reelm() -> None:
 
 def test_a_new_accounts_vector_is_first_updated_from_the_chosen_start() -> None:
     """The simulation's new accounts have no vector, so no nearest neighbours, until their first page is learned;
-    that first update starts from ``start`` (as ``services.learn`` does), and later ones from where it left them."""
+    that first update starts from ``start`` (as ``learning.learn`` does), and later ones from where it left them."""
     off = _tiny_offline(variants=("features()",))
     ds = off.state.ds
     user = int(off.split.users[0])

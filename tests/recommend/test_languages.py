@@ -15,10 +15,11 @@ from django.test import Client
 from reelm.accounts.models import User
 from reelm.core.errors import InvalidInput
 from reelm.core.languages import accept_languages
-from reelm.recommend import pool, selectors, services
+from reelm.recommend import pool, selectors
+from reelm.recommend.candidates import FRESH_IMPRESSIONS, SOURCE_WORDS, Trending, TrendingInLanguage
 from reelm.recommend.models import Taste, VideoSignal
-from reelm.recommend.sources import FRESH_IMPRESSIONS, SOURCE_WORDS, Trending, TrendingInLanguage
-from reelm.social import services as social
+from reelm.recommend.taste import languages_infer, taste_get, taste_settings_set
+from reelm.relations import services as relations
 from reelm.videos.models import Video
 from tests.conftest import PASSWORD
 from tests.feed.conftest import account, follow, like, video
@@ -101,56 +102,56 @@ def sign_in(user: User, accept_language: str | None = None) -> Client:
 def test_an_account_that_never_chose_gets_its_browsers_languages_at_sign_in(viewer: User) -> None:
     """Made through the API (no taste yet) or before languages existed (a taste with none): both are guessed."""
     sign_in(viewer, GERMAN_BROWSER)
-    taste = services.taste_get(viewer)
+    taste = taste_get(viewer)
     assert taste.languages == ["de", "en"] and not taste.languages_chosen
     older = account()
-    assert services.taste_get(older).languages == []
+    assert taste_get(older).languages == []
     sign_in(older, "fr-CA, fr;q=0.8")
-    assert services.taste_get(older).languages == ["fr"]
+    assert taste_get(older).languages == ["fr"]
 
 
 @pytest.mark.parametrize("chosen", [[], ["fr"]], ids=["chose-none", "chose-french"])
 def test_a_choice_on_the_settings_page_is_never_guessed_over(viewer: User, chosen: list[str]) -> None:
     client = sign_in(viewer, "pt-BR")
-    assert services.taste_get(viewer).languages == ["pt"], "guessed first"
+    assert taste_get(viewer).languages == ["pt"], "guessed first"
     assert client.post(URL, settings_form(languages=chosen)).status_code == 302
-    taste = services.taste_get(viewer)
+    taste = taste_get(viewer)
     assert taste.languages == chosen and taste.languages_chosen
     sign_in(viewer, GERMAN_BROWSER)
-    assert services.taste_get(viewer).languages == chosen
+    assert taste_get(viewer).languages == chosen
 
 
 def test_a_guess_follows_the_browser_and_no_header_keeps_it(viewer: User) -> None:
     sign_in(viewer, GERMAN_BROWSER)
-    assert services.taste_get(viewer).languages == ["de", "en"]
+    assert taste_get(viewer).languages == ["de", "en"]
     sign_in(viewer, "ja, en;q=0.8")
-    assert services.taste_get(viewer).languages == ["ja", "en"]
+    assert taste_get(viewer).languages == ["ja", "en"]
     sign_in(viewer)
     sign_in(viewer, "tlh, *;q=0.5")  # a header with no language Reelm knows tells nothing either
-    taste = services.taste_get(viewer)
+    taste = taste_get(viewer)
     assert taste.languages == ["ja", "en"] and not taste.languages_chosen
-    assert services.languages_infer(viewer, "ja, en;q=0.8") is False, "the same guess writes nothing"
+    assert languages_infer(viewer, "ja, en;q=0.8") is False, "the same guess writes nothing"
 
 
 def test_a_choice_made_through_the_service_is_kept_too(viewer: User) -> None:
     """An operator's or a script's ``taste_settings_set`` is a choice, like the settings page's."""
-    services.taste_settings_set(viewer, languages=[])
-    assert services.languages_infer(viewer, GERMAN_BROWSER) is False
-    assert services.taste_get(viewer).languages == []
+    taste_settings_set(viewer, languages=[])
+    assert languages_infer(viewer, GERMAN_BROWSER) is False
+    assert taste_get(viewer).languages == []
 
 
 def test_the_migration_marks_stored_languages_as_chosen(viewer: User) -> None:
     """Rows as they were before the migration (every one unchosen): those with languages become chosen."""
-    services.languages_infer(viewer, GERMAN_BROWSER)
+    languages_infer(viewer, GERMAN_BROWSER)
     none = account()
-    services.taste_get(none)
+    taste_get(none)
     migration = importlib.import_module("reelm.recommend.migrations.0003_taste_languages_chosen")
     migration.mark_stored_languages_chosen(apps, None)
-    assert services.taste_get(viewer).languages_chosen
-    assert not services.taste_get(none).languages_chosen, "no languages: still guessed at the next sign-in"
+    assert taste_get(viewer).languages_chosen
+    assert not taste_get(none).languages_chosen, "no languages: still guessed at the next sign-in"
     sign_in(none, GERMAN_BROWSER)
     sign_in(viewer, "fr")
-    assert services.taste_get(none).languages == ["de", "en"] and services.taste_get(viewer).languages == ["de", "en"]
+    assert taste_get(none).languages == ["de", "en"] and taste_get(viewer).languages == ["de", "en"]
 
 
 # --- the source ---------------------------------------------------------------------------------------------------
@@ -198,7 +199,7 @@ def test_for_you_serves_the_viewers_language_through_its_pool(viewer: User) -> N
     page_ids(viewer)
     kept = cache.get(pool._pool_key(viewer.id))
     assert kept.sources[kept.ids.index(german.id.bytes)] == "fresh", "only as a new upload"
-    services.taste_settings_set(viewer, languages=["de"])
+    taste_settings_set(viewer, languages=["de"])
     page_ids(viewer)
     kept = cache.get(pool._pool_key(viewer.id))
     assert kept.languages == ("de",)
@@ -214,19 +215,19 @@ def test_the_settings_page_saves_languages_and_the_kept_pool_no_longer_fits(view
     taste_along(viewer, 0)
     page_ids(viewer)
     kept = cache.get(pool._pool_key(viewer.id))
-    assert kept.fits(pool.viewer_context(viewer, services.taste_get(viewer)))
+    assert kept.fits(pool.viewer_context(viewer, taste_get(viewer)))
     followed = account()
     follow(viewer, followed)
-    assert not kept.fits(pool.viewer_context(viewer, services.taste_get(viewer))), "a new follow: gathered again"
-    social.follow_delete(follower=viewer, followee=followed)
-    assert kept.fits(pool.viewer_context(viewer, services.taste_get(viewer)))
+    assert not kept.fits(pool.viewer_context(viewer, taste_get(viewer))), "a new follow: gathered again"
+    relations.follow_delete(follower=viewer, followee=followed)
+    assert kept.fits(pool.viewer_context(viewer, taste_get(viewer)))
     client = Client()
     client.force_login(viewer)
     page = client.get(URL).content.decode()
     assert "Languages you watch in" in page and 'value="de"' in page
     saved = client.post(URL, settings_form(languages=["de", "en"]))
     assert saved.status_code == 302
-    taste = services.taste_get(viewer)
+    taste = taste_get(viewer)
     assert set(taste.languages) == {"de", "en"}
     assert not kept.fits(pool.viewer_context(viewer, taste)), "a changed language list: gathered again"
     assert 'value="de" id="id_languages_' in client.get(URL).content.decode()
@@ -235,15 +236,15 @@ def test_the_settings_page_saves_languages_and_the_kept_pool_no_longer_fits(view
 
 
 def test_languages_kept_stay_first_and_new_ones_come_after(viewer: User) -> None:
-    services.taste_settings_set(viewer, languages=["pt", "en"])
+    taste_settings_set(viewer, languages=["pt", "en"])
     client = Client()
     client.force_login(viewer)
     client.post(URL, settings_form(languages=["de", "en", "pt"]))  # checkboxes post in page order
-    assert services.taste_get(viewer).languages == ["pt", "en", "de"]
+    assert taste_get(viewer).languages == ["pt", "en", "de"]
     client.post(URL, settings_form(languages=["de"]))
-    assert services.taste_get(viewer).languages == ["de"]
+    assert taste_get(viewer).languages == ["de"]
     client.post(URL, settings_form())
-    assert services.taste_get(viewer).languages == []
+    assert taste_get(viewer).languages == []
 
 
 def test_the_settings_page_says_when_its_languages_are_a_guess(viewer: User) -> None:
@@ -255,35 +256,35 @@ def test_the_settings_page_says_when_its_languages_are_a_guess(viewer: User) -> 
     assert 'aria-describedby="languages-hint languages-guessed"' in page
     assert ticked(page) == {"de", "en"}, "the guess is what the form would save"
     client.post(URL, settings_form(languages=["de", "en"]))  # kept as they were: now a choice
-    taste = services.taste_get(viewer)
+    taste = taste_get(viewer)
     assert taste.languages == ["de", "en"] and taste.languages_chosen
     assert "languages-guessed" not in client.get(URL).content.decode()
 
 
 def test_unknown_or_too_many_languages_are_refused_and_nothing_changes(viewer: User) -> None:
-    services.taste_settings_set(viewer, languages=["en"])
+    taste_settings_set(viewer, languages=["en"])
     client = Client()
     client.force_login(viewer)
     unknown = client.post(URL, settings_form(languages=["en", "xx"]))
     assert unknown.status_code == 400 and "xx is not one of the available choices" in unknown.content.decode()
     many = client.post(URL, settings_form(languages=["en", "de", "fr", "es", "it", "pt"]))
     assert many.status_code == 400 and "Pick at most 5 languages." in many.content.decode()
-    assert services.taste_get(viewer).languages == ["en"]
+    assert taste_get(viewer).languages == ["en"]
     with pytest.raises(InvalidInput):
-        services.taste_settings_set(viewer, languages=["en", "klingon"])
-    assert services.taste_settings_set(viewer, languages=["DE", "de", " fr "]).languages == ["de", "fr"]
+        taste_settings_set(viewer, languages=["en", "klingon"])
+    assert taste_settings_set(viewer, languages=["DE", "de", " fr "]).languages == ["de", "fr"]
 
 
 def test_the_settings_api_reads_and_sets_languages_as_a_choice(viewer: User) -> None:
     api = client_for(viewer)
-    services.taste_get(viewer)
+    taste_get(viewer)
     Taste.objects.filter(owner=viewer).update(languages=["de"])  # as guessed at a sign-in
     found = api.get("/api/recommendations/settings").json()
     assert found["languages"] == ["de"] and found["languages_chosen"] is False
     saved = api.patch("/api/recommendations/settings", {"languages": ["pt", "en"]}, content_type="application/json")
     assert saved.status_code == 200
     assert saved.json()["languages"] == ["pt", "en"] and saved.json()["languages_chosen"] is True
-    assert services.taste_get(viewer).languages == ["pt", "en"]
+    assert taste_get(viewer).languages == ["pt", "en"]
     unknown = api.patch("/api/recommendations/settings", {"languages": ["xx"]}, content_type="application/json")
     assert_error(unknown, 400, "invalid_language")
     too_many = api.patch(
@@ -291,9 +292,9 @@ def test_the_settings_api_reads_and_sets_languages_as_a_choice(viewer: User) -> 
         content_type="application/json",
     )  # fmt: skip
     assert too_many.status_code == 422
-    assert services.taste_get(viewer).languages == ["pt", "en"], "refused changes keep the choice"
+    assert taste_get(viewer).languages == ["pt", "en"], "refused changes keep the choice"
     other = api.patch("/api/recommendations/settings", {"personalised": True}, content_type="application/json")
     assert other.json()["languages"] == ["pt", "en"], "a PATCH without languages leaves them"
     none = api.patch("/api/recommendations/settings", {"languages": []}, content_type="application/json")
     assert none.json()["languages"] == [] and none.json()["languages_chosen"] is True
-    assert not services.languages_infer(viewer, "de-DE,de;q=0.9"), "an empty choice is never guessed over"
+    assert not languages_infer(viewer, "de-DE,de;q=0.9"), "an empty choice is never guessed over"

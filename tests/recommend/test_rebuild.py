@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from reelm.accounts.models import User
 from reelm.events.models import WatchEvent
-from reelm.recommend import model
+from reelm.recommend import ranker
 from reelm.recommend import rebuild as rebuild_module
 from reelm.recommend.models import CoEngagement, Taste, VideoSignal
 from reelm.recommend.rebuild import _fill_cold, _Ids, _neighbours, rebuild
@@ -111,7 +111,7 @@ def test_cold_vectors_come_from_the_engaged_videos_of_their_hashtags(
             VideoHashtag.objects.create(
                 owner=creators[0], video=made, hashtag=Hashtag.objects.get_or_create(name=name)[0]
             )
-    vectors = np.random.default_rng(5).standard_normal((len(videos), model.DIM)).astype(np.float32)
+    vectors = np.random.default_rng(5).standard_normal((len(videos), ranker.DIM)).astype(np.float32)
     vectors[[2, 3, 4, 5, 6, 7]] = 0.0  # 0 and 1 engaged; "birds" has no engaged video
     ids = [v.id for v in videos]
     filled, cold = _fill_cold(ids, vectors.copy(), _Ids())
@@ -120,8 +120,8 @@ def test_cold_vectors_come_from_the_engaged_videos_of_their_hashtags(
     # The definition: the mean of the normalised sums of each hashtag's engaged vectors, then the video's own noise.
     sums = {"cats": vectors[0] + vectors[1], "dogs": vectors[1]}
     for i in range(2, len(videos)):
-        hints = [model.normalise(sums[t]) for t in tagging[i] if t in sums]
-        assert np.allclose(filled[i], model.cold_video_vector(ids[i].hex, hints), atol=1e-6)
+        hints = [ranker.normalise(sums[t]) for t in tagging[i] if t in sums]
+        assert np.allclose(filled[i], ranker.cold_video_vector(ids[i].hex, hints), atol=1e-6)
 
 
 def test_the_refit_rewrites_neighbours_in_place_so_the_source_never_goes_quiet(creators: list[User]) -> None:

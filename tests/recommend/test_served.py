@@ -8,15 +8,16 @@ from typing import Any
 import numpy as np
 from django.core.cache import cache
 
-from reelm.recommend import model, services
-from reelm.recommend.ranking import item_for
+from reelm.recommend import served
+from reelm.recommend.features import item_for
+from reelm.recommend.ranker import features, seeded_vector
 
 
 def shown(n: int, source: str = "similar") -> dict[str, Any]:
     item = item_for(
         source=source,
-        user_vector=model.seeded_vector("u"),
-        video_vector=model.seeded_vector(str(n)),
+        user_vector=seeded_vector("u"),
+        video_vector=seeded_vector(str(n)),
         stats=None,
         likes=n,
         age_hours=n + 0.5,
@@ -24,21 +25,21 @@ def shown(n: int, source: str = "similar") -> dict[str, Any]:
         tag_affinity=n / 10,
         follows_author=n % 2 == 0,
     )
-    return {"source": source, "features": model.features(item)}
+    return {"source": source, "features": features(item)}
 
 
 def test_what_was_served_is_recalled_exactly_newest_kept() -> None:
     viewer = uuid.uuid4()
     pages = [{uuid.uuid4().hex: shown(p * 20 + i, source=f"s{i % 3}") for i in range(20)} for p in range(12)]
     for page in pages:
-        services.served_remember(viewer, page)
+        served.served_remember(viewer, page)
     everything = {video: served for page in pages for video, served in page.items()}
-    kept = dict(list(everything.items())[-services.SERVED_KEEP :])
-    recalled = services.served_recall(viewer)
+    kept = dict(list(everything.items())[-served.SERVED_KEEP :])
+    recalled = served.served_recall(viewer)
     assert recalled == kept and list(recalled) == list(kept)
     first = next(iter(kept))
     assert all(type(name) is str and type(value) is float for name, value in recalled[first]["features"])
-    assert services.served_recall(uuid.uuid4()) == {}
+    assert served.served_recall(uuid.uuid4()) == {}
 
 
 def test_entries_of_any_other_shape_are_kept_as_they_are() -> None:
@@ -53,8 +54,8 @@ def test_entries_of_any_other_shape_are_kept_as_they_are() -> None:
         "g": {"source": "fresh", "features": []},
         "h": None,
     }
-    services.served_remember(viewer, odd)
-    recalled = services.served_recall(viewer)
+    served.served_remember(viewer, odd)
+    recalled = served.served_recall(viewer)
     assert recalled == odd
     assert type(recalled["a"]["features"][0][1]) is int and type(recalled["c"]["features"][0]) is list
 
@@ -62,16 +63,16 @@ def test_entries_of_any_other_shape_are_kept_as_they_are() -> None:
 def test_a_memory_kept_before_entries_were_packed_is_still_recalled_and_extended() -> None:
     viewer = uuid.uuid4()
     earlier = {uuid.uuid4().hex: shown(i) for i in range(5)}
-    cache.set(services._served_key(viewer), dict(earlier), services.SERVED_TTL)  # as the previous version kept it
+    cache.set(served._served_key(viewer), dict(earlier), served.SERVED_TTL)  # as the previous version kept it
     later = {uuid.uuid4().hex: shown(i) for i in range(5, 8)}
-    services.served_remember(viewer, later)
-    assert services.served_recall(viewer) == earlier | later
+    served.served_remember(viewer, later)
+    assert served.served_recall(viewer) == earlier | later
 
 
 def test_showing_a_video_again_keeps_its_place_and_takes_the_new_features() -> None:
     viewer = uuid.uuid4()
     video = uuid.uuid4().hex
-    services.served_remember(viewer, {video: shown(1), "other": shown(2)})
-    services.served_remember(viewer, {video: shown(3, source="fresh")})
-    recalled = services.served_recall(viewer)
+    served.served_remember(viewer, {video: shown(1), "other": shown(2)})
+    served.served_remember(viewer, {video: shown(3, source="fresh")})
+    recalled = served.served_recall(viewer)
     assert list(recalled) == [video, "other"] and recalled[video] == shown(3, source="fresh")

@@ -8,8 +8,9 @@ import pytest
 from django.test import Client
 
 from reelm.accounts.models import User
-from reelm.recommend import services
+from reelm.recommend import not_interested
 from reelm.recommend.models import NotInterested, Taste
+from reelm.recommend.taste import taste_get, taste_settings_set
 from reelm.videos.models import Hashtag, Video, VideoHashtag
 from tests.feed.conftest import account, video
 
@@ -37,14 +38,14 @@ def settings_form(**changes: object) -> dict[str, object]:
 def test_the_page_needs_a_signed_in_account(viewer: User) -> None:
     page = Client().get(URL)
     assert page.status_code == 302 and page["Location"] == "/login?next=/settings/feed"
-    choice = services.not_interested_add(viewer, scope="hashtag", target="cats")
+    choice = not_interested.not_interested_add(viewer, scope="hashtag", target="cats")
     undo = Client().post(f"{URL}/not-interested/{choice.id}/undo")
     assert undo.status_code == 302 and undo["Location"].startswith("/login?next=")
     assert NotInterested.objects.filter(id=choice.id).exists()
 
 
 def test_the_page_shows_the_current_settings(viewer: User) -> None:
-    services.taste_settings_set(viewer, personalised=False, more_following=70, interests=["cooking"])
+    taste_settings_set(viewer, personalised=False, more_following=70, interests=["cooking"])
     page = signed_in(viewer).get(URL)
     assert page.status_code == 200
     html = page.content.decode()
@@ -69,7 +70,7 @@ def test_saving_changes_the_taste_and_redirects_with_a_message(viewer: User) -> 
 def test_out_of_range_values_are_rejected_and_nothing_changes(viewer: User) -> None:
     page = signed_in(viewer).post(URL, settings_form(more_following=101, personalised="maybe"))
     assert page.status_code == 400
-    taste = services.taste_get(viewer)
+    taste = taste_get(viewer)
     assert (taste.personalised, taste.more_following) == (True, 50)
 
 
@@ -94,7 +95,7 @@ def test_a_free_text_interest_that_is_not_a_hashtag_is_an_error(viewer: User) ->
     page = signed_in(viewer).post(URL, settings_form(more_interests="cats <dogs>"))
     assert page.status_code == 400
     assert "is not a hashtag" in page.content.decode()
-    assert services.taste_get(viewer).interests == []
+    assert taste_get(viewer).interests == []
 
 
 def test_too_many_interests_are_an_error(viewer: User) -> None:
@@ -106,9 +107,9 @@ def test_too_many_interests_are_an_error(viewer: User) -> None:
 def test_not_interested_choices_are_listed_and_undo_removes_one(viewer: User) -> None:
     maker = account("maker")
     clip = video(maker, caption="a sunny day")
-    by_author = services.not_interested_add(viewer, scope="author", target=maker.id.hex)
-    by_video = services.not_interested_add(viewer, scope="video", target=clip.id.hex)
-    by_tag = services.not_interested_add(viewer, scope="hashtag", target="cats")
+    by_author = not_interested.not_interested_add(viewer, scope="author", target=maker.id.hex)
+    by_video = not_interested.not_interested_add(viewer, scope="video", target=clip.id.hex)
+    by_tag = not_interested.not_interested_add(viewer, scope="hashtag", target="cats")
     client = signed_in(viewer)
     html = client.get(URL).content.decode()
     assert 'href="/@maker">@maker</a>' in html
@@ -123,7 +124,7 @@ def test_not_interested_choices_are_listed_and_undo_removes_one(viewer: User) ->
 
 
 def test_undo_cannot_touch_someone_elses_choice(viewer: User) -> None:
-    theirs = services.not_interested_add(account("other"), scope="hashtag", target="cats")
+    theirs = not_interested.not_interested_add(account("other"), scope="hashtag", target="cats")
     client = signed_in(viewer)
     client.post(f"{URL}/not-interested/{theirs.id}/undo")
     assert NotInterested.objects.filter(id=theirs.id).exists()
@@ -134,8 +135,8 @@ def test_undo_cannot_touch_someone_elses_choice(viewer: User) -> None:
 def test_names_on_the_page_are_escaped(viewer: User) -> None:
     maker = account("maker")
     clip = video(maker, caption="<script>alert('caption')</script>")
-    services.not_interested_add(viewer, scope="video", target=clip.id.hex)
-    services.not_interested_add(viewer, scope="hashtag", target="<img src=x onerror=alert(1)>")
+    not_interested.not_interested_add(viewer, scope="video", target=clip.id.hex)
+    not_interested.not_interested_add(viewer, scope="hashtag", target="<img src=x onerror=alert(1)>")
     Taste.objects.filter(owner=viewer).delete()
     Taste.objects.create(owner=viewer, interests=["<b>bold</b>"])
     html = signed_in(viewer).get(URL).content.decode()
@@ -146,16 +147,16 @@ def test_names_on_the_page_are_escaped(viewer: User) -> None:
 
 def test_posts_without_the_csrf_token_are_refused(viewer: User) -> None:
     client = signed_in(viewer, enforce_csrf_checks=True)
-    choice = services.not_interested_add(viewer, scope="hashtag", target="cats")
+    choice = not_interested.not_interested_add(viewer, scope="hashtag", target="cats")
     assert client.post(URL, settings_form(personalised="off")).status_code == 403
     assert client.post(f"{URL}/not-interested/{choice.id}/undo").status_code == 403
-    assert services.taste_get(viewer).personalised is True
+    assert taste_get(viewer).personalised is True
     assert NotInterested.objects.filter(id=choice.id).exists()
     # With the token the page hands out, the same post goes through.
     client.get(URL)
     token = client.cookies["csrftoken"].value
     saved = client.post(URL, settings_form(personalised="off", csrfmiddlewaretoken=token))
-    assert saved.status_code == 302 and services.taste_get(viewer).personalised is False
+    assert saved.status_code == 302 and taste_get(viewer).personalised is False
 
 
 def test_the_settings_page_links_to_the_feed_settings(viewer: User) -> None:
@@ -172,10 +173,18 @@ def test_a_new_account_is_asked_to_pick_interests_until_it_has_some(viewer: User
     assert 'id="cold-start"' in client.get("/feed").content.decode()
     assert 'id="cold-start"' not in client.get("/feed/following").content.decode()
     assert 'id="cold-start"' not in Client().get("/feed").content.decode()
-    services.taste_settings_set(viewer, interests=["cooking"])
+    taste_settings_set(viewer, interests=["cooking"])
     assert 'id="cold-start"' not in client.get("/feed").content.decode()
 
 
 def test_an_account_with_history_is_not_asked_to_pick_interests(viewer: User) -> None:
     Taste.objects.create(owner=viewer, impressions=3)
     assert 'id="cold-start"' not in signed_in(viewer).get("/feed").content.decode()
+
+
+def test_only_for_you_asks_a_viewer_it_knows_nothing_about_for_interests(viewer: User) -> None:
+    client = signed_in(viewer)
+    assert 'id="cold-start"' in client.get("/feed").content.decode()
+    assert 'id="cold-start"' not in client.get("/feed/following").content.decode()
+    taste_settings_set(viewer, interests=["cooking"])
+    assert 'id="cold-start"' not in client.get("/feed").content.decode()

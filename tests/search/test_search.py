@@ -10,8 +10,8 @@ from django.test import Client
 
 from reelm.accounts.models import User
 from reelm.accounts.services import user_create
-from reelm.social.models import Follow
-from reelm.social.services import account_privacy_set, follow_create, follow_request_approve
+from reelm.relations.models import Follow
+from reelm.relations.services import account_privacy_set, follow_create, follow_request_approve
 from reelm.videos.models import Video
 from reelm.videos.services import video_update
 from tests.conftest import PASSWORD

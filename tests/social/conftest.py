@@ -9,10 +9,11 @@ import pytest
 from django.test import Client
 
 from reelm.accounts.models import User
-from reelm.accounts.services import token_create, user_create
+from reelm.accounts.services import user_create
 from reelm.core.ids import uuid7
 from reelm.videos.models import Video
 from tests.conftest import PASSWORD
+from tests.relations.conftest import client_for
 
 
 def make_video(owner: User, *, visibility: str = "public", state: str = "ready", caption: str = "") -> Video:
@@ -30,10 +31,6 @@ def make_video(owner: User, *, visibility: str = "public", state: str = "ready",
     )
 
 
-def client_for(account: User) -> Client:
-    return Client(headers={"Authorization": f"Bearer {token_create(user=account, name='t').secret}"})
-
-
 @pytest.fixture
 def carol(db: None) -> User:
     return user_create(username="carol", password=PASSWORD)
@@ -47,16 +44,6 @@ def carol_api(carol: User) -> Client:
 @pytest.fixture
 def video_of() -> Callable[..., Video]:
     return make_video
-
-
-def fresh(account: User) -> User:
-    return User.objects.get(id=account.id)
-
-
-def counts(account: User) -> tuple[int, int]:
-    """(followers, following) as stored."""
-    stored = fresh(account)
-    return stored.follower_count, stored.following_count
 
 
 def json_of(response: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.test import Client
 
 from reelm.accounts.models import User
-from reelm.social import services
+from reelm.relations import services
 from reelm.social.models import Like
 from reelm.videos.models import Video
 from reelm.videos.selectors import can_view

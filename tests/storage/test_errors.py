@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from reelm.core import health
+from reelm.site import health
 from reelm.storage import registry
 from reelm.storage.base import ObjectNotFound, StorageError
 from reelm.storage.errors import BackendError, backend_error

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from reelm.core import health
+from reelm.site import health
 from reelm.storage import registry
 from reelm.storage.base import ObjectNotFound, ObjectStore, StorageError, validate_key
 from reelm.storage.registry import store_from_url

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from reelm.accounts.models import User
-from reelm.recommend import services as recommend
+from reelm.recommend.taste import taste_settings_set
 from reelm.storage.base import ObjectStore
 from reelm.videos.models import Video
 from tests.helpers import assert_error
@@ -50,7 +50,7 @@ def test_a_new_upload_defaults_to_the_uploaders_first_language(
     user: User, api: Client, upload: Callable[..., Any], clips: dict[str, Path]
 ) -> None:
     assert upload(api, clips["portrait"]).json()["language"] == "", "no languages: unknown"
-    recommend.taste_settings_set(user, languages=["pt", "en"])
+    taste_settings_set(user, languages=["pt", "en"])
     assert upload(api, clips["portrait"]).json()["language"] == "pt"
     assert upload(api, clips["portrait"], language="").json()["language"] == "", "said so: unknown"
     assert upload(api, clips["portrait"], language="EN").json()["language"] == "en"
@@ -72,7 +72,7 @@ def test_the_author_changes_the_language_through_the_api(user: User, api: Client
 def test_the_upload_form_offers_languages_preselects_the_first_and_refuses_an_unknown_one(
     user: User, browser: Client, clips: dict[str, Path], django_capture_on_commit_callbacks: Any
 ) -> None:
-    recommend.taste_settings_set(user, languages=["de"])
+    taste_settings_set(user, languages=["de"])
     page = browser.get("/upload").content.decode()
     assert 'name="language"' in page and '<option value="de" selected>German</option>' in page
     with open(clips["portrait"], "rb") as handle:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from reelm.accounts.models import User
 from reelm.core.ids import uuid7
 from reelm.storage.base import ObjectStore, StorageError
-from reelm.videos import services
+from reelm.videos import services, tasks, transcoding
 from reelm.videos.admin import VideoAdmin
 from reelm.videos.models import Video
 from reelm.videos.states import InvalidTransition, VideoState, check_transition
@@ -49,7 +49,7 @@ def test_transcode_publishes_ladder_and_marks_early_playability(
 ) -> None:
     video = _uploaded(user, clips["portrait"], django_capture_on_commit_callbacks)
     assert video.state == VideoState.UPLOADED
-    services.video_transcode(video_id=video.id)
+    transcoding.video_transcode(video_id=video.id)
     video.refresh_from_db()
     assert video.state == VideoState.READY and video.attempts == 1
     assert video.playable_at is not None and video.ready_at is not None
@@ -72,7 +72,7 @@ def test_running_twice_is_a_no_op(
     video = _uploaded(user, clips["portrait"], django_capture_on_commit_callbacks, run=True)
     assert video.state == VideoState.READY
     before = _objects(media_store, video)
-    services.video_transcode(video_id=video.id)
+    transcoding.video_transcode(video_id=video.id)
     video.refresh_from_db()
     assert video.attempts == 1
     assert _objects(media_store, video) == before
@@ -83,7 +83,7 @@ def test_a_held_lease_is_not_taken(user: User, clips: dict[str, Path], django_ca
     Video.objects.filter(id=video.id).update(
         state=VideoState.PROCESSING, lease_until=timezone.now() + timedelta(minutes=1)
     )
-    services.video_transcode(video_id=video.id)
+    transcoding.video_transcode(video_id=video.id)
     video.refresh_from_db()
     assert video.state == VideoState.PROCESSING and video.attempts == 0
 
@@ -101,7 +101,7 @@ def test_a_stalled_attempt_is_taken_over_and_its_leftovers_removed(
         attempt_prefix=dead_prefix,
         lease_until=timezone.now() - timedelta(seconds=1),
     )
-    assert services.videos_recover_stalled() == 1  # runs the queued transcode inline in tests
+    assert tasks.videos_recover_stalled() == 1  # runs the queued transcode inline in tests
     video.refresh_from_db()
     assert video.state == VideoState.READY and video.attempts == 2
     keys = _objects(media_store, video)
@@ -110,9 +110,9 @@ def test_a_stalled_attempt_is_taken_over_and_its_leftovers_removed(
 
 def test_lost_uploads_are_requeued(user: User, clips: dict[str, Path], django_capture_on_commit_callbacks: Any) -> None:
     video = _uploaded(user, clips["portrait"], django_capture_on_commit_callbacks)
-    assert services.videos_recover_stalled() == 0, "a fresh upload still has its own queued task"
+    assert tasks.videos_recover_stalled() == 0, "a fresh upload still has its own queued task"
     Video.objects.filter(id=video.id).update(updated_at=timezone.now() - timedelta(minutes=5))
-    assert services.videos_recover_stalled() == 1
+    assert tasks.videos_recover_stalled() == 1
     video.refresh_from_db()
     assert video.state == VideoState.READY
 
@@ -124,12 +124,12 @@ def test_transient_failure_releases_the_video_for_a_retry(
     original = media_store.read_bytes(video.source_key)
     media_store.delete(video.source_key)  # the store is unreachable for this key, for now
     with pytest.raises(StorageError):
-        services.video_transcode(video_id=video.id)
+        transcoding.video_transcode(video_id=video.id)
     video.refresh_from_db()
     assert video.state == VideoState.UPLOADED and video.attempts == 1
     assert _objects(media_store, video) == []
     media_store.put(video.source_key, original)  # the store is back
-    services.video_transcode(video_id=video.id)
+    transcoding.video_transcode(video_id=video.id)
     video.refresh_from_db()
     assert video.state == VideoState.READY and video.attempts == 2
 
@@ -142,8 +142,8 @@ def test_gives_up_after_the_attempt_budget(
     media_store.delete(video.source_key)
     for _ in range(2):
         with pytest.raises(StorageError):
-            services.video_transcode(video_id=video.id)
-    services.video_transcode(video_id=video.id)
+            transcoding.video_transcode(video_id=video.id)
+    transcoding.video_transcode(video_id=video.id)
     video.refresh_from_db()
     assert video.state == VideoState.FAILED
     assert "gave up after 2 attempts" in video.failure_reason
@@ -161,7 +161,7 @@ def test_corrupt_original_fails_with_a_reason_and_admin_can_retry(
     bad = b"<html>not a video</html>"
     media_store.put(video.source_key, bad)
     Video.objects.filter(id=video.id).update(source_sha256=hashlib.sha256(bad).hexdigest())
-    services.video_transcode(video_id=video.id)
+    transcoding.video_transcode(video_id=video.id)
     video.refresh_from_db()
     assert video.state == VideoState.FAILED
     assert "not a video" in video.failure_reason
@@ -208,16 +208,16 @@ def test_a_worker_that_lost_its_lease_notices(
     user: User, clips: dict[str, Path], django_capture_on_commit_callbacks: Any
 ) -> None:
     video = _uploaded(user, clips["portrait"], django_capture_on_commit_callbacks)
-    claimed = services._claim(video.id)
+    claimed = transcoding._claim(video.id)
     assert claimed is not None
     mine, token = claimed
-    heartbeat = services.AttemptHeartbeat(mine, token)
+    heartbeat = transcoding.AttemptHeartbeat(mine, token)
     heartbeat.interval = 0  # renew on every progress report
     heartbeat.beat()
     assert Video.objects.get(id=video.id).lease_until > mine.lease_until
     # Another worker takes the video over.
     Video.objects.filter(id=video.id).update(attempt_token=uuid7())
-    with pytest.raises(services.LeaseLost):
+    with pytest.raises(transcoding.LeaseLost):
         heartbeat.beat()
 
 
@@ -225,9 +225,9 @@ def test_a_killed_workers_scratch_folder_is_removed_by_the_next_attempt(
     user: User, clips: dict[str, Path], django_capture_on_commit_callbacks: Any
 ) -> None:
     video = _uploaded(user, clips["portrait"], django_capture_on_commit_callbacks)
-    stale = Path(tempfile.gettempdir()) / f"{services.WORKDIR_PREFIX}{video.id}-killed"
+    stale = Path(tempfile.gettempdir()) / f"{transcoding.WORKDIR_PREFIX}{video.id}-killed"
     (stale / "hls").mkdir(parents=True)
     (stale / "hls" / "seg_00000.ts").write_bytes(b"partial")
-    services.video_transcode(video_id=video.id)
+    transcoding.video_transcode(video_id=video.id)
     assert not stale.exists()
-    assert not list(Path(tempfile.gettempdir()).glob(f"{services.WORKDIR_PREFIX}{video.id}-*"))
+    assert not list(Path(tempfile.gettempdir()).glob(f"{transcoding.WORKDIR_PREFIX}{video.id}-*"))

@@ -72,18 +72,19 @@ def _database() -> tuple[bool, str]:
 
 
 def _queue() -> tuple[bool, str]:
-    """Ask the task queue how many tasks wait; workers and web processes all use this queue."""
-    from huey.contrib.djhuey import HUEY
+    """Ask each named queue how many tasks wait; workers and web processes all use these queues."""
+    from reelm.core.queues import QUEUES
 
     url = redacted(settings.REELM_QUEUE_URL)
     try:
-        waiting = HUEY.pending_count()
+        waiting = {name: queue.pending_count() for name, queue in QUEUES.items()}
     except Exception as exc:
         return (
             False,
             f"cannot reach the task queue {url} (REELM_QUEUE_URL); is the server running? ({_first_line(exc)})",
         )
-    return True, f"{url} answers, {waiting} tasks waiting"
+    each = ", ".join(f"{name} {count}" for name, count in waiting.items())
+    return True, f"{url} answers, {sum(waiting.values())} tasks waiting ({each})"
 
 
 def _cache() -> tuple[bool, str]:

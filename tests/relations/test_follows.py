@@ -8,10 +8,10 @@ from django.test import Client
 
 from reelm.accounts.models import User
 from reelm.core.errors import InvalidInput
-from reelm.social import services
-from reelm.social.models import Follow, FollowStatus
+from reelm.relations import services
+from reelm.relations.models import Follow, FollowStatus
 from tests.helpers import assert_error
-from tests.social.conftest import counts, fresh
+from tests.relations.conftest import counts, fresh
 
 
 def make_private(account: User) -> User:
@@ -194,7 +194,7 @@ def test_private_account_lists_are_for_approved_followers_and_the_owner(
 
 
 def test_follower_list_pages_by_cursor(client: Client, other_user: User) -> None:
-    from reelm.social.api import PAGE_SIZE
+    from reelm.relations.api import PAGE_SIZE
 
     for i in range(PAGE_SIZE + 3):
         follower = User.objects.create(username=f"fan{i:03d}")

@@ -1,4 +1,5 @@
-"""Feed sources: ordering, cursors that never skip or repeat, author diversity and visibility."""
+"""The transparent For You ranking: ordering, snapshot cursors that never skip or repeat, author diversity,
+visibility and the shared ranking cache."""
 
 from __future__ import annotations
 
@@ -9,116 +10,15 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from reelm.accounts.models import User
-from reelm.feed.sources import (
-    BadCursor,
-    FeedPage,
-    FollowingFeed,
-    ForYouFeed,
-    Ranked,
-    SnapshotCursor,
-    diversify,
-    feed_get,
-    score,
-)
+from reelm.feed.feeds import BadCursor, FollowingFeed, feed_get
 from reelm.recommend.ranking import RecommendedFeed
+from reelm.recommend.transparent import ForYouFeed, Ranked, SnapshotCursor, diversify, score
+from reelm.relations import services as relations
 from reelm.social import services as social
 from reelm.videos.models import Video
-from tests.feed.conftest import account, follow, like, video
+from tests.feed.conftest import account, follow, ids, like, video, walk
 
 pytestmark = pytest.mark.django_db
-
-
-def ids(page: FeedPage) -> list[Any]:
-    return list(page.ids)
-
-
-def walk(feed: Any, viewer: Any, limit: int, between: Any = None) -> list[Any]:
-    """Every id a client sees paging through the whole feed, calling ``between()`` after each page."""
-    seen: list[Any] = []
-    cursor = None
-    for _ in range(100):
-        page = feed.page(viewer, cursor, limit)
-        seen += ids(page)
-        if page.next_cursor is None:
-            return seen
-        cursor = page.next_cursor
-        if between is not None:
-            between()
-    raise AssertionError("the feed never ended")
-
-
-# --- Following -------------------------------------------------------------------------------------------------
-
-
-def test_following_is_newest_first_from_accepted_follows_only(viewer: User) -> None:
-    followed, pending_private, stranger = account(), account(private=True), account()
-    follow(viewer, followed)
-    social.follow_create(follower=viewer, followee=pending_private)  # a request, not yet approved
-    older = video(followed, caption="older")
-    newer = video(followed, caption="newer")
-    video(pending_private)
-    video(stranger)
-    video(followed, state="processing")
-    assert ids(FollowingFeed().page(viewer, None, 20)) == [newer.id, older.id]
-
-
-def test_following_shows_followers_only_and_private_accounts_but_never_private_videos(viewer: User) -> None:
-    private_account = account(private=True)
-    public_account = account()
-    follow(viewer, private_account)
-    follow(viewer, public_account)
-    shown = [
-        video(private_account),
-        video(private_account, visibility="followers"),
-        video(public_account, visibility="followers"),
-        video(public_account),
-    ]
-    video(private_account, visibility="private")
-    video(public_account, visibility="private")
-    assert set(ids(FollowingFeed().page(viewer, None, 20))) == {v.id for v in shown}
-    # Someone who does not follow them sees none of it.
-    outsider = account()
-    assert ids(FollowingFeed().page(outsider, None, 20)) == []
-    assert FollowingFeed().page(AnonymousUser(), None, 20) == FeedPage(ids=[], next_cursor=None)
-
-
-def test_following_pages_have_no_gaps_or_repeats_while_new_videos_arrive(viewer: User) -> None:
-    author = account()
-    follow(viewer, author)
-    existing = [video(author).id for _ in range(7)]
-    arrived: list[Any] = []
-    seen = walk(FollowingFeed(), viewer, 3, between=lambda: arrived.append(video(author).id))
-    assert len(seen) == len(set(seen))
-    assert seen == sorted(existing, reverse=True), "new uploads must not shift the pages of an older cursor"
-    assert arrived and not set(arrived) & set(seen)
-
-
-def test_following_reaches_past_its_first_look_at_recent_days(viewer: User) -> None:
-    from datetime import timedelta
-
-    from reelm.core.ids import uuid7_floor
-    from reelm.feed.sources import RECENT_MS
-
-    author, blocked = account(), account()
-    follow(viewer, author)
-    follow(viewer, blocked)
-    social.block_create(blocker=viewer, blocked=blocked)
-    made = [video(author).id]
-    now_ms = int(timezone.now().timestamp() * 1000)
-    for days in (10, 20):  # ids as minted that long ago: outside the first look, before and after the cursor
-        old = video(author)
-        aged = uuid7_floor(now_ms - RECENT_MS - int(timedelta(days=days).total_seconds() * 1000))
-        Video.objects.filter(id=old.id).update(id=aged)
-        made.append(aged)
-    video(blocked)
-    first = FollowingFeed().page(viewer, None, 2)
-    assert ids(first) == made[:2]
-    assert ids(FollowingFeed().page(viewer, first.next_cursor, 2)) == made[2:]
-
-
-def test_following_rejects_a_cursor_that_is_not_an_id(viewer: User) -> None:
-    with pytest.raises(BadCursor):
-        FollowingFeed().page(viewer, "not-a-uuid", 20)
 
 
 # --- For You ---------------------------------------------------------------------------------------------------
@@ -285,8 +185,8 @@ def test_a_newer_upload_starts_a_new_snapshot_on_the_next_fresh_load(viewer: Use
 def test_a_cached_order_never_serves_one_viewers_filtering_to_another(viewer: User) -> None:
     muted, blocker, other = account(), account(), account()
     mine = [video(muted, hours_old=1), video(blocker, hours_old=2), video(other, hours_old=3)]
-    social.mute_create(muter=viewer, muted=muted)
-    social.block_create(blocker=blocker, blocked=viewer)
+    relations.mute_create(muter=viewer, muted=muted)
+    relations.block_create(blocker=blocker, blocked=viewer)
     assert ids(ForYouFeed().page(viewer, None, 20)) == [mine[2].id]  # filtered for the viewer...
     everyone = [v.id for v in mine]
     assert ids(ForYouFeed().page(AnonymousUser(), None, 20)) == everyone  # ...not for anyone else
@@ -306,9 +206,9 @@ def test_what_is_hidden_after_the_snapshot_leaves_the_next_page_of_that_snapshot
     elif change == "deleted":
         Video.objects.filter(id=gone.id).delete()
     elif change == "blocked":
-        social.block_create(blocker=viewer, blocked=gone.owner)
+        relations.block_create(blocker=viewer, blocked=gone.owner)
     else:
-        social.account_privacy_set(user=gone.owner, is_private=True)
+        relations.account_privacy_set(user=gone.owner, is_private=True)
     second = ForYouFeed().page(viewer, first.next_cursor, 4)
     hidden = (
         {v.id for v in made if v.owner_id == gone.owner_id} if change in ("blocked", "account private") else {gone.id}

@@ -1,31 +1,25 @@
-"""Feed sources: the one interface every feed implements, Following, and the transparent For You ranking.
+"""The transparent For You ranking: what For You shows signed out, with personalisation off, or when the
+recommender is unavailable.
 
-A feed answers ``page(viewer, cursor, limit)`` with a :class:`FeedPage`: the videos to show, in order, and an opaque
-cursor for the next page (``None`` at the end). Cursors are strings the client hands back untouched; a source that
-cannot read one raises :class:`BadCursor` (400).
+``score = (likes + 2 * comments + 1) / (age_hours + 2) ** 1.5`` over the public videos of the last :data:`WINDOW`,
+re-ordered so one author never fills the screen (see :func:`diversify`). Accounts the viewer blocks, is blocked by
+or muted are left out.
 
-- :class:`FollowingFeed`: the newest ready videos of accounts the viewer follows (accepted follows only) that the
-  viewer may see. Keyset pagination on the time-ordered video id: ``id < cursor``, never OFFSET, so new uploads
-  between pages never shift what the next page holds.
-- :class:`ForYouFeed`: the transparent ranking of recent public videos that For You falls back to (and shows when
-  personalisation is off),
-  ``score = (likes + 2 * comments + 1) / (age_hours + 2) ** 1.5`` over the last :data:`WINDOW`, re-ordered so one
-  author never fills the screen (see :func:`diversify`). Accounts the viewer blocks, is blocked by or muted are
-  left out of both.
-
-Why the For You cursor is a snapshot: scores decay with time and move with every like, so a keyset on
-``(score, id)`` would let a video jump across the cursor between two requests and be shown twice or never. Instead
-the first page fixes a snapshot time ``t``; every later page ranks *the same* candidates (videos created at or
-before ``t``, within the window before ``t``) with *the same* inputs (likes and comments made at or before ``t``,
-ages measured at ``t``), so the ordering is a pure function of ``t`` and pages are consecutive slices of it. The
-cursor carries ``t``, the position reached and the last few videos shown; the next page starts right after the
-newest of them that still exists, so deleting a video between two pages never causes a gap. Videos uploaded after ``t`` wait for the next fresh load.
+Why the cursor is a snapshot: scores decay with time and move with every like, so a keyset on ``(score, id)`` would
+let a video jump across the cursor between two requests and be shown twice or never. Instead the first page fixes a
+snapshot time ``t``; every later page ranks *the same* candidates (videos created at or before ``t``, within the
+window before ``t``) with *the same* inputs (likes and comments made at or before ``t``, ages measured at ``t``), so
+the ordering is a pure function of ``t`` and pages are consecutive slices of it. The cursor carries ``t``, the
+position reached and the last few videos shown; the next page starts right after the newest of them that still
+exists, so deleting a video between two pages never causes a gap. Videos uploaded after ``t`` wait for the next
+fresh load.
 
 Being pure, the ranking is computed once per snapshot for every viewer and kept in Django's cache; first pages
 share the newest snapshot for up to :data:`FRESH_FOR` seconds, or until a newer public video is ready. What
 depends on the viewer or may have changed since ``t`` is applied on every request: the viewer's blocks and mutes
 are taken out of the order before it is diversified, and a video deleted or no longer public since ``t`` makes
-the order be re-diversified without it.
+the order be re-diversified without it. The recommender's trending sources read the same cached rankings
+(:func:`fresh_ranking`, :func:`fresh_ranking_in`).
 """
 
 from __future__ import annotations
@@ -40,7 +34,7 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
@@ -48,11 +42,11 @@ from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from reelm.core.errors import ReelmError
-from reelm.core.ids import uuid7_ceiling, uuid7_floor, uuid7_time_ms
-from reelm.social.blocks import hidden_author_ids
-from reelm.social.models import Comment, Follow, FollowStatus, Like
-from reelm.videos.models import Hashtag, Video, Visibility
+from reelm.core.ids import uuid7_ceiling, uuid7_floor
+from reelm.feed.feeds import BadCursor, FeedPage, page_limit
+from reelm.relations.selectors import hidden_author_ids
+from reelm.social.models import Comment, Like
+from reelm.videos.models import Video, Visibility
 from reelm.videos.states import VideoState
 
 #: How far back For You looks for candidates.
@@ -64,9 +58,6 @@ MAX_RUN = 2
 #: ... and at most this many from one author in any :data:`DIVERSITY_SPAN` consecutive positions (so in any page).
 MAX_PER_SPAN = 4
 DIVERSITY_SPAN = 20
-MAX_LIMIT = 50
-#: Following first looks this far back (milliseconds) before the cursor; see ``FollowingFeed.page``.
-RECENT_MS = 3 * 24 * 3600 * 1000
 #: A For You cursor remembers this many of the last videos shown.
 CURSOR_IDS = 3
 #: First pages share the newest ranking for this many seconds (ranking is the expensive part), unless a newer
@@ -75,96 +66,6 @@ FRESH_FOR = 30
 #: Seconds a snapshot's ranking stays cached for the clients paging through it; later it is simply recomputed.
 SNAPSHOT_TTL = 30 * 60
 CACHE_PREFIX = "feed:for-you:"
-
-
-class BadCursor(ReelmError):
-    status = 400
-    code = "bad_cursor"
-
-
-@dataclass(frozen=True)
-class FeedPage:
-    """The ids of the videos to show, in order (the API serialises them)."""
-
-    ids: list[uuid.UUID]
-    next_cursor: str | None
-    #: For You says why each video is there: {video id: {"source", "summary", "reasons"}}.
-    why: dict[uuid.UUID, dict[str, Any]] | None = None
-    #: The videos' rows as ``videos.schemas.video_rows`` reads them, when the feed read them already.
-    rows: dict[uuid.UUID, dict[str, Any]] | None = None
-
-    def explained(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """``items`` (the page's videos as JSON-ready dicts, ids as UUIDs or strings), each with its ``why`` when
-        the feed explains itself."""
-        if self.why is not None:
-            for item in items:
-                item["why"] = self.why.get(uuid.UUID(str(item["id"])))
-        return items
-
-
-class Feed(Protocol):
-    """What every feed source offers. ``viewer`` is a user or an anonymous user; ``cursor`` is None for page one."""
-
-    name: str
-
-    def page(self, viewer: Any, cursor: str | None, limit: int) -> FeedPage: ...
-
-
-def _signed_in(viewer: Any) -> bool:
-    return viewer is not None and bool(getattr(viewer, "is_authenticated", False))
-
-
-def _clamp(limit: int) -> int:
-    return max(1, min(int(limit), MAX_LIMIT))
-
-
-# --- Following -----------------------------------------------------------------------------------------------
-
-
-class FollowingFeed:
-    """Newest first from the accounts the viewer follows. Followers-only videos and every video of a private
-    account are shown because the follow is accepted; private videos never are."""
-
-    name = "following"
-
-    def page(self, viewer: Any, cursor: str | None, limit: int) -> FeedPage:
-        limit = _clamp(limit)
-        if not _signed_in(viewer):
-            return FeedPage(ids=[], next_cursor=None)
-        followees = Follow.objects.filter(owner_id=viewer.id, status=FollowStatus.ACCEPTED).values("followee_id")
-        queryset = Video.objects.filter(
-            owner_id__in=Subquery(followees),
-            state=VideoState.READY,
-            visibility__in=[Visibility.PUBLIC, Visibility.FOLLOWERS],
-        )
-        # The viewer's few hidden accounts as a list: cheaper to build than not_hidden()'s three subqueries.
-        hidden = hidden_author_ids(viewer)
-        if hidden:
-            queryset = queryset.exclude(owner_id__in=hidden)
-        before = _uuid_cursor(cursor) if cursor else None
-        if before is not None:
-            queryset = queryset.filter(id__lt=before)
-        # Look at the last few days before the cursor first: the database then walks only those of each followed
-        # account's videos (its id index), not all of them, to merge them newest first. Widen to everything only
-        # when that is not a full page.
-        top_ms = uuid7_time_ms(before) if before is not None else int(timezone.now().timestamp() * 1000)
-        recent = queryset.filter(id__gte=uuid7_floor(top_ms - RECENT_MS))
-        ids = list(recent.order_by("-id").values_list("id", flat=True)[: limit + 1])
-        if len(ids) <= limit:
-            ids = list(queryset.order_by("-id").values_list("id", flat=True)[: limit + 1])
-        more = len(ids) > limit
-        ids = ids[:limit]
-        return FeedPage(ids=ids, next_cursor=str(ids[-1]) if more and ids else None)
-
-
-def _uuid_cursor(cursor: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(cursor)
-    except (ValueError, TypeError):
-        raise BadCursor("This cursor is not valid; start again without one.") from None
-
-
-# --- For You -------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -331,7 +232,7 @@ def _ranking_at(snapshot: datetime) -> tuple[Ranking, bool]:
     return ranking, True
 
 
-def _fresh_ranking() -> tuple[Ranking, bool]:
+def fresh_ranking() -> tuple[Ranking, bool]:
     """The ranking for a first page, and whether it was computed just now: the newest shared one while it is
     younger than :data:`FRESH_FOR` (``ForYouFeed.page`` also drops it as soon as a newer public video is ready,
     so a new upload shows up on the next fresh load), else a new snapshot, now. Likes and comments since the
@@ -340,7 +241,7 @@ def _fresh_ranking() -> tuple[Ranking, bool]:
 
 
 def fresh_ranking_in(language: str | None) -> tuple[Ranking, bool]:
-    """As :func:`_fresh_ranking`, of the videos in one ``language`` only (an ISO 639-1 code; None: every video),
+    """As :func:`fresh_ranking`, of the videos in one ``language`` only (an ISO 639-1 code; None: every video),
     cached apart. The recommender's "trending in your language" source reads it: a language's popular videos
     rarely reach the global top, which the most used languages fill."""
     cached = cache.get(_fresh_key(language))
@@ -429,9 +330,9 @@ class ForYouFeed:
     name = "for-you"
 
     def page(self, viewer: Any, cursor: str | None, limit: int) -> FeedPage:
-        limit = _clamp(limit)
+        limit = page_limit(limit)
         at = SnapshotCursor.decode(cursor) if cursor else None
-        ranking, just_ranked = _ranking_at(at.snapshot) if at else _fresh_ranking()
+        ranking, just_ranked = _ranking_at(at.snapshot) if at else fresh_ranking()
         # The shared ranking is for nobody in particular: this viewer's blocks and mutes apply now, and a video
         # deleted or no longer public since the snapshot (not if it was ranked just now) is noticed on the page
         # that would show it.
@@ -454,42 +355,3 @@ class ForYouFeed:
         more = end < len(order) and bool(chosen)
         next_cursor = SnapshotCursor(ranking.snapshot, end, tuple(chosen[-CURSOR_IDS:])).encode() if more else None
         return FeedPage(ids=chosen, next_cursor=next_cursor)
-
-
-FEEDS: dict[str, Feed] = {"for-you": ForYouFeed(), "following": FollowingFeed()}
-
-
-def feed_get(name: str) -> Feed:
-    """The source behind a feed name. For You is the recommender, which falls back on :class:`ForYouFeed`."""
-    if name == "for-you":
-        from reelm.recommend.ranking import recommended_feed
-
-        return recommended_feed()
-    return FEEDS[name]
-
-
-# --- trending hashtags ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrendingTag:
-    name: str
-    count: int
-
-
-def trending_hashtags(*, now: datetime | None = None, limit: int = 10) -> list[TrendingTag]:
-    """Hashtags on the most public videos created in the last 7 days, most first (ties by name): one query."""
-    since = (now or timezone.now()) - timedelta(days=7)
-    recent = Q(
-        video_links__video__visibility=Visibility.PUBLIC,
-        video_links__video__state=VideoState.READY,
-        video_links__video__owner__is_private=False,
-        video_links__video__created_at__gte=since,
-    )
-    rows = (
-        Hashtag.objects.annotate(n=Count("video_links", filter=recent))
-        .filter(n__gt=0)
-        .order_by("-n", "name")
-        .values_list("name", "n")[:limit]
-    )
-    return [TrendingTag(name=name, count=n) for name, n in rows]

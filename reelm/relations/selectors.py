@@ -1,4 +1,4 @@
-"""Block and mute reads: the one place that decides who is hidden from whom.
+"""Relation reads: who follows whom, and the one place that decides who is hidden from whom.
 
 A block hides two accounts from each other whoever blocked whom, so every check here is symmetric. A mute is
 one-way and soft: it only takes the muted account out of the muter's feeds and notifications.
@@ -25,8 +25,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from reelm.accounts.models import User
 from reelm.accounts.selectors import user_get_by_username
 from reelm.core.cache import generation, generation_bump
-from reelm.core.errors import NotFound
-from reelm.social.models import Block, Follow, FollowStatus, Mute
+from reelm.core.errors import Forbidden, NotFound
+from reelm.relations.models import Block, Follow, FollowStatus, Mute
 
 
 def _signed_in(viewer: Any) -> bool:
@@ -89,6 +89,7 @@ def relation_saved_or_deleted(instance: Follow | Block | Mute, **_: Any) -> None
 
 
 def _generation_key(account_id: Any) -> str:
+    # The "social:" prefix predates this app: processes still running the old code bump the same keys.
     return f"social:relations:{account_id.hex}:generation"
 
 
@@ -162,3 +163,53 @@ def blocks_of(account: User) -> QuerySet[Block]:
 
 def mutes_of(account: User) -> QuerySet[Mute]:
     return Mute.objects.select_related("muted").filter(owner=account).order_by("-id")
+
+
+# --- follows -------------------------------------------------------------------------------------------------
+
+
+def follows(viewer: Any, account_id: Any) -> bool:
+    """The viewer is an approved follower of the account."""
+    if not _signed_in(viewer):
+        return False
+    return Follow.objects.filter(owner_id=viewer.id, followee_id=account_id, status=FollowStatus.ACCEPTED).exists()
+
+
+def follow_status(viewer: Any, account: User) -> str | None:
+    if not _signed_in(viewer):
+        return None
+    return Follow.objects.filter(owner_id=viewer.id, followee=account).values_list("status", flat=True).first()
+
+
+def _check_lists_visible(account: User, viewer: Any) -> None:
+    if not account.is_private:
+        return
+    if _signed_in(viewer) and (viewer.id == account.id or viewer.is_staff):
+        return
+    if not follows(viewer, account.id):
+        raise Forbidden("This account is private.", code="private_account")
+
+
+def followers_of(account: User, viewer: Any, *, before: uuid.UUID | None = None, limit: int = 50) -> list[Follow]:
+    """Accepted follows of ``account`` (newest first); private accounts show them only to approved followers."""
+    _check_lists_visible(account, viewer)
+    queryset = Follow.objects.select_related("owner").filter(
+        not_hidden(viewer, "owner_id"), followee=account, status=FollowStatus.ACCEPTED
+    )
+    if before is not None:
+        queryset = queryset.filter(id__lt=before)
+    return list(queryset.order_by("-id")[:limit])
+
+
+def following_of(account: User, viewer: Any, *, before: uuid.UUID | None = None, limit: int = 50) -> list[Follow]:
+    _check_lists_visible(account, viewer)
+    queryset = Follow.objects.select_related("followee").filter(
+        not_hidden(viewer, "followee_id"), owner=account, status=FollowStatus.ACCEPTED
+    )
+    if before is not None:
+        queryset = queryset.filter(id__lt=before)
+    return list(queryset.order_by("-id")[:limit])
+
+
+def follow_requests_pending(account: User) -> QuerySet[Follow]:
+    return Follow.objects.select_related("owner").filter(followee=account, status=FollowStatus.PENDING).order_by("-id")

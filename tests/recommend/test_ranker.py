@@ -6,13 +6,13 @@ import random
 
 import numpy as np
 
-from reelm.recommend import model
+from reelm.recommend.ranker import Item, Items, Ranker, features
 
 
-def _items(n: int, seed: int) -> list[model.Item]:
+def _items(n: int, seed: int) -> list[Item]:
     rng = random.Random(seed)
     return [
-        model.Item(
+        Item(
             source=rng.choice(["following", "similar", "co-engagement", "trending", "hashtags", "fresh"]),
             # a cosine a rounding error below -1 lands in bucket -1, as int() truncates
             cosine=rng.choice([rng.uniform(-1, 1), -1.0000001, 1.0, -0.95, 0.0]),
@@ -32,17 +32,17 @@ def _items(n: int, seed: int) -> list[model.Item]:
     ]
 
 
-def _trained(items: list[model.Item]) -> model.Ranker:
-    ranker = model.Ranker()
+def _trained(items: list[Item]) -> Ranker:
+    ranker = Ranker()
     rng = random.Random(7)
-    ranker.learn([model.features(i) for i in items], [rng.random() for _ in items])
+    ranker.learn([features(i) for i in items], [rng.random() for _ in items])
     return ranker
 
 
 def test_encoding_items_a_column_at_a_time_matches_their_named_features() -> None:
     items = _items(600, seed=1)
     ranker = _trained(_items(300, seed=2))
-    one_by_one = ranker._encode([model.features(i) for i in items])
+    one_by_one = ranker._encode([features(i) for i in items])
     at_once = ranker.encode_items(items)
     for row in range(len(items)):
         assert _entries(one_by_one, row) == _entries(at_once, row), items[row]
@@ -57,7 +57,7 @@ def _entries(encoded: tuple[np.ndarray, np.ndarray], row: int) -> list[tuple[int
 def test_predicting_and_explaining_many_items_matches_one_at_a_time() -> None:
     items = _items(400, seed=3)
     ranker = _trained(_items(400, seed=4))
-    rows = [model.features(i) for i in items]
+    rows = [features(i) for i in items]
     assert np.allclose(ranker.predict_items(items), ranker.predict(rows), rtol=0, atol=1e-12)
     assert ranker.explain_many(rows) == [ranker.explain(r) for r in rows]
     assert any(ranker.explain_many(rows)), "a trained ranker has reasons to give"
@@ -66,7 +66,7 @@ def test_predicting_and_explaining_many_items_matches_one_at_a_time() -> None:
 
 def test_items_as_columns_give_back_each_item_and_the_same_encoding() -> None:
     items = _items(300, seed=5)
-    columns = model.Items.of(items)
+    columns = Items.of(items)
     assert [columns.item(at) for at in range(len(items))] == items
     ranker = _trained(_items(200, seed=6))
     for row in range(len(items)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reelm.accounts.models import User
-from reelm.feed.sources import _fresh_ranking, fresh_ranking_in, ranked_at
+from reelm.recommend.transparent import fresh_ranking, fresh_ranking_in, ranked_at
 from reelm.videos.models import Video
 from tests.feed.conftest import account, like, video
 
@@ -44,7 +44,7 @@ def test_each_language_is_cached_apart_and_the_global_ranking_is_unchanged() -> 
     again, fresh = fresh_ranking_in("de")
     assert not fresh and again.ids == first.ids, "kept in the cache"
     assert fresh_ranking_in("en")[0].ids == [english.id.hex], "not the German one's cache entry"
-    assert set(_fresh_ranking()[0].ids) == {german.id.hex, english.id.hex}
+    assert set(fresh_ranking()[0].ids) == {german.id.hex, english.id.hex}
 
 
 def test_private_and_unready_videos_never_trend_in_a_language() -> None:

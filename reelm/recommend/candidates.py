@@ -20,9 +20,10 @@ from django.utils import timezone
 
 from reelm.core.ids import uuid7_floor
 from reelm.events.models import WatchEvent, WatchEventKind
-from reelm.recommend import model
+from reelm.recommend import ranker
 from reelm.recommend.index import video_index
 from reelm.recommend.models import CoEngagement
+from reelm.recommend.transparent import fresh_ranking, fresh_ranking_in
 from reelm.social.models import Like
 from reelm.videos.models import Video, VideoHashtag, Visibility
 from reelm.videos.states import VideoState
@@ -52,9 +53,7 @@ class Context:
     def trending(self) -> list[str]:
         """The transparent ranking's order (video ids as hex, best first): shared by every viewer and cached, read
         once per request by the trending source and the ranker's recent-popularity features."""
-        from reelm.feed.sources import _fresh_ranking
-
-        ranking, _ = _fresh_ranking()
+        ranking, _ = fresh_ranking()
         return ranking.ids
 
     @functools.cached_property
@@ -144,8 +143,6 @@ class TrendingInLanguage:
     words = "Popular right now in your language"
 
     def candidates(self, ctx: Context, k: int) -> list[tuple[uuid.UUID, float]]:
-        from reelm.feed.sources import fresh_ranking_in
-
         rankings = [fresh_ranking_in(code)[0].ids[:k] for code in ctx.languages]
         interleaved = [h for row in itertools.zip_longest(*rankings) for h in row if h is not None]
         best = list(dict.fromkeys(interleaved))[:k]  # each video has one language: only a repeated code repeats one
@@ -192,7 +189,7 @@ class FreshUploads:
         fresh = [video_id for video_id, _, _ in found]
         completions = np.array([c for _, c, _ in found])
         impressions = np.array([n for _, _, n in found])
-        draws = model.thompson_sample(completions, impressions, ctx.rng)
+        draws = ranker.thompson_sample(completions, impressions, ctx.rng)
         order = np.argsort(-draws)[:k]
         return [(fresh[i], float(draws[i])) for i in order]
 

@@ -8,10 +8,12 @@ from typing import Any
 from django.db.models import Sum
 
 from reelm.accounts.models import User
-from reelm.social.models import Comment, FollowStatus, Like
-from reelm.social.selectors import comments_of_video, follow_status, viewer_comment_likes
+from reelm.relations.models import FollowStatus
+from reelm.relations.selectors import follow_status
+from reelm.social.models import Comment, Like
+from reelm.social.selectors import comments_of_video, viewer_comment_likes
 from reelm.videos.models import Video, Visibility
-from reelm.videos.selectors import can_view, with_listing
+from reelm.videos.selectors import can_view
 from reelm.videos.states import VideoState
 
 PROFILE_TABS = ("videos", "liked", "bookmarked")
@@ -44,7 +46,7 @@ def likes_received(account: User, viewer: Any) -> int:
 def liked_videos_of(account: User, *, limit: int = 60) -> list[Video]:
     """The videos ``account`` liked that it may still see, newest like first."""
     ids = list(Like.objects.filter(owner=account).order_by("-id").values_list("video_id", flat=True)[:limit])
-    videos = {v.id: v for v in with_listing(Video.objects.filter(id__in=ids))}
+    videos = {v.id: v for v in Video.objects.select_related("owner").filter(id__in=ids)}
     return [videos[i] for i in ids if i in videos and can_view(videos[i], account)]
 
 

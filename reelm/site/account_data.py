@@ -18,8 +18,10 @@ from django.http import FileResponse
 
 from reelm.accounts.models import AccessToken, User
 from reelm.core.errors import Forbidden
+from reelm.relations import services as relations
+from reelm.relations.models import Follow
 from reelm.social import services as social
-from reelm.social.models import Bookmark, Comment, CommentLike, Follow, Like
+from reelm.social.models import Bookmark, Comment, CommentLike, Like
 from reelm.storage.registry import media_store
 from reelm.videos.models import Video
 from reelm.videos.services import video_delete
@@ -156,6 +158,6 @@ def _undo_reactions(user: User) -> None:
     for bookmark in Bookmark.objects.filter(owner=user).exclude(video__owner=user).select_related("video"):
         social.bookmark_delete(user=user, video=bookmark.video)
     for follow in Follow.objects.filter(owner=user).select_related("followee"):
-        social.follow_delete(follower=user, followee=follow.followee)
+        relations.follow_delete(follower=user, followee=follow.followee)
     for follow in Follow.objects.filter(followee=user).select_related("owner"):
-        social.follow_delete(follower=follow.owner, followee=user)
+        relations.follow_delete(follower=follow.owner, followee=user)

@@ -12,17 +12,18 @@ from reelm.accounts.models import User
 from reelm.accounts.services import user_create
 from reelm.notifications.models import Notification
 from reelm.notifications.services import notification_create
+from reelm.relations import services
+from reelm.relations.models import Block, Follow, Mute
+from reelm.relations.selectors import _relations_of, blocked_between, followed_and_hidden, hidden_author_ids
 from reelm.search.selectors import search
-from reelm.social import services
-from reelm.social.blocks import _relations_of, blocked_between, followed_and_hidden, hidden_author_ids
-from reelm.social.models import Block, Follow, Mute
 from reelm.storage.base import ObjectStore
 from reelm.videos.models import Video
 from reelm.videos.selectors import can_view, videos_of_owner, videos_public
 from reelm.videos.services import video_update
 from tests.conftest import PASSWORD
 from tests.helpers import assert_error
-from tests.social.conftest import client_for, counts, make_video
+from tests.relations.conftest import client_for, counts
+from tests.social.conftest import make_video
 
 # Which side blocks: the pair must be hidden from each other either way.
 DIRECTIONS = pytest.mark.parametrize("alice_blocks", [True, False], ids=["alice-blocks", "bob-blocks"])
@@ -458,11 +459,11 @@ def test_admin_lists_blocks_and_mutes(user: User, other_user: User) -> None:
     services.mute_create(muter=other_user, muted=user)
     browser = Client()
     browser.force_login(User.objects.get(id=admin_user.id))
-    blocks = browser.get("/admin/social/block/")
+    blocks = browser.get("/admin/relations/block/")
     assert blocks.status_code == 200 and b"alice" in blocks.content and b"bob" in blocks.content
-    mutes = browser.get("/admin/social/mute/")
+    mutes = browser.get("/admin/relations/mute/")
     assert mutes.status_code == 200 and b"bob" in mutes.content
-    assert browser.get("/admin/social/block/add/").status_code == 403
+    assert browser.get("/admin/relations/block/add/").status_code == 403
 
 
 def test_the_profile_page_is_missing_for_a_blocked_pair(user: User, other_user: User) -> None:
@@ -555,7 +556,7 @@ def test_every_change_to_follows_blocks_and_mutes_reaches_both_sides_at_once(
 def test_relations_cached_under_a_lost_generation_are_never_read(user: User, other_user: User) -> None:
     from django.core.cache import cache
 
-    from reelm.social.blocks import _generation_key
+    from reelm.relations.selectors import _generation_key
 
     assert followed_and_hidden(user) == (set(), set())
     # A write no signal saw, then the cache loses the generation (evicted): the stale entry must not come back.

@@ -1,0 +1,188 @@
+"""The named task queues, declared once: ``transcode`` and ``recommend``.
+
+Each is a huey instance on the one REELM_QUEUE_URL: huey keys a queue's tasks by its name, so one SQLite file or one
+Redis database holds them all. ``reelm worker`` consumes every queue, or those named with ``--queue``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections
+from huey.api import Huey
+from huey.consumer import Consumer
+from huey.utils import load_class
+
+log = logging.getLogger(__name__)
+
+
+class TaskQueue:
+    """One named queue, with djhuey's decorators: ``db_task``, ``db_periodic_task`` and ``on_startup``."""
+
+    def __init__(self, name: str, purpose: str) -> None:
+        self.name = name
+        self.purpose = purpose
+        self._huey: Huey | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def huey(self) -> Huey:
+        # Built on first use, once the settings are loaded: the command line lists the queues before that.
+        with self._lock:
+            if self._huey is None:
+                storage = dict(settings.QUEUE_STORAGE)
+                huey_class = load_class(storage.pop("huey_class"))
+                self._huey = huey_class(
+                    f"reelm.{self.name}", results=False, immediate=settings.QUEUE_IMMEDIATE, **storage
+                )
+            return self._huey
+
+    @property
+    def immediate(self) -> bool:
+        return bool(self.huey.immediate)
+
+    @immediate.setter
+    def immediate(self, value: bool) -> None:
+        self.huey.immediate = value
+
+    def pending_count(self) -> int:
+        return int(self.huey.pending_count())
+
+    def _closing_connections(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """A worker thread keeps its database connection between tasks: drop it before and after each task if
+        it is broken or past its age, as Django does around a request. Inline tasks share their caller's."""
+
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            if not self.huey.immediate:
+                close_old_connections()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                if not self.huey.immediate:
+                    close_old_connections()
+
+        return inner
+
+    def db_task(self, **options: Any) -> Callable[[Callable[..., Any]], Any]:
+        """``huey.task`` for a task that uses the database; ``call_local`` runs the function itself."""
+
+        def decorator(fn: Callable[..., Any]) -> Any:
+            wrapper = self.huey.task(**options)(self._closing_connections(fn))
+            wrapper.call_local = fn
+            return wrapper
+
+        return decorator
+
+    def db_periodic_task(self, schedule: Any, **options: Any) -> Callable[[Callable[..., Any]], Any]:
+        """``huey.periodic_task`` for a task that uses the database."""
+
+        def decorator(fn: Callable[..., Any]) -> Any:
+            wrapper = self.huey.periodic_task(schedule, **options)(self._closing_connections(fn))
+            wrapper.call_local = fn
+            return wrapper
+
+        return decorator
+
+    def on_startup(self, name: str | None = None) -> Callable[[Callable[[], None]], Callable[[], None]]:
+        """Run the function in each of this queue's worker threads as it starts."""
+        return self.huey.on_startup(name)
+
+
+TRANSCODE = TaskQueue("transcode", "video transcodes, the recovery of stalled ones, the database's nightly upkeep")
+RECOMMEND = TaskQueue("recommend", "the recommender's lessons, viewers' candidate pools and the nightly refit")
+QUEUES: dict[str, TaskQueue] = {queue.name: queue for queue in (TRANSCODE, RECOMMEND)}
+
+
+def set_immediate(value: bool) -> None:
+    """Run the tasks of every queue inline (True) or through the queue storage (False)."""
+    for queue in QUEUES.values():
+        queue.immediate = value
+
+
+# --- consuming ---------------------------------------------------------------------------------------------
+
+CONSUMER_OPTIONS: dict[str, Any] = {
+    "worker_type": "thread",
+    # An idle worker keeps looking at the queue often (huey's default backs off to many seconds), so an upload
+    # starts transcoding at once; a poll of the SQLite queue costs next to nothing.
+    "initial_delay": 0.05,
+    "backoff": 1.5,
+    "max_delay": 0.5,
+}
+HEALTH_CHECK_SECONDS = 10.0
+
+
+class _SharedSignalsConsumer(Consumer):
+    """A consumer that leaves the process's signals to ``consume``: each consumer would take them for itself."""
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+def _running(consumers: list[_SharedSignalsConsumer]) -> bool:
+    """Whether any worker thread or scheduler of the consumers is still at work."""
+    return any(
+        process.is_alive()
+        for consumer in consumers
+        for process in [consumer.scheduler, *(thread for _, thread in consumer.worker_threads)]
+    )
+
+
+def consume(threads: dict[str, int]) -> None:
+    """Consume the named queues, each with its own worker threads (``{"transcode": 2, ...}``), until a signal.
+
+    As huey's own consumer: SIGINT (Ctrl-C) lets running tasks finish, a second signal stops at once; SIGTERM stops
+    at once; SIGHUP lets running tasks finish, then restarts the process. Each queue's scheduler queues its own
+    periodic tasks.
+    """
+    unknown = sorted(set(threads) - set(QUEUES))
+    if unknown:
+        raise ValueError(f"no such queue: {', '.join(unknown)}")
+    received: list[int] = []
+    wake = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        received.append(signum)
+        wake.set()
+
+    handled = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+    previous = {signum: signal.signal(signum, on_signal) for signum in handled}
+    consumers = [
+        _SharedSignalsConsumer(QUEUES[name].huey, workers=count, **CONSUMER_OPTIONS) for name, count in threads.items()
+    ]
+    try:
+        for name, consumer in zip(threads, consumers, strict=True):
+            consumer.start()
+            log.info("consuming queue %s with %d thread(s)", name, threads[name])
+        while not wake.wait(HEALTH_CHECK_SECONDS):
+            for consumer in consumers:
+                consumer.check_worker_health()  # a thread that died is replaced
+        graceful = received[0] != signal.SIGTERM
+        log.info("received %s: stopping %s", signal.Signals(received[0]).name, "gracefully" if graceful else "now")
+        for consumer in consumers:
+            consumer.stop_flag.set()  # no queue starts a task while another finishes its own
+        if graceful:
+            log.info("waiting for running tasks to finish (a second signal stops at once)")
+            while len(received) == 1 and _running(consumers):
+                wake.clear()
+                wake.wait(0.1)
+        for consumer in consumers:
+            consumer.stop()  # what still runs now stops with the process
+        for consumer in consumers:
+            consumer.huey.notify_interrupted_tasks()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if received[0] == signal.SIGHUP:
+        log.info("restarting")
+        os.execl(sys.executable, sys.executable, *sys.argv)  # noqa: S606
+    log.info("worker stopped")
