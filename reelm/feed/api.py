@@ -23,8 +23,8 @@ PAGE_SIZE = 20
 
 
 def _page(who: Any, name: str, cursor: str | None) -> HttpResponse:
-    """A page rendered from plain dicts: ``response=FeedPageOut`` documents it, but validating 20 nested
-    ``VideoOut`` models was about a fifth of a page's time, so the cards (plain dicts that tests/videos/test_cards.py
+    """A page rendered from plain dicts: ``response=FeedPageOut`` documents it, but validating every nested
+    ``VideoOut`` again costs a noticeable share of a page, so the cards (plain dicts that tests/videos/test_cards.py
     checks against ``VideoOut``) go out as they are."""
 
     def render() -> str:

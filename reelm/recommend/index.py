@@ -1,15 +1,4 @@
-"""The nearest-neighbour index over video vectors, one per process, kept up to date incrementally.
-
-Every process builds its index from the database's ``VideoSignal`` rows on first use, then, at most once per
-:data:`REFRESH_SECONDS`, pulls just the rows whose ``updated_at`` moved since and replaces them in the index —
-so a video published (or whose vector moved) in any process is searchable everywhere within about a second.
-Vectors are unit length and searched by inner product (cosine).
-
-Memory stays bounded: only videos created within :data:`KEEP` are indexed (older ones stop being recommended
-from this source, as Monolith expires stale embeddings), so the index holds at most a few months of uploads.
-Below :data:`IVF_FROM` videos the index is exact (flat); above it, an IVF index trained on the vectors at build
-time, searched over :data:`NPROBE` lists.
-"""
+"""The nearest-neighbour index over video vectors, one per process, kept up to date incrementally."""
 
 from __future__ import annotations
 
@@ -47,9 +36,19 @@ def _keys_of(ids: bytes) -> np.ndarray:
 class VideoIndex:
     """Video vectors searchable by a user vector. Thread-safe; one per process (see :func:`video_index`).
 
-    A million videos in a few hundred MB: faiss holds the vectors (``vectors()`` reads them back from it); slot →
-    id is two numpy columns, and id → slot a sorted numpy array of 64-bit keys, plus a small dict for the videos
-    pulled since the build — no Python object per video."""
+    A million videos in a few hundred MB: faiss holds the vectors (``vectors()`` reads them back from it); slot
+    → id is two numpy columns, and id → slot a sorted numpy array of 64-bit keys, plus a small dict for the
+    videos pulled since the build — no Python object per video.
+
+    Every process builds its index from the database's ``VideoSignal`` rows on first use, then, at most once per
+    :data:`REFRESH_SECONDS`, pulls just the rows whose ``updated_at`` moved since and replaces them in the index
+    — so a video published (or whose vector moved) in any process is searchable everywhere within about a
+    second. Vectors are unit length and searched by inner product (cosine).
+
+    Memory stays bounded: only videos created within :data:`KEEP` are indexed (older ones stop being recommended
+    from this source, as Monolith expires stale embeddings), so the index holds at most a few months of uploads.
+    Below :data:`IVF_FROM` videos the index is exact (flat); above it, an IVF index trained on the vectors at
+    build time, searched over :data:`NPROBE` lists."""
 
     def __init__(self) -> None:
         import faiss

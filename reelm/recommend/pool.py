@@ -1,18 +1,4 @@
-"""A viewer's candidate pool: what every source proposed, with the facts ranking needs, kept in the shared cache.
-
-Gathering candidates is most of a page's cost (seven sources; hundreds of ids through the ORM), ranking them is
-not. So each page re-ranks the viewer's pool with their current vector and the current ranker — what was just
-watched moves the very next page. The pool is gathered again before a page only when there is none (first visit,
-or unused for :data:`POOL_KEEP`), when the viewer's follows, interests or languages changed, or when it runs dry.
-Otherwise the worker gathers it in the background (after an events batch or a page):
-
-- when it is older than :data:`POOL_REFRESH` or the viewer's vector has moved away from the one it was gathered
-  with, so a returning viewer's first page ranks their old pool and the next ones a fresh one;
-- when a page used most of it up (:data:`POOL_LOW`), so a viewer who keeps swiping never waits for one.
-
-Sources are asked past the head the viewer has already seen. What the viewer watched or was shown since the pool
-was gathered is kept beside it (:func:`watched_add`, for as long as the pool), so it is never shown again.
-"""
+"""A viewer's candidate pool: what every source proposed, with the facts ranking needs, kept in the shared cache."""
 
 from __future__ import annotations
 
@@ -225,7 +211,21 @@ def _pool_key(user_id: uuid.UUID) -> str:
 
 
 def pool_for(ctx: Context) -> Pool:
-    """The viewer's pool from the cache when it still fits them, else gathered now."""
+    """The viewer's pool from the cache when it still fits them, else gathered now.
+
+    Gathering candidates is most of a page's cost (seven sources; hundreds of ids through the ORM), ranking them
+    is not. So each page re-ranks the viewer's pool with their current vector and the current ranker — what was
+    just watched moves the very next page. The pool is gathered again before a page only when there is none
+    (first visit, or unused for :data:`POOL_KEEP`), when the viewer's follows, interests or languages changed,
+    or when it runs dry. Otherwise the worker gathers it in the background (after an events batch or a page):
+
+    - when it is older than :data:`POOL_REFRESH` or the viewer's vector has moved away from the one it was gathered
+      with, so a returning viewer's first page ranks their old pool and the next ones a fresh one;
+    - when a page used most of it up (:data:`POOL_LOW`), so a viewer who keeps swiping never waits for one.
+
+    Sources are asked past the head the viewer has already seen. What the viewer watched or was shown since the
+    pool was gathered is kept beside it (:func:`watched_add`, for as long as the pool), so it is never shown
+    again."""
     pool = cache.get(_pool_key(ctx.user.id))
     if isinstance(pool, Pool) and pool.fits(ctx):
         return pool

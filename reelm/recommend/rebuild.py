@@ -241,8 +241,8 @@ def _chunks(ids: list[uuid.UUID]) -> list[list[uuid.UUID]]:
 
 class _Writer:
     """Standard SQL once per row in one ``executemany``, with values prepared by the model's own fields, so the
-    same on SQLite and PostgreSQL. The ORM's per-object cost (measured ≈ 150 µs a row in ``bulk_create`` with
-    conflicts, ≈ 500 µs in ``bulk_update``, ≈ 25 µs here) would be most of a refit at a million videos."""
+    same on SQLite and PostgreSQL: the ORM's per-object cost in ``bulk_create``/``bulk_update`` would be most of a
+    refit at a million videos (docs/benchmarks.md)."""
 
     def __init__(self, model_cls: type[Model]) -> None:
         self.connection = connections[router.db_for_write(model_cls)]

@@ -4,22 +4,6 @@ recommender is unavailable.
 ``score = (likes + 2 * comments + 1) / (age_hours + 2) ** 1.5`` over the public videos of the last :data:`WINDOW`,
 re-ordered so one author never fills the screen (see :func:`diversify`). Accounts the viewer blocks, is blocked by
 or muted are left out.
-
-Why the cursor is a snapshot: scores decay with time and move with every like, so a keyset on ``(score, id)`` would
-let a video jump across the cursor between two requests and be shown twice or never. Instead the first page fixes a
-snapshot time ``t``; every later page ranks *the same* candidates (videos created at or before ``t``, within the
-window before ``t``) with *the same* inputs (likes and comments made at or before ``t``, ages measured at ``t``), so
-the ordering is a pure function of ``t`` and pages are consecutive slices of it. The cursor carries ``t``, the
-position reached and the last few videos shown; the next page starts right after the newest of them that still
-exists, so deleting a video between two pages never causes a gap. Videos uploaded after ``t`` wait for the next
-fresh load.
-
-Being pure, the ranking is computed once per snapshot for every viewer and kept in Django's cache; first pages
-share the newest snapshot for up to :data:`FRESH_FOR` seconds, or until a newer public video is ready. What
-depends on the viewer or may have changed since ``t`` is applied on every request: the viewer's blocks and mutes
-are taken out of the order before it is diversified, and a video deleted or no longer public since ``t`` makes
-the order be re-diversified without it. The recommender's trending sources read the same cached rankings
-(:func:`fresh_ranking`, :func:`fresh_ranking_in`).
 """
 
 from __future__ import annotations
@@ -288,7 +272,23 @@ def _order_for(ranking: Ranking, hidden: set[str], still: set[str] | None = None
 @dataclass(frozen=True)
 class SnapshotCursor:
     """Where a client is in the For You order fixed at ``snapshot``: the position reached and the ids of the last
-    few videos shown (newest last), so a deleted video never makes the next page skip one."""
+    few videos shown (newest last), so a deleted video never makes the next page skip one.
+
+    Why the cursor is a snapshot: scores decay with time and move with every like, so a keyset on ``(score,
+    id)`` would let a video jump across the cursor between two requests and be shown twice or never. Instead the
+    first page fixes a snapshot time ``t``; every later page ranks *the same* candidates (videos created at or
+    before ``t``, within the window before ``t``) with *the same* inputs (likes and comments made at or before
+    ``t``, ages measured at ``t``), so the ordering is a pure function of ``t`` and pages are consecutive slices
+    of it. The cursor carries ``t``, the position reached and the last few videos shown; the next page starts
+    right after the newest of them that still exists, so deleting a video between two pages never causes a gap.
+    Videos uploaded after ``t`` wait for the next fresh load.
+
+    Being pure, the ranking is computed once per snapshot for every viewer and kept in Django's cache; first
+    pages share the newest snapshot for up to :data:`FRESH_FOR` seconds, or until a newer public video is ready.
+    What depends on the viewer or may have changed since ``t`` is applied on every request: the viewer's blocks
+    and mutes are taken out of the order before it is diversified, and a video deleted or no longer public since
+    ``t`` makes the order be re-diversified without it. The recommender's trending sources read the same cached
+    rankings (:func:`fresh_ranking`, :func:`fresh_ranking_in`)."""
 
     snapshot: datetime
     position: int

@@ -2,14 +2,6 @@
 
 A block hides two accounts from each other whoever blocked whom, so every check here is symmetric. A mute is
 one-way and soft: it only takes the muted account out of the muter's feeds and notifications.
-
-Lists never check pair by pair: :func:`not_hidden` is an SQL condition (two correlated ``NOT EXISTS``) added to a
-queryset, and :func:`hidden_author_ids` is one query for a viewer, whatever the number of blocks.
-
-Feeds read a viewer's follows, blocks and mutes on every page, so :func:`followed_and_hidden` keeps them in the
-shared cache under the viewer's relations generation. Every follow, block or mute saved or deleted (a signal,
-whoever writes it) and every follow accepted in bulk (:func:`relations_changed`) moves the generation of the
-accounts it concerns (both, for a block) once the change commits, so a page never misses a new block.
 """
 
 from __future__ import annotations
@@ -66,7 +58,16 @@ RELATIONS_TTL = 300
 
 def followed_and_hidden(viewer: Any) -> tuple[set[Any], set[Any]]:
     """The accounts a signed-in viewer follows (accepted), and :func:`hidden_author_ids`: from the shared cache,
-    else one query (a UNION), for a feed that needs both on every page."""
+    else one query (a UNION), for a feed that needs both on every page.
+
+    Lists never check pair by pair: :func:`not_hidden` is an SQL condition (two correlated ``NOT EXISTS``) added
+    to a queryset, and :func:`hidden_author_ids` is one query for a viewer, whatever the number of blocks.
+
+    Feeds read a viewer's follows, blocks and mutes on every page, so :func:`followed_and_hidden` keeps them in
+    the shared cache under the viewer's relations generation. Every follow, block or mute saved or deleted (a
+    signal, whoever writes it) and every follow accepted in bulk (:func:`relations_changed`) moves the
+    generation of the accounts it concerns (both, for a block) once the change commits, so a page never misses a
+    new block."""
     key = f"social:relations:{viewer.id.hex}:{generation(_generation_key(viewer.id))}"
     packed = cache.get(key)
     if packed is not None:

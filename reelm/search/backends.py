@@ -1,18 +1,4 @@
-"""The one full-text seam: everything specific to the database's own full-text search lives here.
-
-SQLite (the embedded default) uses FTS5 tables kept in sync by **triggers** on the source tables, so writes
-(captions, hashtag links, profiles) stay untouched and can never forget the index. Each FTS5 table's rowid comes
-from a small ``search_*_doc`` table mapping it to the source row's UUID, so an update or delete finds its index
-row by key rather than by scanning. Triggers live on their tables: a later migration that makes Django *remake*
-one of ``accounts_user``, ``videos_video``, ``videos_hashtag`` or ``videos_videohashtag`` on SQLite drops them, so
-such a migration must call ``install`` again (it is idempotent and rebuilds the index).
-
-PostgreSQL uses its own full-text search the same way: a ``search_*_doc`` table per kind holding each source row's
-weighted ``tsvector`` under a GIN index, kept in sync by triggers, with a text search configuration that folds
-accents (``unaccent``) as SQLite's tokenizer does. Callers only use ``backend()`` and the ``SearchBackend`` methods
-below; both backends find the same rows for the same words, ranked with the same intent (username > display name
-> bio, hashtag > caption) and with the last word of each term matched as a prefix, for type-ahead.
-"""
+"""The one full-text seam: everything specific to the database's own full-text search lives here."""
 
 # SQL here is built only from the module's constant table and column names; user text is always a bound parameter.
 # ruff: noqa: S608, S611
@@ -112,7 +98,22 @@ def sqlite_uninstall_sql() -> list[str]:
 
 
 class SearchBackend(Protocol):
-    """``install`` and ``uninstall`` take anything with ``execute(sql)``: a migration's schema editor or a cursor."""
+    """``install`` and ``uninstall`` take anything with ``execute(sql)``: a migration's schema editor or a cursor.
+
+    SQLite (the embedded default) uses FTS5 tables kept in sync by **triggers** on the source tables, so writes
+    (captions, hashtag links, profiles) stay untouched and can never forget the index. Each FTS5 table's rowid
+    comes from a small ``search_*_doc`` table mapping it to the source row's UUID, so an update or delete finds
+    its index row by key rather than by scanning. Triggers live on their tables: a later migration that makes
+    Django *remake* one of ``accounts_user``, ``videos_video``, ``videos_hashtag`` or ``videos_videohashtag`` on
+    SQLite drops them, so such a migration must call ``install`` again (it is idempotent and rebuilds the
+    index).
+
+    PostgreSQL uses its own full-text search the same way: a ``search_*_doc`` table per kind holding each source
+    row's weighted ``tsvector`` under a GIN index, kept in sync by triggers, with a text search configuration
+    that folds accents (``unaccent``) as SQLite's tokenizer does. Callers only use ``backend()`` and the
+    ``SearchBackend`` methods below; both backends find the same rows for the same words, ranked with the same
+    intent (username > display name > bio, hashtag > caption) and with the last word of each term matched as a
+    prefix, for type-ahead."""
 
     def install(self, schema_editor: Any) -> None: ...
 

@@ -1,19 +1,7 @@
 """Move a realm's objects to another store while the site keeps serving.
 
-The steps, each safe to interrupt and repeat:
-
-1. ``migration_begin``: refuse a target that is the source under another name or overlaps it (``location``), try
-   it from here and from every running process (``preflight``, ``presence``), then record a run and put the realm
-   in the *migrating* phase (see ``routing``): from then on every process writes to both stores and reads the new
-   one first, falling back to the old.
-2. ``migration_copy``: list the old store into ``MigrationObject`` rows, copy what is not verified yet with a pool
-   of threads (streaming, hashing on the way), verify each copy, and record results in small batches. It lists the
-   old store again until a listing that started after every process switched to dual writes finds nothing new:
-   that catches writes made by processes that had not yet noticed the migration.
-3. ``stores_compare``: missing, differing and extra objects, like ``rclone check``.
-4. ``migration_switch``: only when the comparison is clean, the new store becomes primary.
-5. ``migration_purge``: only after the switch, and only for objects whose copy in the new store is re-read and
-   found identical, delete the old copies.
+Five steps, each safe to interrupt and repeat: ``migration_begin``, ``migration_copy``, ``stores_compare``,
+``migration_switch``, ``migration_purge`` (docs/storage.md, "Inside a migration", says what each guarantees).
 
 ``migration_abort`` returns the realm to its old store at any point before the purge.
 

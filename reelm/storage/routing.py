@@ -1,18 +1,4 @@
-"""The store every part of Reelm talks to: one store normally, two while a realm moves to another store.
-
-``StoreConfig`` (in the database) says which phase a realm is in; every process re-reads it at most ``ROUTE_TTL``
-seconds after the last look, so a change made by ``reelm storage migrate`` reaches web and worker processes within
-about a second, and ``PROPAGATION_SECONDS`` after a change every process follows it.
-
-- steady: one store.
-- migrating (old → new): writes go to the old store (it stays complete and authoritative) and then, best effort,
-  to the new one; reads try the new store and fall back to the old on any failure; deletes go to both, the new
-  store first, so that the new store never holds an object the old one lacks.
-- switched (new, old kept until purge): writes go to the new store only; reads still fall back to the old store;
-  deletes go to both, the old store first, so that the old store never holds an object the new one lacks.
-
-A store that keeps failing is skipped for a while (``breaker``), so a dead migration target does not slow reads.
-"""
+"""The store every part of Reelm talks to: one store normally, two while a realm moves to another store."""
 
 from __future__ import annotations
 
@@ -114,7 +100,20 @@ class RoutingStore:
     While a realm moves, any failure of the new store (unreachable, no credentials in this process, an error)
     sends reads to the old store, which stays authoritative until the switch. The new store is read with a short
     connect timeout and one retry, through a per-store circuit breaker, so a dead target costs little.
-    """
+
+    ``StoreConfig`` (in the database) says which phase a realm is in; every process re-reads it at most
+    ``ROUTE_TTL`` seconds after the last look, so a change made by ``reelm storage migrate`` reaches web and
+    worker processes within about a second, and ``PROPAGATION_SECONDS`` after a change every process follows it.
+
+    - steady: one store.
+    - migrating (old → new): writes go to the old store (it stays complete and authoritative) and then, best effort,
+      to the new one; reads try the new store and fall back to the old on any failure; deletes go to both, the new
+      store first, so that the new store never holds an object the old one lacks.
+    - switched (new, old kept until purge): writes go to the new store only; reads still fall back to the old store;
+      deletes go to both, the old store first, so that the old store never holds an object the new one lacks.
+
+    A store that keeps failing is skipped for a while (``breaker``), so a dead migration target does not slow
+    reads."""
 
     def __init__(self, realm: str, open_store: Callable[..., ObjectStore]):
         self.realm = realm
