@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -76,7 +78,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             break
         if not announced and _responds(url):
             print(
-                f"\n  Reelm is ready at {url}\n  Create an operator account with: reelm createadmin\n",
+                f"\n  Reelm is ready at {url}\n  Create an operator account with: "
+                f"{_reelm_command()} createadmin --username NAME --email ADDRESS\n",
                 flush=True,
             )
             announced = True
@@ -156,29 +159,64 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reelm_command() -> str:
+    """How to type this command from the current directory (the virtual environment is rarely on PATH)."""
+    script = Path(sys.executable).parent / "reelm"
+    if shutil.which("reelm") == str(script):
+        return "reelm"
+    try:
+        return os.path.join(".", str(script.relative_to(Path.cwd())))
+    except ValueError:
+        return str(script)
+
+
+def _ask(prompt: str) -> str:
+    print(prompt, end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip()
+
+
 def cmd_createadmin(args: argparse.Namespace) -> int:
-    if args.username and args.password_stdin:
-        _django()
-        from django.contrib.auth.password_validation import validate_password
-        from django.core.exceptions import ValidationError
+    """An operator account, without Django's interactive-only createsuperuser: the password comes from
+    REELM_ADMIN_PASSWORD, standard input (--password-stdin) or a prompt on a terminal."""
+    import getpass
 
-        from reelm.accounts.models import User
-
+    interactive = sys.stdin.isatty()
+    username = args.username or (_ask("Username: ") if interactive else "")
+    if not username:
+        print("reelm: give the account a name: reelm createadmin --username NAME", file=sys.stderr)
+        return 2
+    password = os.environ.get("REELM_ADMIN_PASSWORD", "")
+    if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
-        try:
-            validate_password(password, User(username=args.username))
-        except ValidationError as exc:
-            print("reelm: " + " ".join(exc.messages), file=sys.stderr)
+    elif not password and interactive:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password (again): ") != password:
+            print("reelm: the two passwords differ; nothing was created", file=sys.stderr)
             return 2
-        User.objects.create_superuser(username=args.username, email=args.email or "", password=password)
-        print(f"Created operator account {args.username!r}.")
-        return 0
-    options = ["createsuperuser"]
-    if args.username:
-        options += ["--username", args.username]
-    if args.email:
-        options += ["--email", args.email]
-    _manage(*options)
+    if not password:
+        print(
+            "reelm: no password: set REELM_ADMIN_PASSWORD, pass --password-stdin, or run this on a terminal",
+            file=sys.stderr,
+        )
+        return 2
+    _django()
+    from django.db import IntegrityError, transaction
+
+    from reelm.accounts.services import user_create
+    from reelm.core.errors import ReelmError
+
+    try:
+        with transaction.atomic():
+            user = user_create(username=username, password=password, email=args.email or "")
+            user.is_staff = user.is_superuser = True
+            user.save(update_fields=["is_staff", "is_superuser"])
+    except ReelmError as exc:
+        print(f"reelm: {exc.message} Nothing was created.", file=sys.stderr)
+        return 2
+    except IntegrityError:  # made by a concurrent command between the check and the insert
+        print(f"reelm: the username {username!r} is taken. Nothing was created.", file=sys.stderr)
+        return 2
+    print(f"Created operator account {username!r}: sign in at /admin/.")
     return 0
 
 
@@ -446,7 +484,11 @@ def build_parser() -> argparse.ArgumentParser:
     admin = sub.add_parser("createadmin", help="create an operator account for the admin console at /admin/")
     admin.add_argument("--username", help="the account's username")
     admin.add_argument("--email", help="the account's e-mail address")
-    admin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    admin.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input (else REELM_ADMIN_PASSWORD, else a prompt on a terminal)",
+    )
     admin.set_defaults(func=cmd_createadmin)
 
     check = sub.add_parser("check", help="check the configuration, database, storage and ffmpeg")

@@ -204,6 +204,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("REELM_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # faiss says at INFO which CPU build it could not load before loading the one that works: not news.
+        "faiss.loader": {"level": "WARNING"},
         # huey's consumer adds its own handler unless the logger has one: give it ours, once.
         "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },

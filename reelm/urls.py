@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 
 from reelm.accounts import views as account_views
 from reelm.api import api
+from reelm.core.views import favicon
 from reelm.site import views as site_views
 from reelm.videos import media_views
 from reelm.videos import views as video_views
@@ -39,6 +40,7 @@ urlpatterns = [
     path("", include("reelm.search.urls")),
     path("", include("reelm.notifications.urls")),
     path("", include("reelm.recommend.urls")),
+    path("favicon.ico", favicon, name="favicon"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -105,6 +105,32 @@ def test_createadmin_from_stdin_then_migrate(tmp_path: Path) -> None:
     assert (tmp_path / "reelm.sqlite3").exists() and (tmp_path / "secret_key").exists()
 
 
+def test_createadmin_takes_the_password_from_the_environment_and_refuses_a_taken_name(tmp_path: Path) -> None:
+    env = {"REELM_DATA_DIR": str(tmp_path), "REELM_ADMIN_PASSWORD": "a sturdy operator passphrase"}
+    assert _run("migrate", env=env).returncode == 0
+    made = _run("createadmin", "--username", "ops", env=env)
+    assert made.returncode == 0, made.stderr
+    again = _run("createadmin", "--username", "ops", env=env)
+    assert again.returncode == 2
+    assert "Traceback" not in again.stderr and "IntegrityError" not in again.stderr
+    assert "That username is taken. Nothing was created." in again.stderr
+    weak = _run("createadmin", "--username", "ops2", env={**env, "REELM_ADMIN_PASSWORD": "short"})
+    assert weak.returncode == 2 and "too short" in weak.stderr
+
+
+def test_createadmin_without_a_terminal_or_password_says_what_to_do(tmp_path: Path) -> None:
+    env = {"REELM_DATA_DIR": str(tmp_path)}
+    assert _run("migrate", env=env).returncode == 0
+    nameless = subprocess.run([REELM, "createadmin"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=60, env=_env(env))  # fmt: skip
+    assert nameless.returncode == 2 and "--username NAME" in nameless.stderr
+    passwordless = subprocess.run([REELM, "createadmin", "--username", "ops"], stdin=subprocess.DEVNULL,
+                                  capture_output=True, text=True, timeout=60, env=_env(env))  # fmt: skip
+    assert passwordless.returncode == 2
+    assert "set REELM_ADMIN_PASSWORD, pass --password-stdin, or run this on a terminal" in passwordless.stderr
+    assert "createsuperuser" not in passwordless.stderr + passwordless.stdout
+
+
 def test_worker_help_lists_the_queues() -> None:
     result = _run("worker", "--help", env={"COLUMNS": "500"})
     assert result.returncode == 0
