@@ -48,7 +48,9 @@ def _page(who: Any, name: str, cursor: str | None) -> HttpResponse:
     "watched, co-engagement, trending, your hashtags and fresh uploads, learning from your watch events as they "
     "arrive; signed out (or with personalisation off), a transparent ranking of recent popular public videos. "
     "Each item's `why` says where it came from and what weighed most. Pass `next_cursor` back as `cursor` for "
-    "the next page; `next_cursor` is null at the end.",
+    "the next page. For You never runs dry: once you have seen everything new, it goes on with what you saw "
+    "longest ago (signed out: older public videos, then from the top again), each such item with `seen_before: "
+    "true`; `next_cursor` is null, and the page empty, only when there is no video you may see.",
 )
 def for_you(request: HttpRequest, cursor: Query[str | None] = None) -> HttpResponse:
     return _page(viewer(request), "for-you", cursor)

@@ -1,8 +1,8 @@
 """The feed interface every feed implements, the Following feed, and the registry that finds a feed by name.
 
 A feed answers ``page(viewer, cursor, limit)`` with a :class:`FeedPage`: the videos to show, in order, and an opaque
-cursor for the next page (``None`` at the end). Cursors are strings the client hands back untouched; a feed that
-cannot read one raises :class:`BadCursor` (400).
+cursor for the next page (``None`` at the end; For You has none while the viewer may see any video). Cursors are
+strings the client hands back untouched; a feed that cannot read one raises :class:`BadCursor` (400).
 
 Feeds built by apps above this one (For You, in ``reelm.recommend``) register themselves with :func:`feed_register`
 from their ``AppConfig.ready``, so this app never imports them.
@@ -45,13 +45,18 @@ class FeedPage:
     why: dict[uuid.UUID, dict[str, Any]] | None = None
     #: The videos' rows as ``videos.cards.video_rows`` reads them, when the feed read them already.
     rows: dict[uuid.UUID, dict[str, Any]] | None = None
+    #: The videos shown again because the viewer has seen everything newer (For You never runs dry); clients mark
+    #: where they start ("You're all caught up").
+    seen_before: frozenset[uuid.UUID] = frozenset()
 
     def explained(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """``items`` (the page's videos as JSON-ready dicts, ids as UUIDs or strings), each with its ``why`` when
-        the feed explains itself."""
+        """``items`` (the page's videos as JSON-ready dicts, ids as UUIDs or strings), each with its ``why`` and
+        ``seen_before`` when the feed explains itself (as ``ForYouItemOut`` documents them)."""
         if self.why is not None:
             for item in items:
-                item["why"] = self.why.get(uuid.UUID(str(item["id"])))
+                video_id = uuid.UUID(str(item["id"]))
+                item["why"] = self.why.get(video_id)
+                item["seen_before"] = video_id in self.seen_before
         return items
 
 

@@ -18,6 +18,9 @@ class WhyOut(Schema):
 
 class ForYouItemOut(VideoOut):
     why: WhyOut | None = None
+    #: Shown again because the viewer has seen everything new (For You never runs dry): clients put "You're all
+    #: caught up" before the first such item. False for fresh ones.
+    seen_before: bool = False
 
 
 class ForYouPageOut(Schema):

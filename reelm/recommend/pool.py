@@ -332,3 +332,8 @@ def watched_add(user_id: uuid.UUID, video_ids: Iterable[str]) -> None:
 def watched_recall(user_id: uuid.UUID) -> set[str]:
     """What :func:`watched_add` remembered, as hex ids."""
     return set(cache.get(_watched_key(user_id)) or [])
+
+
+def watched_list(user_id: uuid.UUID) -> list[str]:
+    """What :func:`watched_add` remembered, as hex ids, in the order remembered (newest last)."""
+    return list(cache.get(_watched_key(user_id)) or [])

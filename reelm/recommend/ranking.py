@@ -3,8 +3,10 @@ with a guaranteed share for fresh uploads, re-ordered for author and hashtag div
 
 Pages: the first page starts a session (the cursor names it); each later page is ranked afresh — so it already
 reflects the events sent since — leaving out everything shown in the session and everything the viewer has seen
-in the last ``pool.SEEN_FOR``. If anything in the model is unavailable, the page comes from the transparent
-ranking instead (``transparent.ForYouFeed``) and says so.
+in the last ``pool.SEEN_FOR``. Once nothing fresh is left, pages come from ``caught_up`` (what the viewer has not
+seen yet that no source proposed, then what they saw before, marked ``seen_before``): For You never ends while the
+viewer may see a video. If anything in the model is unavailable, the page comes from the transparent ranking
+instead (``transparent.ForYouFeed``) and says so.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from django.core.cache import cache
 from reelm.core.timing import phase
 from reelm.feed.feeds import BadCursor, FeedPage, signed_in
 from reelm.recommend.candidates import SOURCE_WORDS, Context
+from reelm.recommend.caught_up import Rules, caught_up_page
 from reelm.recommend.features import completion_rate, pool_items
 from reelm.recommend.not_interested import not_interested_sets
 from reelm.recommend.pool import (
@@ -35,7 +38,6 @@ from reelm.recommend.pool import (
     pool_gather,
     pool_refresh_due,
     pool_running_low,
-    video_facts,
     viewer_context,
     watched_add,
     watched_recall,
@@ -45,7 +47,7 @@ from reelm.recommend.ranker_store import ranker_current
 from reelm.recommend.served import served_remember
 from reelm.recommend.tasks import pool_refresh
 from reelm.recommend.taste import taste_get
-from reelm.recommend.transparent import ForYouFeed
+from reelm.recommend.transparent import ForYouFeed, LeaveOut
 from reelm.relations.selectors import hidden_author_ids
 from reelm.videos.cards import video_rows
 from reelm.videos.states import VideoState
@@ -113,9 +115,10 @@ class RecommendedFeed:
             return self._transparent(viewer, None, limit)
 
     def _transparent(self, viewer: Any, cursor: str | None, limit: int) -> FeedPage:
-        found = self.transparent.page(viewer, cursor, limit)
-        ids = _interesting(viewer, found.ids)
-        return FeedPage(ids=ids, next_cursor=found.next_cursor, why={i: TRANSPARENT_WHY for i in ids})
+        found = self.transparent.page(viewer, cursor, limit, _leave_out(viewer))
+        ids = found.ids
+        why = {i: TRANSPARENT_WHY for i in ids}
+        return FeedPage(ids=ids, next_cursor=found.next_cursor, why=why, seen_before=found.seen_before)
 
     def _recommended(self, viewer: Any, taste: Any, cursor: str | None, limit: int) -> FeedPage:
         session = _session(cursor)
@@ -149,6 +152,9 @@ class RecommendedFeed:
                 rows = video_rows([s.video_id for s in chosen])
                 gone = _no_longer_visible(rows, [s.video for s in chosen], ctx.follows)
                 chosen = [s for s in chosen if s.video not in gone]
+        if not chosen:  # nothing fresh left (the loop above gathered the pool again if it was worth it)
+            with phase("caught up"):
+                return self._caught_up(viewer, ctx, session, shown, limit)
         with phase("explain"):
             ids = [s.video_id for s in chosen]
             for s in chosen:
@@ -165,8 +171,35 @@ class RecommendedFeed:
             if pool_running_low(viewer.id, candidates, allowed - len(chosen)):
                 watched_add(viewer.id, shown[-WATCHED_KEEP:])  # so the next pool leaves them out
                 _gather_in_background(viewer.id)
-        more = allowed > len(chosen)
-        return FeedPage(ids=ids, next_cursor=CURSOR_PREFIX + session if more and chosen else None, why=why, rows=rows)
+        # Never the end: once nothing fresh is left, the next page is made by ``_caught_up``.
+        return FeedPage(ids=ids, next_cursor=CURSOR_PREFIX + session, why=why, rows=rows)
+
+    def _caught_up(self, viewer: Any, ctx: Context, session: str, shown: list[str], limit: int) -> FeedPage:
+        """A page with no fresh candidate (see ``caught_up``); the cursor goes on unless it is empty, which it is
+        only when the viewer may see no playable video at all."""
+        no = _unwanted(viewer)
+        hidden = ctx.hidden if ctx.hidden is not None else hidden_author_ids(viewer)
+        rules = Rules(
+            viewer_id=viewer.id,
+            follows=set(ctx.follows),
+            hidden={a.bytes for a in hidden} | no.authors | {viewer.id.bytes},
+            videos=no.videos,
+            tags=no.tags,
+        )
+        found = caught_up_page(rules, shown, limit)
+        if not found.ids:
+            return FeedPage(ids=[], next_cursor=None)
+        page = [i.hex for i in found.ids]
+        again = set(page)
+        shown = ([h for h in shown if h not in again] + page)[-SEEN_MAX:]
+        cache.set(_session_key(session), shown, SESSION_TTL)
+        return FeedPage(
+            ids=found.ids,
+            next_cursor=CURSOR_PREFIX + session,
+            why=found.why,
+            rows=found.rows,
+            seen_before=found.seen_before,
+        )
 
     def _score(
         self,
@@ -292,21 +325,15 @@ def _no_longer_visible(
     return set(videos) - still
 
 
-def _interesting(viewer: Any, ids: list[uuid.UUID]) -> list[uuid.UUID]:
-    """``ids`` without what a signed-in viewer said they are not interested in: "not interested" holds with
-    personalisation off too (the page may then be shorter; the cursor goes on)."""
-    if not ids or not getattr(viewer, "is_authenticated", False):
-        return ids
+def _leave_out(viewer: Any) -> LeaveOut | None:
+    """What a signed-in viewer said "not interested" to, for the transparent ranking: it holds with
+    personalisation off too."""
+    if not signed_in(viewer):
+        return None
     no = _unwanted(viewer)
     if not no:
-        return ids
-    facts = video_facts(ids)
-    return [
-        i
-        for i in ids
-        if i.bytes not in no.videos
-        and not (i in facts and (facts[i].owner_id.bytes in no.authors or not no.tags.isdisjoint(facts[i].tags)))
-    ]
+        return None
+    return LeaveOut(frozenset(b.hex() for b in no.videos), frozenset(b.hex() for b in no.authors), frozenset(no.tags))
 
 
 def _session(cursor: str | None) -> str:

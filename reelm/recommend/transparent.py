@@ -26,11 +26,11 @@ from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from reelm.core.ids import uuid7_ceiling, uuid7_floor
+from reelm.core.ids import uuid7_ceiling, uuid7_floor, uuid7_time_ms
 from reelm.feed.feeds import BadCursor, FeedPage, page_limit
 from reelm.relations.selectors import hidden_author_ids
 from reelm.social.models import Comment, Like
-from reelm.videos.models import Video, Visibility
+from reelm.videos.models import Video, VideoHashtag, Visibility
 from reelm.videos.states import VideoState
 
 #: How far back For You looks for candidates.
@@ -255,18 +255,43 @@ def _check(chosen: list[uuid.UUID], newer_than: datetime | None) -> tuple[int, i
     return found["shown"], found.get("newer", 0)
 
 
-def _order_for(ranking: Ranking, hidden: set[str], still: set[str] | None = None) -> list[str]:
-    """The ids (hex) of ``ranking``'s order without the authors in ``hidden`` and, if given, the videos not in
-    ``still``: the shared order when nothing is left out, else the rest re-diversified, exactly as if the others
-    had never been candidates."""
-    if still is None and (not hidden or hidden.isdisjoint(ranking.owners)):
+def _order_for(
+    ranking: Ranking, hidden: set[str], still: set[str] | None = None, drop: frozenset[str] = frozenset()
+) -> list[str]:
+    """The ids (hex) of ``ranking``'s order without the authors in ``hidden``, the videos in ``drop`` and, if
+    given, the videos not in ``still``: the shared order when nothing is left out, else the rest re-diversified,
+    exactly as if the others had never been candidates."""
+    if still is None and not drop and (not hidden or hidden.isdisjoint(ranking.owners)):
         return ranking.order
     kept = [
         Ranked(id=video_id, owner_id=owner, score=0.0)  # already best first: diversify only needs the order
         for video_id, owner in zip(ranking.ids, ranking.owners, strict=True)
-        if owner not in hidden and (still is None or video_id in still)
+        if owner not in hidden and video_id not in drop and (still is None or video_id in still)
     ]
     return [r.id for r in diversify(kept)]
+
+
+@dataclass(frozen=True)
+class LeaveOut:
+    """What a signed-in viewer said "not interested" to, left out like a hidden author: videos and creators by
+    id (hex), hashtags by name."""
+
+    videos: frozenset[str] = frozenset()
+    authors: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+
+    def dropped(self, ids: Sequence[str]) -> frozenset[str]:
+        """Which of ``ids`` (hex) to leave out as videos: those named, and those with a hashtag named."""
+        if not self.tags or not ids:
+            return self.videos
+        tagged = VideoHashtag.objects.filter(
+            video_id__in=[uuid.UUID(hex=i) for i in ids], hashtag__name__in=self.tags
+        ).values_list("video_id", flat=True)
+        return self.videos | {video_id.hex for video_id in tagged}
+
+
+#: Where a cursor is: in the snapshot's ranking, among the older public videos past it, or at the end of a lap.
+RANKED, OLDER, WRAP = "r", "o", "w"
 
 
 @dataclass(frozen=True)
@@ -281,21 +306,43 @@ class SnapshotCursor:
     ``t``, ages measured at ``t``), so the ordering is a pure function of ``t`` and pages are consecutive slices
     of it. The cursor carries ``t``, the position reached and the last few videos shown; the next page starts
     right after the newest of them that still exists, so deleting a video between two pages never causes a gap.
-    Videos uploaded after ``t`` wait for the next fresh load.
+    Videos uploaded after ``t`` wait for the next fresh load (or the next lap).
 
     Being pure, the ranking is computed once per snapshot for every viewer and kept in Django's cache; first
     pages share the newest snapshot for up to :data:`FRESH_FOR` seconds, or until a newer public video is ready.
     What depends on the viewer or may have changed since ``t`` is applied on every request: the viewer's blocks
     and mutes are taken out of the order before it is diversified, and a video deleted or no longer public since
     ``t`` makes the order be re-diversified without it. The recommender's trending sources read the same cached
-    rankings (:func:`fresh_ranking`, :func:`fresh_ranking_in`)."""
+    rankings (:func:`fresh_ranking`, :func:`fresh_ranking_in`).
+
+    Past the ranking (``phase`` :data:`OLDER`) the cursor is a keyset: ``position`` counts the older videos shown
+    and the next page holds those with an id below the last one; ``floor`` is the oldest ranked id, below which
+    videos of the window that were not ranked wait. ``lap`` counts the times the order started over
+    (:data:`WRAP`: the next page starts a new lap), and ``seen_until`` is when the lap before this one was fixed:
+    what was made by then was shown in it."""
 
     snapshot: datetime
     position: int
     last_ids: tuple[uuid.UUID, ...]
+    phase: str = RANKED
+    floor: str | None = None
+    lap: int = 0
+    seen_until: int | None = None  # micros
 
     def encode(self) -> str:
-        body = {"t": _micros(self.snapshot), "p": self.position, "v": [i.hex for i in self.last_ids[-CURSOR_IDS:]]}
+        body: dict[str, Any] = {
+            "t": _micros(self.snapshot),
+            "p": self.position,
+            "v": [i.hex for i in self.last_ids[-CURSOR_IDS:]],
+        }
+        if self.phase != RANKED:
+            body["k"] = self.phase
+        if self.floor is not None:
+            body["f"] = self.floor
+        if self.lap:
+            body["l"] = self.lap
+        if self.seen_until is not None:
+            body["s"] = self.seen_until
         raw = json.dumps(body, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -305,12 +352,20 @@ class SnapshotCursor:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             data = json.loads(raw)
             micros, position, last = data["t"], data["p"], data["v"]
+            phase, floor, lap, seen_until = data.get("k", RANKED), data.get("f"), data.get("l", 0), data.get("s")
             if not (isinstance(micros, int) and isinstance(position, int) and isinstance(last, list)):
                 raise ValueError("wrong types")
             if position < 0 or not 0 < len(last) <= CURSOR_IDS:
                 raise ValueError("out of range")
+            if phase not in (RANKED, OLDER, WRAP) or not isinstance(lap, int) or lap < 0:
+                raise ValueError("wrong phase")
+            if not (seen_until is None or isinstance(seen_until, int)):
+                raise ValueError("wrong types")
+            if floor is not None:
+                floor = uuid.UUID(hex=str(floor)).hex
             snapshot = datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
-            return SnapshotCursor(snapshot, position, tuple(uuid.UUID(hex=str(i)) for i in last))
+            ids = tuple(uuid.UUID(hex=str(i)) for i in last)
+            return SnapshotCursor(snapshot, position, ids, phase, floor, lap, seen_until)
         except (ValueError, TypeError, KeyError, OverflowError, OSError, binascii.Error, UnicodeDecodeError):
             raise BadCursor("This cursor is not valid; start again without one.") from None
 
@@ -325,33 +380,118 @@ class SnapshotCursor:
 
 
 class ForYouFeed:
-    """Recent, popular public videos with per-author diversity, paged over a snapshot (see the module docs)."""
+    """Recent, popular public videos with per-author diversity, paged over a snapshot (see the module docs).
+
+    It never runs dry while a public video is left: past the end of the snapshot's ranking come the older public
+    videos beyond it (older than the window, or in it but not among the ranked), newest first; past those the
+    order starts over — a new lap, from a fresh ranking, so what was uploaded meanwhile comes first. A page never
+    spans two laps (it ends short instead), so it never holds a video twice, and a lap does not start with the
+    video that ended the last one. Signed out, a viewer has no memory to tell what they saw: nothing is marked.
+    Signed in (personalisation off), what a later lap shows that was made before the previous lap started was
+    shown in it, and is marked ``seen_before``."""
 
     name = "for-you"
 
-    def page(self, viewer: Any, cursor: str | None, limit: int) -> FeedPage:
+    def page(self, viewer: Any, cursor: str | None, limit: int, leave_out: LeaveOut | None = None) -> FeedPage:
         limit = page_limit(limit)
         at = SnapshotCursor.decode(cursor) if cursor else None
-        ranking, just_ranked = _ranking_at(at.snapshot) if at else fresh_ranking()
-        # The shared ranking is for nobody in particular: this viewer's blocks and mutes apply now, and a video
-        # deleted or no longer public since the snapshot (not if it was ranked just now) is noticed on the page
-        # that would show it.
+        # The shared ranking is for nobody in particular: this viewer's blocks and mutes (and "not interested")
+        # apply now.
         hidden = {account.hex for account in hidden_author_ids(viewer)}
-        order = _order_for(ranking, hidden)
+        if leave_out is not None:
+            hidden |= leave_out.authors
+        lap, seen_until = (at.lap, at.seen_until) if at else (0, None)
+        previous = at.last_ids[-1] if at else None
+        if at is not None and at.phase == WRAP:
+            lap, seen_until, at = lap + 1, _micros(at.snapshot), None
+        for _ in range(2):  # this lap and, when it has nothing left, the next one
+            whole_lap = at is None
+            if at is None or at.phase == RANKED:
+                ranking, chosen, sliced, end, total = self._ranked(at, hidden, leave_out, limit, previous)
+                floor = min(ranking.ids) if ranking.ids else None
+                older = SnapshotCursor(ranking.snapshot, 0, (), OLDER, floor, lap, seen_until)
+                if chosen:
+                    phase, position = RANKED, end
+                    if end >= total:  # the ranking ends here: the lap too, unless older videos are left
+                        phase = OLDER if _older(older, hidden, leave_out, 1) else WRAP
+                        position = 0
+                    after = SnapshotCursor(
+                        ranking.snapshot, position, tuple(sliced[-CURSOR_IDS:]), phase, floor, lap, seen_until
+                    )
+                    return self._found(viewer, chosen, after, seen_until)
+                at = older
+            chosen = _older(at, hidden, leave_out, limit + 1)
+            if chosen:
+                phase = OLDER if len(chosen) > limit else WRAP  # so a lap's last page says so
+                chosen = chosen[:limit]
+                after = SnapshotCursor(
+                    at.snapshot, at.position + len(chosen), tuple(chosen[-CURSOR_IDS:]), phase, at.floor, lap,
+                    seen_until,
+                )  # fmt: skip
+                return self._found(viewer, chosen, after, seen_until)
+            if whole_lap:
+                break  # a whole lap with nothing in it: no public video this viewer may see
+            lap, seen_until, at = lap + 1, _micros(at.snapshot), None
+        return FeedPage(ids=[], next_cursor=None)
+
+    @staticmethod
+    def _found(viewer: Any, chosen: list[uuid.UUID], after: SnapshotCursor, seen_until: int | None) -> FeedPage:
+        seen: frozenset[uuid.UUID] = frozenset()
+        if seen_until is not None and getattr(viewer, "is_authenticated", False):
+            seen = frozenset(i for i in chosen if uuid7_time_ms(i) * 1000 <= seen_until)
+        return FeedPage(ids=chosen, next_cursor=after.encode(), seen_before=seen)
+
+    @staticmethod
+    def _ranked(
+        at: SnapshotCursor | None, hidden: set[str], leave_out: LeaveOut | None, limit: int, avoid: uuid.UUID | None
+    ) -> tuple[Ranking, list[uuid.UUID], list[uuid.UUID], int, int]:
+        """A page of the snapshot's ranking (a fresh one without ``at``): the ranking, the page's videos, the same
+        in the order's order, where the page ends in the order and the order's length. A new lap does not start
+        with ``avoid``, the video shown last, when there is another."""
+        ranking, just_ranked = _ranking_at(at.snapshot) if at else fresh_ranking()
+        drop = leave_out.dropped(ranking.ids) if leave_out else frozenset()
+        order = _order_for(ranking, hidden, drop=drop)
         start = at.start_in(order) if at else 0
         chosen = [uuid.UUID(hex=video_id) for video_id in order[start : start + limit]]
         if not just_ranked:
+            # A video deleted or no longer public since the snapshot (not if it was ranked just now) is noticed
+            # on the page that would show it.
             shown, newer = _check(chosen, None if at else ranking.snapshot)
             if newer:
                 ranking = _rank_now()
-                order = _order_for(ranking, hidden)
+                drop = leave_out.dropped(ranking.ids) if leave_out else frozenset()
+                order = _order_for(ranking, hidden, drop=drop)
                 chosen = [uuid.UUID(hex=video_id) for video_id in order[:limit]]
             elif shown != len(chosen):
                 still = _window(ranking.snapshot).filter(id__gte=uuid.UUID(hex=min(ranking.ids)))
-                order = _order_for(ranking, hidden, {video_id.hex for video_id in still.values_list("id", flat=True)})
+                alive = {video_id.hex for video_id in still.values_list("id", flat=True)}
+                order = _order_for(ranking, hidden, alive, drop)
                 start = at.start_in(order) if at else 0
                 chosen = [uuid.UUID(hex=video_id) for video_id in order[start : start + limit]]
         end = start + len(chosen)
-        more = end < len(order) and bool(chosen)
-        next_cursor = SnapshotCursor(ranking.snapshot, end, tuple(chosen[-CURSOR_IDS:])).encode() if more else None
-        return FeedPage(ids=chosen, next_cursor=next_cursor)
+        sliced = list(chosen)
+        if at is None and avoid is not None and chosen and chosen[0] == avoid:
+            if len(chosen) > 1:
+                chosen[0], chosen[1] = chosen[1], chosen[0]
+            elif end < len(order):
+                chosen = sliced = [uuid.UUID(hex=order[end])]  # just shown: this lap skips it
+                end += 1
+        return ranking, chosen, sliced, end, len(order)
+
+
+def _older(at: SnapshotCursor, hidden: set[str], leave_out: LeaveOut | None, limit: int) -> list[uuid.UUID]:
+    """The next page of the public videos past ``at``'s ranking, newest first: made before the window, or in it
+    but older than the oldest ranked one (:data:`MAX_CANDIDATES` were ranked); none made after the snapshot."""
+    beyond = Q(created_at__lt=at.snapshot - WINDOW)
+    if at.floor is not None:
+        beyond |= Q(id__lt=uuid.UUID(hex=at.floor))
+    rows = public_videos().filter(beyond, created_at__lte=at.snapshot)
+    if at.position and at.last_ids:
+        rows = rows.filter(id__lt=at.last_ids[-1])
+    if hidden:
+        rows = rows.exclude(owner_id__in=[uuid.UUID(hex=h) for h in hidden])
+    if leave_out is not None and leave_out.videos:
+        rows = rows.exclude(id__in=[uuid.UUID(hex=h) for h in leave_out.videos])
+    if leave_out is not None and leave_out.tags:
+        rows = rows.exclude(hashtag_links__hashtag__name__in=leave_out.tags)
+    return list(rows.order_by("-id").values_list("id", flat=True)[:limit])

@@ -57,14 +57,15 @@ def ids(page: FeedPage) -> list[Any]:
     return list(page.ids)
 
 
-def walk(feed: Any, viewer: Any, limit: int, between: Any = None) -> list[Any]:
-    """Every id a client sees paging through the whole feed, calling ``between()`` after each page."""
+def walk(feed: Any, viewer: Any, limit: int, between: Any = None, *, last: Any = None) -> list[Any]:
+    """Every id a client sees paging through the whole feed, calling ``between()`` after each page. A feed that
+    never ends (For You) ends where ``last(page)`` says (at the end of its first lap, say)."""
     seen: list[Any] = []
     cursor = None
     for _ in range(100):
         page = feed.page(viewer, cursor, limit)
         seen += ids(page)
-        if page.next_cursor is None:
+        if page.next_cursor is None or (last is not None and last(page)):
             return seen
         cursor = page.next_cursor
         if between is not None:

@@ -10,15 +10,26 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from reelm.accounts.models import User
-from reelm.feed.feeds import BadCursor, FollowingFeed, feed_get
+from reelm.feed.feeds import BadCursor, FeedPage, FollowingFeed, feed_get
 from reelm.recommend.ranking import RecommendedFeed
-from reelm.recommend.transparent import ForYouFeed, Ranked, SnapshotCursor, diversify, score
+from reelm.recommend.transparent import WRAP, ForYouFeed, Ranked, SnapshotCursor, diversify, score
 from reelm.relations import services as relations
 from reelm.social import services as social
 from reelm.videos.models import Video
-from tests.feed.conftest import account, follow, ids, like, video, walk
+from tests.feed import conftest
+from tests.feed.conftest import account, follow, ids, like, video
 
 pytestmark = pytest.mark.django_db
+
+
+def lap_ended(page: FeedPage) -> bool:
+    """Whether ``page`` is the last of its lap: For You never ends, it starts over."""
+    return page.next_cursor is not None and SnapshotCursor.decode(page.next_cursor).phase == WRAP
+
+
+def walk(feed: Any, viewer: Any, limit: int, between: Any = None) -> list[Any]:
+    """Every id a client sees paging through For You's first lap."""
+    return conftest.walk(feed, viewer, limit, between, last=lap_ended)
 
 
 # --- For You ---------------------------------------------------------------------------------------------------
@@ -129,7 +140,7 @@ def test_for_you_cursor_survives_the_deletion_of_the_last_video_shown(viewer: Us
     Video.objects.filter(id=first.ids[-1]).delete()
     second = ForYouFeed().page(AnonymousUser(), first.next_cursor, 3)
     assert ids(first) + ids(second) == [v.id for v in made]  # ranked by age: newest first
-    assert second.next_cursor is None
+    assert lap_ended(second)  # For You starts over rather than end
 
 
 @pytest.mark.parametrize(
@@ -214,7 +225,7 @@ def test_what_is_hidden_after_the_snapshot_leaves_the_next_page_of_that_snapshot
         {v.id for v in made if v.owner_id == gone.owner_id} if change in ("blocked", "account private") else {gone.id}
     )
     assert ids(second) == [v.id for v in made[4:] if v.id not in hidden]
-    assert second.next_cursor is None
+    assert lap_ended(second)  # For You starts over rather than end
 
 
 def test_hiding_a_video_keeps_the_author_diversity_of_what_is_left(viewer: User) -> None:
@@ -229,3 +240,83 @@ def test_hiding_a_video_keeps_the_author_diversity_of_what_is_left(viewer: User)
     owners = dict(Video.objects.values_list("id", "owner_id"))
     authors = [owners[i] for i in after.ids]
     assert authors[:3] == [loud.id, loud.id, quiet.id], authors
+
+
+# --- past the end of the ranking ---------------------------------------------------------------------------------
+
+
+def _pages(feed: Any, viewer: Any, count: int, limit: int) -> list[FeedPage]:
+    out: list[FeedPage] = []
+    cursor = None
+    for _ in range(count):
+        page = feed.page(viewer, cursor, limit)
+        assert page.ids and page.next_cursor is not None, "For You ran dry"
+        out.append(page)
+        cursor = page.next_cursor
+    return out
+
+
+def test_for_you_goes_on_with_older_videos_past_its_ranking_then_starts_over(
+    viewer: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reelm.recommend import transparent
+
+    monkeypatch.setattr(transparent, "MAX_CANDIDATES", 2)
+    authors = [account() for _ in range(3)]
+    old = [video(authors[i], hours_old=24 * 10 - i) for i in range(2)]  # before the window, oldest first
+    recent = [video(authors[i % 3], hours_old=4 - i) for i in range(4)]  # the window; only the newest 2 ranked
+    r, o = [v.id for v in recent], [v.id for v in old]
+    expected = [[r[3], r[2]], [r[1], r[0]], [o[1], o[0]], [r[3], r[2]], [r[1], r[0]]]
+    anonymous = _pages(ForYouFeed(), AnonymousUser(), 5, 2)
+    assert [p.ids for p in anonymous] == expected
+    assert [lap_ended(p) for p in anonymous] == [False, False, True, False, False]
+    assert not any(p.seen_before for p in anonymous), "signed out, nothing is marked"
+    signed_in = _pages(ForYouFeed(), viewer, 5, 2)
+    assert [p.ids for p in signed_in] == expected
+    assert [p.seen_before for p in signed_in] == [set(), set(), set(), {r[3], r[2]}, {r[1], r[0]}]
+
+
+def test_a_new_lap_starts_with_what_was_uploaded_meanwhile_unmarked(viewer: User) -> None:
+    author, other = account(), account()
+    made = [video(author, hours_old=2), video(other, hours_old=3)]
+    first = ForYouFeed().page(viewer, None, 20)
+    assert ids(first) == [v.id for v in made] and lap_ended(first)
+    newer = video(author)
+    second = ForYouFeed().page(viewer, first.next_cursor, 20)
+    assert ids(second) == [newer.id, made[0].id, made[1].id]
+    assert second.seen_before == {v.id for v in made}
+
+
+def test_a_single_public_video_keeps_coming(viewer: User) -> None:
+    only = video(account(), hours_old=24 * 30)  # far older than the window
+    video(account(), visibility="private")
+    for who in (AnonymousUser(), viewer):
+        assert [p.ids for p in _pages(ForYouFeed(), who, 4, 20)] == [[only.id]] * 4
+
+
+def test_no_public_video_is_the_only_empty_page(viewer: User) -> None:
+    author = account()
+    video(author, visibility="private")
+    video(author, state="processing")
+    video(account(private=True))
+    for who in (AnonymousUser(), viewer):
+        assert ForYouFeed().page(who, None, 20) == FeedPage(ids=[], next_cursor=None)
+
+
+def test_not_interested_holds_on_every_lap_with_personalisation_off(viewer: User) -> None:
+    from reelm.recommend.not_interested import not_interested_add
+    from reelm.recommend.taste import taste_settings_set
+    from reelm.videos.models import Hashtag, VideoHashtag
+
+    dull, fine = account(), account()
+    video(dull, hours_old=1)
+    video(dull, hours_old=24 * 10)
+    tagged = video(fine, hours_old=2)
+    VideoHashtag.objects.create(owner=fine, video=tagged, hashtag=Hashtag.objects.create(name="spoilers"))
+    kept = [video(fine, hours_old=3), video(fine, hours_old=24 * 11)]
+    taste_settings_set(viewer, personalised=False)
+    not_interested_add(viewer, scope="author", target=dull.id.hex)
+    not_interested_add(viewer, scope="hashtag", target="spoilers")
+    found = _pages(feed_get("for-you"), viewer, 6, 1)
+    assert [p.ids for p in found] == [[kept[0].id], [kept[1].id]] * 3
+    assert [bool(p.seen_before) for p in found] == [False, False, True, True, True, True]
