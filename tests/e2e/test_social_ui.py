@@ -149,6 +149,8 @@ def test_two_people_find_follow_watch_react_and_lose_access_when_made_private(
 
             # --- B comments from the feed's comment button ---------------------------------------------------
             b.locator(f"{reel(0)} button.comments").click()
+            if device_name == "desktop":  # wide screens open the comments beside the video: go on to its page
+                b.locator("#comments-panel-page").click()
             b.wait_for_url(re.compile(f"/v/{video_id}#comments$"))
             media_url = b.evaluate('JSON.parse(document.getElementById("video-data").textContent).urls.hls')
             poster_url = b.evaluate('JSON.parse(document.getElementById("video-data").textContent).urls.poster')

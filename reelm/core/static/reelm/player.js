@@ -60,4 +60,22 @@
   }
 
   if (!render()) setTimeout(poll, 1000);
+
+  // The sound choice is shared with the feed (same key): the video starts muted, as browsers autoplay only then,
+  // and a remembered "sound on" comes back with the viewer's first gesture; changing it here is remembered too.
+  const SOUND_KEY = "reelm:sound";
+  let pending = false;
+  try { pending = window.localStorage.getItem(SOUND_KEY) === "on"; } catch (_e) { /* storage blocked */ }
+  function restore(event) {
+    if (!pending || event.target === video) return; // the video's own controls say what they mean
+    if (navigator.userActivation && !navigator.userActivation.isActive) return;
+    if (event.type === "keydown" && (event.key === "Escape" || event.key === "Tab")) return;
+    pending = false;
+    video.muted = false;
+  }
+  ["pointerup", "touchend", "keydown"].forEach(function (type) { document.addEventListener(type, restore, true); });
+  video.addEventListener("volumechange", function () {
+    pending = false;
+    try { window.localStorage.setItem(SOUND_KEY, video.muted || video.volume === 0 ? "off" : "on"); } catch (_e) { /* storage blocked */ }
+  });
 })();

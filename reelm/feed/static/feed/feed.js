@@ -1,6 +1,12 @@
-// The vertical feed: one full-height video at a time. The visible video plays (muted until asked), loops, and
-// the next two preload; the others pause. Keys: ArrowDown/j next, ArrowUp/k previous, m sound. More pages load
-// from the feed API's next_cursor as the end nears. User text is only ever set with textContent.
+// The vertical feed: one full-height video at a time. The visible video plays and loops, and the next two
+// preload; the others pause. Keys: ArrowDown/j next, ArrowUp/k previous, space pause, m sound, l like. More
+// pages load from the feed API's next_cursor as the end nears. User text is only ever set with textContent.
+// The player: a tap pauses or plays (with a brief indicator), two quick taps like (with a heart where the finger
+// was; never an unlike), a thin progress bar seeks (drag, click, or arrow keys when focused), and a sound button
+// whose choice is remembered on this device (browsers autoplay muted: a remembered "sound on" comes back with
+// the viewer's first gesture). On wide screens, comments open in a panel beside the video.
+// For You may go on with videos already seen once the fresh ones run out (items with seen_before): a quiet
+// "You're all caught up" marks the first of them.
 // Signed-in viewers report watch events (impression, watch, complete, replay, skip) to /api/events in batches.
 // For You items carry "Why this video?" (the item's why, in plain words) and "Not interested" (this video, its
 // creator or one of its hashtags): a choice hides the matching videos at once and offers an Undo.
@@ -17,19 +23,17 @@
   const first = JSON.parse(document.getElementById("feed-data").textContent);
   const TOKEN_RE = /(?<![\p{L}\p{N}_&#])#([\p{L}\p{N}_]{1,100})|(?<![\p{L}\p{N}_@])@([A-Za-z0-9_.]{2,30})/gu;
 
-  const reels = []; // {data, el, video, hls, attached, seen}
+  const reels = []; // {data, el, video, hls, attached, seen, hiddenBy, userPaused, ...controls}
   let active = -1;
-  let muted = true;
+  let muted = true; // browsers only autoplay muted; the remembered choice comes back with the first gesture
+  const SOUND_KEY = "reelm:sound";
+  let wantSound = false;
+  try { wantSound = window.localStorage.getItem(SOUND_KEY) === "on"; } catch (_e) { /* storage blocked */ }
+  let soundPending = wantSound; // waiting for a gesture to turn the remembered sound back on
+  let caughtUp = false; // the "You're all caught up" divider is drawn (once)
   let cursor = first.next_cursor;
   let loading = false;
   let lastWheel = 0;
-
-  const header = document.querySelector("header.top");
-  function measure() {
-    if (header) document.documentElement.style.setProperty("--top-height", header.offsetHeight + "px");
-  }
-  measure();
-  window.addEventListener("resize", measure);
 
   function say(text) {
     statusLine.textContent = text;
@@ -73,13 +77,17 @@
     bookmark: "M6 2h12a1 1 0 0 1 1 1v19l-7-5-7 5V3a1 1 0 0 1 1-1z",
     why: "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm1 15h-2v-6h2zm0-8h-2V7h2z",
     "not-interested": "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zM4 12a8 8 0 0 1 12.9-6.3L5.7 16.9A8 8 0 0 1 4 12zm8 8a8 8 0 0 1-4.9-1.7L18.3 7.1A8 8 0 0 1 12 20z",
+    muted: "M3 9v6h4l5 5V4L7 9zm13.6 3 2.7-2.7-1.4-1.4-2.7 2.7-2.7-2.7-1.4 1.4 2.7 2.7-2.7 2.7 1.4 1.4 2.7-2.7 2.7 2.7 1.4-1.4z",
+    sound: "M3 9v6h4l5 5V4L7 9zm13.5 3A4.5 4.5 0 0 0 14 8v8a4.5 4.5 0 0 0 2.5-4zM14 3.2v2.1a7 7 0 0 1 0 13.4v2.1a9 9 0 0 0 0-17.6z",
+    play: "M8 5v14l11-7z",
+    pause: "M6 5h4v14H6zm8 0h4v14h-4z",
   };
 
-  function icon(name) {
+  function icon(name, extra) {
     const ns = "http://www.w3.org/2000/svg";
     const svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("class", "icon");
+    svg.setAttribute("class", extra ? "icon " + extra : "icon");
     svg.setAttribute("aria-hidden", "true");
     svg.setAttribute("focusable", "false");
     const path = document.createElementNS(ns, "path");
@@ -108,9 +116,11 @@
     window.location.href = shell.dataset.login + "?next=" + encodeURIComponent(window.location.pathname);
   }
 
-  function react(reel, kind, btn) {
+  // force: true only ever sets (a double-tap likes, never unlikes); undefined toggles.
+  function react(reel, kind, btn, force) {
     if (!signedIn) { toLogin(); return; }
-    const on = btn.getAttribute("aria-pressed") !== "true";
+    if (btn.disabled) return;
+    const on = force === undefined ? btn.getAttribute("aria-pressed") !== "true" : force;
     btn.disabled = true;
     fetch("/api/videos/" + reel.data.id + "/" + kind, {
       method: on ? "PUT" : "DELETE",
@@ -243,39 +253,350 @@
     });
     section.dataset.index = String(index);
     section.dataset.id = data.id;
+    if (data.seen_before === true) section.dataset.seenBefore = "true";
+    if (data.seen_before === true && !caughtUp) {
+      // The first video seen before: the fresh ones ran out just above it.
+      caughtUp = true;
+      const note = el("div", { class: "caught-up" });
+      note.appendChild(el("p", { class: "caught-up-title" }, "You're all caught up"));
+      note.appendChild(el("p", { class: "caught-up-more" }, "Here are videos you've seen before"));
+      section.appendChild(note);
+    }
+
+    // The stage is the video's box: the caption, sound button, indicator and progress bar sit on it.
+    const stage = el("div", { class: "reel-stage" });
     const video = el("video", { playsinline: "", loop: "", preload: "none", "aria-label": "Video by @" + data.author.username });
     video.muted = true;
     if (data.urls.poster) video.poster = data.urls.poster;
-    section.appendChild(video);
+    stage.appendChild(video);
+
+    const mute = el("button", { type: "button", class: "mute", "aria-pressed": muted ? "true" : "false" });
+    mute.appendChild(icon("muted", "when-muted"));
+    mute.appendChild(icon("sound", "when-sound"));
+    mute.appendChild(el("span", { class: "visually-hidden" }, "Mute"));
+    stage.appendChild(mute);
+
+    const indicator = el("div", { class: "tap-indicator", "aria-hidden": "true" });
+    indicator.appendChild(icon("play", "when-paused"));
+    indicator.appendChild(icon("pause", "when-playing"));
+    stage.appendChild(indicator);
 
     const overlay = el("div", { class: "overlay" });
     overlay.appendChild(el("a", { class: "author", href: data.author.profile_url }, "@" + data.author.username));
     if (data.caption) overlay.appendChild(caption(data.caption));
-    section.appendChild(overlay);
+    stage.appendChild(overlay);
+    section.appendChild(stage);
 
-    const reel = { data: data, el: section, video: video, hls: null, attached: false, seen: null, hiddenBy: new Set() };
-    video.addEventListener("timeupdate", function () { onTime(reel); });
+    const reel = {
+      data: data, el: section, stage: stage, video: video, hls: null, attached: false, seen: null,
+      hiddenBy: new Set(), userPaused: false, scrubbing: false, mute: mute, indicator: indicator,
+    };
+    reel.progress = progressBar(reel);
+    stage.appendChild(reel.progress);
+    video.addEventListener("timeupdate", function () { onTime(reel); paint(reel, true); });
+    video.addEventListener("loadedmetadata", function () { paint(reel, true); });
+    video.addEventListener("play", function () { if (reels[active] === reel) animate(); });
+    mute.addEventListener("click", function () { setMuted(!muted); });
+    stage.addEventListener("click", function (event) { onTap(reel, event); });
+
     const actions = el("div", { class: "actions" });
     const like = button("like", "Like", data.like_count, data.liked === true);
     like.addEventListener("click", function () { react(reel, "like", like); });
     const comments = button("comments", "Comments", data.comment_count);
-    comments.addEventListener("click", function () { window.location.href = data.urls.page + "#comments"; });
+    comments.addEventListener("click", function () { openComments(reel); });
     const shareBtn = button("share", "Share", null);
     shareBtn.addEventListener("click", function () { share(reel); });
     const save = button("bookmark", "Bookmark", data.bookmark_count, data.bookmarked === true);
     save.addEventListener("click", function () { react(reel, "bookmark", save); });
     [like, comments, shareBtn, save].forEach(function (b) { actions.appendChild(b); });
+    reel.likeBtn = like;
+    reel.commentsBtn = comments;
     if (data.why) {
       addWhy(reel, actions);
       addNotInterested(reel, actions);
     }
     section.appendChild(actions);
 
-    video.addEventListener("click", function () { go(index); toggleMute(); });
     reels.push(reel);
     feed.appendChild(section);
     observer.observe(section);
     return reel;
+  }
+
+  // --- the player: tap to pause, double-tap to like, progress bar, sound ---------------------------------------
+  const DOUBLE_TAP_MS = 300;
+  let lastTap = null; // {reel, time}
+  let tapTimer = 0;
+  let swallowTapUntil = 0; // the tap that brought the remembered sound back does nothing else
+  let frame = 0;
+
+  function onTap(reel, event) {
+    if (event.target.closest("a, button, input, textarea, .progress, .popover, .caught-up")) return;
+    if (openPopover) return; // this tap only closes the open popover
+    const now = Date.now();
+    if (now < swallowTapUntil) return;
+    if (lastTap && lastTap.reel === reel && now - lastTap.time < DOUBLE_TAP_MS) {
+      // A second (or third…) quick tap: a like, never an unlike; the pending pause is called off.
+      clearTimeout(tapTimer);
+      tapTimer = 0;
+      lastTap.time = now;
+      doubleTap(reel, event);
+      return;
+    }
+    lastTap = { reel: reel, time: now };
+    clearTimeout(tapTimer);
+    tapTimer = setTimeout(function () { tapTimer = 0; togglePlay(reel); }, DOUBLE_TAP_MS);
+  }
+
+  function doubleTap(reel, event) {
+    if (!signedIn) { say("Log in to like videos."); return; }
+    const box = reel.stage.getBoundingClientRect();
+    const heart = el("div", { class: "heart", "aria-hidden": "true" });
+    heart.appendChild(icon("like"));
+    heart.style.left = (event.clientX - box.left) + "px";
+    heart.style.top = (event.clientY - box.top) + "px";
+    heart.style.setProperty("--tilt", (Math.random() * 30 - 15).toFixed(1) + "deg");
+    reel.stage.appendChild(heart);
+    const gone = function () { heart.remove(); };
+    heart.addEventListener("animationend", gone);
+    setTimeout(gone, 1500);
+    if (reel.likeBtn.getAttribute("aria-pressed") !== "true") react(reel, "like", reel.likeBtn, true);
+  }
+
+  function togglePlay(reel) {
+    const index = reels.indexOf(reel);
+    if (index !== active) { go(index); return; }
+    const video = reel.video;
+    if (video.paused) {
+      reel.userPaused = false;
+      indicate(reel, "playing");
+      play(reel);
+    } else {
+      reel.userPaused = true;
+      video.pause();
+      indicate(reel, "paused");
+      say("Paused");
+    }
+  }
+
+  // "paused" stays up while the video is paused; "playing" shows briefly and fades; "" hides it.
+  function indicate(reel, state) {
+    const node = reel.indicator;
+    node.classList.remove("flash");
+    if (state) node.dataset.state = state; else delete node.dataset.state;
+    if (state) { void node.offsetWidth; node.classList.add("flash"); }
+  }
+
+  function play(reel) {
+    const video = reel.video;
+    video.muted = muted;
+    const started = video.play();
+    if (!started) return;
+    started.catch(function (err) {
+      // Sound without a gesture is refused: play muted, and bring the sound back with the next gesture.
+      if (err && err.name === "NotAllowedError" && !video.muted && reels[active] === reel) {
+        applyMuted(true);
+        soundPending = wantSound;
+        video.play().catch(function () {});
+      }
+    });
+  }
+
+  function applyMuted(value) {
+    muted = value;
+    reels.forEach(function (reel) {
+      reel.video.muted = muted;
+      reel.mute.setAttribute("aria-pressed", muted ? "true" : "false");
+    });
+  }
+
+  // remember: false when the remembered choice comes back by itself (nothing new to store).
+  function setMuted(value, remember) {
+    soundPending = false;
+    applyMuted(value);
+    if (remember !== false) {
+      wantSound = !value;
+      try { window.localStorage.setItem(SOUND_KEY, value ? "off" : "on"); } catch (_e) { /* storage blocked */ }
+    }
+    const reel = reels[active];
+    if (reel && !value && reel.video.paused && !reel.userPaused) play(reel);
+    say(value ? "Sound off" : "Sound on");
+  }
+
+  function toggleMute() {
+    setMuted(!muted);
+  }
+
+  // The viewer's first gesture brings back a remembered "sound on" (the sound button and m speak for themselves).
+  function onGesture(event) {
+    if (!soundPending || !reels[active]) return;
+    if (event.type === "keydown" && (event.altKey || event.ctrlKey || event.metaKey || /^(m|M|Escape|Tab|Shift)$/.test(event.key))) return;
+    const target = event.target instanceof Element ? event.target : null;
+    if (target && target.closest("button.mute")) return;
+    if (navigator.userActivation && !navigator.userActivation.isActive) return;
+    setMuted(false, false);
+    if (event.type !== "keydown" && target && target.closest(".reel-stage") && !target.closest("a, button, .progress")) {
+      swallowTapUntil = Date.now() + 500;
+    }
+  }
+  ["pointerup", "touchend", "keydown"].forEach(function (type) { document.addEventListener(type, onGesture, true); });
+
+  function clock(seconds) {
+    const s = Math.max(0, Math.floor(seconds || 0));
+    return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
+
+  function duration(reel) {
+    const d = reel.video.duration;
+    return isFinite(d) && d > 0 ? d : 0;
+  }
+
+  // Draw the bar's position; with full, its numbers for assistive technology too.
+  function paint(reel, full) {
+    const d = duration(reel);
+    const t = reel.video.currentTime || 0;
+    reel.progress.style.setProperty("--p", d ? String(Math.min(1, t / d)) : "0");
+    if (!full) return;
+    reel.progress.setAttribute("aria-valuemax", String(Math.round(d || reel.data.duration || 0)));
+    reel.progress.setAttribute("aria-valuenow", String(Math.round(t)));
+    reel.progress.setAttribute("aria-valuetext", clock(t) + " of " + clock(d || reel.data.duration));
+  }
+
+  // A smooth bar for the video playing (timeupdate comes only a few times a second).
+  function animate() {
+    if (frame) return;
+    const step = function () {
+      frame = 0;
+      const reel = reels[active];
+      if (!reel) return;
+      paint(reel, false);
+      if (!reel.video.paused) frame = window.requestAnimationFrame(step);
+    };
+    frame = window.requestAnimationFrame(step);
+  }
+
+  function seek(reel, seconds) {
+    const d = duration(reel);
+    if (!d) return;
+    const to = Math.max(0, Math.min(d - 0.05, seconds));
+    reel.video.currentTime = to;
+    if (reel.seen) reel.seen.lastTime = to; // a seek is neither watching nor a loop
+    paint(reel, true);
+  }
+
+  function progressBar(reel) {
+    const bar = el("div", {
+      class: "progress", role: "slider", tabindex: "0", "aria-label": "Seek",
+      "aria-valuemin": "0", "aria-valuemax": String(Math.round(reel.data.duration || 0)), "aria-valuenow": "0",
+      "aria-valuetext": "0:00 of " + clock(reel.data.duration),
+    });
+    const track = el("div", { class: "progress-track" });
+    track.appendChild(el("div", { class: "progress-fill" }));
+    track.appendChild(el("div", { class: "progress-thumb" }));
+    bar.appendChild(track);
+
+    const fromPointer = function (event) {
+      const box = bar.getBoundingClientRect();
+      if (!box.width) return;
+      seek(reel, Math.max(0, Math.min(1, (event.clientX - box.left) / box.width)) * duration(reel));
+    };
+    bar.addEventListener("pointerdown", function (event) {
+      if (event.button !== 0) return;
+      if (reels[active] !== reel) go(reels.indexOf(reel));
+      reel.scrubbing = true;
+      bar.classList.add("scrubbing");
+      try { bar.setPointerCapture(event.pointerId); } catch (_e) { /* not capturable */ }
+      fromPointer(event);
+    });
+    bar.addEventListener("pointermove", function (event) { if (reel.scrubbing) fromPointer(event); });
+    const done = function () {
+      reel.scrubbing = false;
+      bar.classList.remove("scrubbing");
+    };
+    bar.addEventListener("pointerup", done);
+    bar.addEventListener("pointercancel", done);
+    bar.addEventListener("lostpointercapture", done);
+    bar.addEventListener("keydown", function (event) {
+      if (event.altKey || event.ctrlKey || event.metaKey) return;
+      const d = duration(reel);
+      const small = Math.min(5, Math.max(1, d / 10));
+      const t = reel.video.currentTime || 0;
+      let to = null;
+      if (event.key === "ArrowRight" || event.key === "ArrowUp") to = t + small;
+      else if (event.key === "ArrowLeft" || event.key === "ArrowDown") to = t - small;
+      else if (event.key === "PageUp") to = t + d / 5;
+      else if (event.key === "PageDown") to = t - d / 5;
+      else if (event.key === "Home") to = 0;
+      else if (event.key === "End") to = d;
+      if (to === null) return;
+      event.preventDefault();
+      event.stopPropagation(); // arrows seek here rather than move between videos
+      seek(reel, to);
+    });
+    return bar;
+  }
+
+  // --- comments: a panel beside the video on wide screens; the video's page on phones --------------------------
+  const commentsPanel = document.getElementById("comments-panel");
+  const feedMain = document.getElementById("feed-main");
+  const wide = window.matchMedia("(min-width: 900px)");
+  let commentsView = null; // ReelmComments' panel, made on first use
+  let commentsFor = null; // the reel whose comments the open panel shows
+
+  function openComments(reel) {
+    if (!commentsPanel || !wide.matches || !window.ReelmComments) {
+      window.location.href = reel.data.urls.page + "#comments";
+      return;
+    }
+    if (commentsFor === reel) { closeComments(true); return; }
+    const index = reels.indexOf(reel);
+    if (index !== active) go(index);
+    commentsPanel.hidden = false;
+    feedMain.classList.add("with-comments");
+    showComments(reel);
+    document.getElementById("comments-panel-title").focus();
+  }
+
+  function commentCount(reel, delta) {
+    const count = reel.commentsBtn.querySelector(".count");
+    count.textContent = String(Math.max(0, Number(count.textContent) + delta));
+    if (commentsFor === reel) document.getElementById("comments-panel-count").textContent = count.textContent;
+  }
+
+  function showComments(reel) {
+    if (commentsFor === reel) return;
+    if (commentsFor) commentsFor.commentsBtn.setAttribute("aria-expanded", "false");
+    commentsFor = reel;
+    reel.commentsBtn.setAttribute("aria-controls", "comments-panel");
+    reel.commentsBtn.setAttribute("aria-expanded", "true");
+    document.getElementById("comments-panel-count").textContent = reel.commentsBtn.querySelector(".count").textContent;
+    document.getElementById("comments-panel-page").href = reel.data.urls.page + "#comments";
+    if (!commentsView) {
+      commentsView = window.ReelmComments.panel({
+        list: document.getElementById("comments-panel-list"),
+        form: document.getElementById("comments-panel-form"),
+        text: document.getElementById("comments-panel-body"),
+        status: document.getElementById("comments-panel-status"),
+        signedIn: signedIn,
+      });
+    }
+    commentsView.show(reel.data.id, function (delta) { commentCount(reel, delta); });
+  }
+
+  function closeComments(returnFocus) {
+    if (!commentsPanel || commentsPanel.hidden) return;
+    commentsPanel.hidden = true;
+    feedMain.classList.remove("with-comments");
+    const reel = commentsFor;
+    commentsFor = null;
+    if (!reel) return;
+    reel.commentsBtn.setAttribute("aria-expanded", "false");
+    if (returnFocus) reel.commentsBtn.focus();
+  }
+
+  if (commentsPanel) {
+    document.getElementById("comments-panel-close").addEventListener("click", function () { closeComments(true); });
+    wide.addEventListener("change", function (event) { if (!event.matches) closeComments(false); });
   }
 
   function attach(reel) {
@@ -316,20 +637,32 @@
     if (undo && undo.landedOn !== index && !undoBox.contains(document.activeElement)) hideUndo();
     active = index;
     startWatching(reels[index]);
+    warm(index);
     reels.forEach(function (reel, i) {
-      if (i >= index - 1 && i <= index + 2) attach(reel); // the one before stays warm, the next two preload
-      else if (Math.abs(i - index) > 4) detach(reel);
       reel.el.classList.toggle("active", i === index);
       if (i === index) {
         reel.el.setAttribute("aria-current", "true");
-        reel.video.muted = muted;
-        reel.video.play().catch(function () { /* autoplay may need a gesture */ });
+        reel.userPaused = false; // coming back to a video plays it again
+        indicate(reel, "");
+        play(reel); // autoplay may need a gesture: play() falls back to muted
+        paint(reel, true);
       } else {
         reel.el.removeAttribute("aria-current");
         reel.video.pause();
+        if (reel.userPaused) { reel.userPaused = false; indicate(reel, ""); }
       }
     });
+    if (commentsFor) showComments(reels[index]);
     if (visibleFrom(index + 1, 1).length < 3) more();
+  }
+
+  // The one before stays warm and the next two preload (hls.js attached, or preload=auto), so a swipe is instant;
+  // those far away let their media go.
+  function warm(index) {
+    reels.forEach(function (reel, i) {
+      if (i >= index - 1 && i <= index + 2) attach(reel);
+      else if (Math.abs(i - index) > 4) detach(reel);
+    });
   }
 
   function go(index) {
@@ -351,24 +684,19 @@
     if (next.length) go(next[0]);
   }
 
-  function toggleMute() {
-    muted = !muted;
-    reels.forEach(function (reel) { reel.video.muted = muted; });
-    say(muted ? "Sound off" : "Sound on");
-  }
-
   function more() {
     if (loading || !cursor) return;
     loading = true;
     feed.setAttribute("aria-busy", "true");
     fetch(source + "?cursor=" + encodeURIComponent(cursor), { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(new Error(String(r.status))); })
-      .then(function (page) { cursor = page.next_cursor; add(page.items); })
+      .then(function (page) { cursor = page.next_cursor; add(page.items, false); })
       .catch(function () { say("Could not load more videos."); })
       .finally(function () { loading = false; feed.removeAttribute("aria-busy"); });
   }
 
-  function add(items) {
+  // The empty state is for an empty first page only (what later pages bring never shows it).
+  function add(items, firstPage) {
     const seen = new Set(reels.map(function (r) { return r.data.id; }));
     items.forEach(function (item) {
       if (seen.has(item.id)) return;
@@ -377,8 +705,8 @@
       choices.forEach(function (choice) { if (matches(reel, choice)) hide(reel, choice.id); });
     });
     renumber();
-    empty.hidden = visibleFrom(0, 1).length > 0;
-    if (active >= 0) { const keep = active; active = -1; activate(keep); }
+    if (firstPage) empty.hidden = visibleFrom(0, 1).length > 0;
+    if (active >= 0) warm(active); // the new videos right after this one preload; what plays goes on as it was
   }
 
   // The reel most in view becomes active (touch swipes and native scrolling land here).
@@ -391,11 +719,23 @@
   document.addEventListener("keydown", function (event) {
     const target = event.target;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === "Escape" && !openPopover && commentsFor && commentsPanel.contains(target)) {
+      event.preventDefault();
+      closeComments(true);
+      return;
+    }
     if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    if (commentsFor && commentsPanel.contains(target) && /^(Arrow|Page|Home|End| )/.test(event.key)) return; // it scrolls
     if (event.key === "Escape" && openPopover) { event.preventDefault(); closePopover(true); return; }
+    if (event.key === "Escape" && commentsFor) { event.preventDefault(); closeComments(true); return; }
     if (event.key === "ArrowDown" || event.key === "j") { event.preventDefault(); step(1); }
     else if (event.key === "ArrowUp" || event.key === "k") { event.preventDefault(); step(-1); }
     else if (event.key === "m") { event.preventDefault(); toggleMute(); }
+    else if (event.key === "l" && reels[active]) { event.preventDefault(); reels[active].likeBtn.click(); }
+    else if (event.key === " " && reels[active] && !(target && target.closest && target.closest("button, a, summary, [role=slider]"))) {
+      event.preventDefault();
+      togglePlay(reels[active]);
+    }
   });
 
   // One wheel gesture moves one video, however many events it fires.
@@ -422,7 +762,7 @@
       flush(true);
     } else {
       if (reel.seen) reel.seen.lastTime = reel.video.currentTime || 0;
-      reel.video.play().catch(function () {});
+      if (!reel.userPaused) play(reel);
     }
   });
 
@@ -578,7 +918,7 @@
       stopWatching(wasActive);
       const next = visibleFrom(active + 1, 1).concat(visibleFrom(active - 1, -1));
       if (next.length) go(next[0]);
-      else { empty.hidden = false; more(); }
+      else { say("Nothing more here right now."); more(); }
     } else if (wasActive) {
       wasActive.el.scrollIntoView({ block: "start", behavior: "auto" }); // reels above it may have gone
     }
@@ -628,7 +968,7 @@
       if (r.status !== 204 && r.status !== 404) return Promise.reject(new Error(String(r.status)));
       restore(state.choice.id);
       hideUndo();
-      empty.hidden = visibleFrom(0, 1).length > 0;
+      if (visibleFrom(0, 1).length) empty.hidden = true;
       const index = reels.indexOf(state.origin);
       if (!state.origin.el.hidden) {
         go(index);
@@ -670,6 +1010,6 @@
     });
   }
 
-  add(first.items);
+  add(first.items, true);
   if (reels.length) activate(0);
 })();
