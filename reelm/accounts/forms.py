@@ -16,6 +16,13 @@ class ProfileForm(forms.Form):
     display_name = forms.CharField(max_length=60, required=False)
     bio = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}))
     avatar = forms.FileField(required=False, help_text="JPEG, PNG or WebP; cropped square.")
+    is_private = forms.BooleanField(
+        label="Private account",
+        required=False,
+        help_text="Only followers you approve can see your videos and your follower and following lists; anyone "
+        "else must ask to follow you. Your name, bio and avatar stay visible. Turning this off approves every "
+        "pending request.",
+    )
 
 
 class TokenForm(forms.Form):

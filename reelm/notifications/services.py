@@ -64,9 +64,14 @@ def _unread(recipient_id: Any, actor_id: Any, *kinds: str, video_id: Any = None)
     return queryset
 
 
-def notifications_mark_read(*, recipient_id: uuid.UUID, ids: Iterable[uuid.UUID] | None = None) -> int:
-    """Mark the recipient's unread notifications read: all of them, or only ``ids`` (others' ids are ignored)."""
+def notifications_mark_read(
+    *, recipient_id: uuid.UUID, ids: Iterable[uuid.UUID] | None = None, up_to: uuid.UUID | None = None
+) -> int:
+    """Mark the recipient's unread notifications read: all of them, or only ``ids`` (others' ids are ignored), or
+    only those up to the notification ``up_to`` (ids are time-ordered: what a page showed, and everything older)."""
     queryset = Notification.objects.filter(owner_id=recipient_id, read_at__isnull=True)
     if ids is not None:
         queryset = queryset.filter(id__in=list(ids))
+    if up_to is not None:
+        queryset = queryset.filter(id__lte=up_to)
     return queryset.update(read_at=timezone.now())

@@ -31,11 +31,19 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
         }
         for n in found
     ]
-    return render(
+    if found and before is None:
+        # Opening the inbox reads it, as on TikTok: everything up to the newest shown is marked read before the
+        # page (and its header bell) is drawn, so the badge clears now and stays cleared. The items above keep
+        # their unread mark for this one view; a notification arriving meanwhile stays unread.
+        services.notifications_mark_read(recipient_id=me.id, up_to=found[0].id)
+    response = render(
         request,
         "notifications/list.html",
         {"items": items, "next_cursor": found[-1].id if more else None},
     )
+    # Never from the back/forward cache or an HTTP cache: a page drawn before would show an old badge.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

@@ -4,11 +4,12 @@ in SQL with the rules of ``reelm.videos.selectors.can_view``."""
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
 from reelm.accounts.models import User
 from reelm.core.errors import InvalidInput, NotFound
@@ -79,20 +80,61 @@ def search(*, query: str, viewer: Any, types: tuple[str, ...] = TYPES, limit: in
     if not terms:
         return results
     engine = backend()
-    if "accounts" in types:
+    account_keys: list[str] = []
+    if "accounts" in types or "videos" in types:
         # Accounts blocked either way are not found; muted ones still are.
         accounts = User.objects.filter(not_hidden(viewer, "id"), is_active=True)
-        keys = engine.match("account", terms, within=accounts, limit=limit)
-        results.accounts = _in_order(User.objects.filter(id__in=keys), keys)
+        account_keys = engine.match("account", terms, within=accounts, limit=limit)
+    if "accounts" in types:
+        results.accounts = _in_order(User.objects.filter(id__in=account_keys), account_keys)
     if "videos" in types:
         keys = engine.match("video", terms, within=visible_videos(viewer), limit=limit)
-        results.videos = video_cards([uuid.UUID(key) for key in keys], viewer)
+        ids = [uuid.UUID(key) for key in keys]
+        if len(ids) < limit and account_keys:
+            ids += _videos_by_authors(account_keys, terms, viewer, exclude=ids, limit=limit - len(ids))
+        results.videos = video_cards(ids, viewer)
     if "hashtags" in types:
         # Only tags with a video this viewer can see, so a tag used only privately never shows up.
         tagged = Hashtag.objects.filter(video_links__video__in=visible_videos(viewer))
         keys = engine.match("hashtag", terms, within=tagged, limit=limit)
         results.hashtags = _in_order(_with_counts(Hashtag.objects.filter(id__in=keys), viewer), keys)
     return results
+
+
+def _videos_by_authors(
+    account_keys: list[str], terms: list[str], viewer: Any, *, exclude: list[uuid.UUID], limit: int
+) -> list[uuid.UUID]:
+    """Visible videos by the accounts whose username or display name matched (not only their bio): a search for
+    a creator's name finds their videos too, after the caption matches. Best-matching creator first, then newest.
+
+    The full-text match is the backend's (the same on SQLite and PostgreSQL); this only checks which words hit the
+    name, in Python, with the backends' rule (each word a prefix of a word of the name, without regard to case)."""
+    authors = [uuid.UUID(key) for key in account_keys]
+    names = {
+        row[0]: row[1:] for row in User.objects.filter(id__in=authors).values_list("id", "username", "display_name")
+    }
+    by_name = [a for a in authors if a in names and _name_matches(terms, *names[a])]
+    if not by_name:
+        return []
+    creator_rank = Case(*(When(owner_id=a, then=Value(n)) for n, a in enumerate(by_name)), output_field=IntegerField())
+    found = visible_videos(viewer).filter(owner_id__in=by_name).exclude(id__in=exclude)
+    return list(found.order_by(creator_rank, "-id").values_list("id", flat=True)[:limit])
+
+
+def _folded_words(text: str) -> list[str]:
+    plain = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return re.findall(r"[^\W_]+", plain)
+
+
+def _name_matches(terms: list[str], username: str, display_name: str) -> bool:
+    """Every search word is a prefix of a word of the username or the display name (accents and case folded)."""
+    words = _folded_words(username) + _folded_words(display_name)
+    for term in terms:
+        parts = _folded_words(term)
+        if not parts or not all(any(w.startswith(p) for w in words) for p in parts):
+            return False
+    return True
 
 
 def _with_counts(hashtags: QuerySet[Hashtag], viewer: Any) -> QuerySet[Hashtag]:

@@ -8,8 +8,9 @@ from typing import Any
 from django.db.models import Sum
 
 from reelm.accounts.models import User
-from reelm.relations.models import FollowStatus
-from reelm.relations.selectors import follow_status
+from reelm.recommend.models import VideoSignal
+from reelm.relations.models import Follow, FollowStatus
+from reelm.relations.selectors import follow_status, followers_of, following_of
 from reelm.social.models import Comment, Like
 from reelm.social.selectors import comments_of_video, viewer_comment_likes
 from reelm.videos.models import Video, Visibility
@@ -70,3 +71,41 @@ def comment_threads(video: Video, viewer: Any, *, limit: int = 50, reply_limit: 
             bucket.append(reply)
     liked = viewer_comment_likes(viewer, [c.id for c in top] + [r.id for rs in replies.values() for r in rs])
     return [Thread(comment=c, liked=c.id in liked, replies=[(r, r.id in liked) for r in replies[c.id]]) for c in top]
+
+
+def view_counts(video_ids: list[Any]) -> dict[Any, int]:
+    """How many times each video was shown (its ``VideoSignal.impressions``; 0 before it has one): one query."""
+    if not video_ids:
+        return {}
+    found = dict(VideoSignal.objects.filter(video_id__in=video_ids).values_list("video_id", "impressions"))
+    return {video_id: int(found.get(video_id, 0)) for video_id in video_ids}
+
+
+def with_views(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cards for a page's grid, each with ``views`` added (copies: the API's cards stay as they are)."""
+    views = view_counts([card["id"] for card in cards])
+    return [{**card, "views": views.get(card["id"], 0)} for card in cards]
+
+
+def lists_visible(account: User, viewer: Any) -> bool:
+    """Whether the viewer may open the account's follower and following lists: the API's rule (a private account
+    shows them only to itself, staff and approved followers)."""
+    return can_see_profile_videos(account, viewer)
+
+
+FOLLOW_LISTS = ("followers", "following")
+
+
+def follow_list(account: User, viewer: Any, which: str, *, before: Any = None, limit: int = 50) -> list[Follow]:
+    """One page of the account's followers or followings (``Forbidden`` when private to this viewer), as the API
+    reads them: accepted follows, newest first, accounts hidden from the viewer left out."""
+    read = followers_of if which == "followers" else following_of
+    return read(account, viewer, before=before, limit=limit)
+
+
+def follow_states(viewer: Any, accounts: list[User]) -> dict[Any, str]:
+    """The viewer's follow status towards each of these accounts ("accepted", "pending"; absent: none)."""
+    if not getattr(viewer, "is_authenticated", False) or not accounts:
+        return {}
+    rows = Follow.objects.filter(owner_id=viewer.id, followee_id__in=[a.id for a in accounts])
+    return dict(rows.values_list("followee_id", "status"))

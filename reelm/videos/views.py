@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 from reelm.accounts.auth import current_user
 from reelm.core.errors import NotFound, ReelmError
 from reelm.videos import selectors, services
+from reelm.videos.captions import CAPTION_MAX
 from reelm.videos.cards import card_json, video_card
 from reelm.videos.embed import embeddable
 from reelm.videos.forms import UploadForm, VideoEditForm
@@ -27,7 +28,15 @@ def upload(request: HttpRequest) -> HttpResponse:
     owner = current_user(request)
     # A posted form shows what was posted: only a new one needs the uploader's default language.
     initial = {"language": default_language(owner)} if request.method != "POST" else None
-    form = UploadForm(request.POST or None, request.FILES or None, initial=initial)
+    posted = request.POST.copy() if request.POST else None
+    if posted is not None and "caption" in posted:
+        # A browser sends a line break as CRLF; the page counted it as one character, as the API does.
+        posted["caption"] = str(posted.get("caption", "")).replace("\r\n", "\n")
+    form = UploadForm(posted, request.FILES or None, initial=initial)
+    form.fields["caption"].error_messages["max_length"] = (
+        "The caption is too long: %(show_value)d characters, and captions are limited to %(limit_value)d. "
+        "Shorten it and upload again."
+    )
     if request.method == "POST" and form.is_valid():
         try:
             video = services.video_create(
@@ -42,12 +51,37 @@ def upload(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("video", video_id=video.id)
     limit_mib = settings.REELM_MAX_UPLOAD_BYTES // (1024 * 1024)
+    _describe(form)
     return render(
         request,
         "videos/upload.html",
-        {"form": form, "limit_mib": limit_mib},
+        {
+            "form": form,
+            "limit_mib": limit_mib,
+            "caption_max": CAPTION_MAX,
+            "caption_max_text": f"{CAPTION_MAX:,}".replace(",", "\u00a0"),
+        },
         status=400 if form.errors else 200,
     )
+
+
+def _describe(form: UploadForm) -> None:
+    """Prepare the form for the page: each field described by its error, its help and (the caption) its
+    countdown; the caption box takes any length (the page counts down and refuses too long a caption with a
+    message rather than cutting the text off; the form's limit still holds on the server)."""
+    caption = form.fields["caption"]
+    caption.widget.attrs.pop("maxlength", None)
+    caption.widget.attrs["data-maxlength"] = str(CAPTION_MAX)
+    for name, field in form.fields.items():
+        described = [f"id_{name}_error"] if name in ("file", "caption") or form.errors.get(name) else []
+        if name == "caption":
+            described.append("caption-count")
+        if field.help_text:
+            described.append(f"id_{name}_helptext")
+        if described:
+            field.widget.attrs["aria-describedby"] = " ".join(described)
+        if form.errors.get(name):
+            field.widget.attrs["aria-invalid"] = "true"
 
 
 @login_required

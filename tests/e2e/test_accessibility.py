@@ -40,7 +40,22 @@ def test_main_pages_have_no_accessibility_violations(
         interval=0.5,
         message="the video never became ready",
     )
-    anonymous_pages = ["/", "/login", "/signup", f"/v/{video_id}", "/@access_author", "/search?q=accessible"]
+    fan = sign_up_with_token(base, "access_fan", PASSWORD, token_name="a11y")
+    assert fan.post("/api/users/access_author/follow").status == 201
+    assert fan.request("PUT", f"/api/videos/{video_id}/like").status in (200, 201)
+    commented = fan.post(f"/api/videos/{video_id}/comments", json_body={"body": "Nice #a11y @access_author"})
+    assert commented.status == 201, commented.body
+    anonymous_pages = [
+        "/",
+        "/login",
+        "/signup",
+        f"/v/{video_id}",
+        "/@access_author",
+        "/@access_author/followers",
+        "/@access_author/following",
+        "/search?q=accessible",
+        "/search?q=access",
+    ]
     signed_in_pages = [
         "/",
         "/feed/following",
@@ -50,6 +65,9 @@ def test_main_pages_have_no_accessibility_violations(
         "/notifications",
         f"/v/{video_id}",
         "/@access_author",
+        "/@access_author/followers",
+        "/@access_fan",
+        "/search?q=access",
     ]
     violations: list[dict[str, Any]] = []
     with sync_playwright() as playwright:

@@ -11,6 +11,30 @@
     return node;
   }
 
+  // User text with its #hashtags and @mentions as links (the feed's URL shapes); text only ever as text nodes.
+  const TOKEN_RE = /(?<![\p{L}\p{N}_&#])#([\p{L}\p{N}_]{1,100})|(?<![\p{L}\p{N}_@])@([A-Za-z0-9_.]{2,30})/gu;
+  function linked(tag, attrs, text) {
+    const node = el(tag, attrs);
+    let at = 0;
+    let match;
+    TOKEN_RE.lastIndex = 0;
+    while ((match = TOKEN_RE.exec(text)) !== null) {
+      if (match.index > at) node.appendChild(document.createTextNode(text.slice(at, match.index)));
+      if (match[1] !== undefined && !/^\d+$/.test(match[1])) {
+        node.appendChild(el("a", { class: "tag", href: "/tag/" + encodeURIComponent(match[1].toLowerCase()) }, match[0]));
+      } else if (match[2] !== undefined && match[2].replace(/\.+$/, "").length >= 2) {
+        const name = match[2].replace(/\.+$/, "");
+        node.appendChild(el("a", { class: "mention", href: "/@" + encodeURIComponent(name.toLowerCase()) }, "@" + name));
+        if (name.length < match[2].length) node.appendChild(document.createTextNode(match[2].slice(name.length)));
+      } else {
+        node.appendChild(document.createTextNode(match[0]));
+      }
+      at = match.index + match[0].length;
+    }
+    if (at < text.length) node.appendChild(document.createTextNode(text.slice(at)));
+    return node;
+  }
+
   function csrf() {
     const found = document.cookie.split(";").map(function (c) { return c.trim(); })
       .find(function (c) { return c.startsWith("csrftoken="); });
@@ -84,6 +108,20 @@
     });
   }
 
+  // --- video: a long caption is folded to a few lines, with "more" to unfold it ------------------------------
+  const more = document.getElementById("caption-more");
+  const folded = document.getElementById("video-caption");
+  if (more && folded) {
+    folded.classList.add("clamp"); // folded only where the script can unfold it
+    more.hidden = false;
+    more.addEventListener("click", function () {
+      const open = more.getAttribute("aria-expanded") !== "true";
+      folded.classList.toggle("clamp", !open);
+      more.setAttribute("aria-expanded", open ? "true" : "false");
+      more.textContent = open ? "less" : "more";
+    });
+  }
+
   // --- video: comments -----------------------------------------------------------------------------------
   const section = document.getElementById("comments");
   if (section) {
@@ -112,11 +150,11 @@
       head.appendChild(document.createTextNode(" "));
       head.appendChild(el("time", { datetime: c.created_at }, "just now"));
       frag.appendChild(head);
-      frag.appendChild(el("p", { class: "comment-body" }, c.body));
+      frag.appendChild(linked("p", { class: "comment-body user-text" }, c.body));
       const acts = el("p", { class: "comment-actions" });
-      const like = el("button", { type: "button", class: "link c-like", "aria-pressed": c.liked ? "true" : "false",
-        "aria-label": "Like comment" });
+      const like = el("button", { type: "button", class: "link c-like", "aria-pressed": c.liked ? "true" : "false" });
       like.appendChild(el("span", { "aria-hidden": "true" }, "\u2665"));
+      like.appendChild(el("span", { class: "visually-hidden" }, "Like comment"));
       like.appendChild(document.createTextNode(" "));
       like.appendChild(el("span", { class: "count" }, String(c.like_count)));
       acts.appendChild(like);
@@ -267,10 +305,35 @@
         if (followers) {
           const delta = (state === "accepted" ? 1 : 0) - (before === "accepted" ? 1 : 0);
           followers.textContent = String(Math.max(0, Number(followers.textContent) + delta));
+          const label = document.getElementById("follower-label");
+          if (label) label.textContent = Number(followers.textContent) === 1 ? label.dataset.one : label.dataset.other;
         }
         render(state);
         say(state === "pending" ? "Request sent." : "");
       }).catch(function (err) { say(err.message); }).finally(function () { follow.disabled = false; });
+    });
+  }
+
+  // --- follower and following lists: a follow button per account -----------------------------------------------
+  const people = document.getElementById("people");
+  if (people) {
+    const say = sayer(document.getElementById("people-status"));
+    const LABELS = { none: "Follow", pending: "Requested", accepted: "Unfollow" };
+    people.addEventListener("click", function (event) {
+      const btn = event.target.closest("button.follow-toggle");
+      if (!btn) return;
+      const before = btn.dataset.status;
+      const path = "/users/" + encodeURIComponent(btn.dataset.username) + "/follow";
+      btn.disabled = true;
+      const done = before === "none"
+        ? api("POST", path).then(function (out) { return out.status; })
+        : api("DELETE", path).then(function () { return "none"; });
+      done.then(function (state) {
+        btn.dataset.status = state;
+        btn.textContent = LABELS[state];
+        btn.setAttribute("aria-label", LABELS[state] + " @" + btn.dataset.username);
+        say(state === "pending" ? "Request sent." : "");
+      }).catch(function (err) { say(err.message); }).finally(function () { btn.disabled = false; });
     });
   }
 
@@ -291,6 +354,104 @@
       }).catch(function (err) { btn.disabled = false; say(err.message); });
     });
   }
+
+  // --- comments in a panel beside a player elsewhere (the feed), one video at a time ----------------------------
+  // ReelmComments.panel({list, form, text, status, signedIn}) wires the panel once; its show(videoId, onPosted)
+  // loads that video's top-level comments (pinned first, then newest) and posts new ones to it.
+  window.ReelmComments = {
+    panel: function (opts) {
+      const list = opts.list;
+      const form = opts.form;
+      const say = sayer(opts.status);
+      let videoId = null;
+      let onPosted = null;
+      let loads = 0;
+
+      function ago(iso) {
+        const seconds = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
+        if (!isFinite(seconds) || seconds < 60) return "just now";
+        if (seconds < 3600) return Math.floor(seconds / 60) + " min ago";
+        if (seconds < 86400) return Math.floor(seconds / 3600) + " h ago";
+        if (seconds < 86400 * 30) return Math.floor(seconds / 86400) + " d ago";
+        return new Date(iso).toLocaleDateString();
+      }
+
+      function node(c) {
+        const li = el("li", { class: "comment" + (c.pinned ? " pinned" : ""), "data-id": c.id });
+        const head = el("p", { class: "comment-head" });
+        head.appendChild(el("a", { href: "/@" + encodeURIComponent(c.author.username) }, "@" + c.author.username));
+        if (c.pinned) {
+          head.appendChild(document.createTextNode(" "));
+          head.appendChild(el("span", { class: "pin-badge" }, "Pinned"));
+        }
+        head.appendChild(document.createTextNode(" "));
+        head.appendChild(el("time", { datetime: c.created_at }, ago(c.created_at)));
+        li.appendChild(head);
+        li.appendChild(linked("p", { class: "comment-body user-text" }, c.body));
+        const acts = el("p", { class: "comment-actions" });
+        const like = el("button", { type: "button", class: "link c-like", "aria-pressed": c.liked ? "true" : "false" });
+        like.appendChild(el("span", { "aria-hidden": "true" }, "\u2665"));
+        like.appendChild(el("span", { class: "visually-hidden" }, "Like comment"));
+        like.appendChild(document.createTextNode(" "));
+        like.appendChild(el("span", { class: "count" }, String(c.like_count)));
+        acts.appendChild(like);
+        if (c.reply_count) acts.appendChild(el("span", { class: "reply-count" }, c.reply_count + (c.reply_count === 1 ? " reply" : " replies")));
+        li.appendChild(acts);
+        return li;
+      }
+
+      function show(id, posted) {
+        videoId = id;
+        onPosted = posted || null;
+        const load = ++loads;
+        list.textContent = "";
+        list.setAttribute("aria-busy", "true");
+        return api("GET", "/videos/" + encodeURIComponent(id) + "/comments").then(function (page) {
+          if (load !== loads) return;
+          if (!page.items.length) list.appendChild(el("li", { class: "empty" }, "No comments yet."));
+          page.items.forEach(function (c) { list.appendChild(node(c)); });
+        }).catch(function (err) { if (load === loads) say(err.message); })
+          .finally(function () { if (load === loads) list.removeAttribute("aria-busy"); });
+      }
+
+      list.addEventListener("click", function (event) {
+        const btn = event.target.closest("button.c-like");
+        if (!btn || !list.contains(btn)) return;
+        if (!opts.signedIn) { toLogin(); return; }
+        const on = btn.getAttribute("aria-pressed") !== "true";
+        btn.disabled = true;
+        api(on ? "PUT" : "DELETE", "/comments/" + btn.closest("li.comment").dataset.id + "/like").then(function (out) {
+          btn.setAttribute("aria-pressed", out.active ? "true" : "false");
+          btn.querySelector(".count").textContent = String(out.count);
+        }).catch(function (err) { say(err.message); }).finally(function () { btn.disabled = false; });
+      });
+
+      if (form) {
+        const text = opts.text;
+        form.addEventListener("submit", function (event) {
+          event.preventDefault();
+          const body = text.value.trim();
+          if (!body || !videoId) return;
+          const submit = form.querySelector("button[type=submit]");
+          const target = videoId;
+          submit.disabled = true;
+          api("POST", "/videos/" + encodeURIComponent(target) + "/comments", { body: body }).then(function (c) {
+            if (target !== videoId) return;
+            const none = list.querySelector(":scope > li.empty");
+            if (none) none.remove();
+            const pinned = list.querySelector(":scope > li.pinned");
+            list.insertBefore(node(c), pinned ? pinned.nextSibling : list.firstChild);
+            text.value = "";
+            if (onPosted) onPosted(1);
+            say("Comment posted.");
+          }).catch(function (err) { say(err.message); })
+            .finally(function () { submit.disabled = false; });
+        });
+      }
+
+      return { show: show };
+    },
+  };
 
   // --- forms that destroy something ask first ---------------------------------------------------------------
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
