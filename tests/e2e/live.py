@@ -21,7 +21,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from tests.conftest import PASSWORD
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The console script installed next to the interpreter that runs the tests (.venv/bin/reelm).
@@ -366,3 +371,24 @@ def sign_up_with_token(base_url: str, username: str, password: str, *, token_nam
     session = Http(base_url)
     session.login(username, password)
     return Http(base_url, token=session.create_token(token_name))
+
+
+#: The two screens every browser test looks at: a phone and a laptop.
+PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+DESKTOP: dict[str, Any] = {"viewport": {"width": 1366, "height": 768}}
+DEVICES: dict[str, dict[str, Any]] = {"phone": PHONE, "desktop": DESKTOP}
+
+
+def sign_in(browser: Browser, base: str, username: str, device: dict[str, Any], errors: list[str]) -> Page:
+    """A browser context on ``base`` signed in as ``username``, collecting page errors into ``errors``."""
+    context = browser.new_context(base_url=base, **device)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto("/login")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(base + "/")
+    return page

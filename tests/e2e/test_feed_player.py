@@ -9,17 +9,24 @@ import json
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.conftest import PASSWORD, make_clip
-from tests.e2e.live import CHROMIUM, CHROMIUM_ARGS, Http, ReelmProcess, sign_up_with_token, wait_for
+from tests.e2e.live import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    PHONE,
+    Http,
+    ReelmProcess,
+    sign_in,
+    sign_up_with_token,
+    wait_for,
+)
 from tests.e2e.test_feed import assert_plays, reel, video_js
 
-PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-DESKTOP: dict[str, Any] = {"viewport": {"width": 1366, "height": 768}}
 SOUND_KEY = "reelm:sound"
 
 
@@ -40,20 +47,6 @@ def _seed(base: str, tmp_path: Path, count: int, duration: float) -> list[str]:
             message=f"video {video_id} never became ready",
         )
     return ids
-
-
-def _sign_in(browser: Browser, base: str, username: str, device: dict[str, Any], errors: list[str]) -> Page:
-    context = browser.new_context(base_url=base, **device)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-    page.goto("/login")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(base + "/")
-    return page
 
 
 def _open_feed(page: Page, count: int) -> None:
@@ -138,7 +131,7 @@ def test_player_controls_layout_and_comments_panel(
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             # === the phone ==========================================================================================
-            page = _sign_in(browser, base, "player_fan", PHONE, errors)
+            page = sign_in(browser, base, "player_fan", PHONE, errors)
             _open_feed(page, 3)
             assert_plays(page, 0)
             stage0 = f"{reel(0)} .reel-stage"
@@ -274,7 +267,7 @@ def test_player_controls_layout_and_comments_panel(
             page.screenshot(path=out / "phone-feed-liked.png")
 
             # === the desktop ======================================================================================
-            wide = _sign_in(browser, base, "player_fan", DESKTOP, errors)
+            wide = sign_in(browser, base, "player_fan", DESKTOP, errors)
             _open_feed(wide, 3)
             assert_plays(wide, 0)
             _fits_the_window(wide)

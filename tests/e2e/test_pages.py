@@ -7,18 +7,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.conftest import PASSWORD, make_clip
-from tests.e2e.live import CHROMIUM, CHROMIUM_ARGS, Http, ReelmProcess, sign_up_with_token, wait_for
+from tests.e2e.live import CHROMIUM, CHROMIUM_ARGS, DEVICES, Http, ReelmProcess, sign_up_with_token, wait_for
 
-DEVICES: dict[str, dict[str, Any]] = {
-    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
-    "desktop": {"viewport": {"width": 1366, "height": 768}},
-}
 LONG_CAPTION = "W" * 2200
 CAPTION = "Golden hour at the skatepark #skate #sunset with @page_viewer — who's coming tomorrow?"
 NO_SIDEWAYS_SCROLL = "() => [document.documentElement.scrollWidth, window.innerWidth]"

@@ -10,15 +10,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.conftest import PASSWORD, make_clip
-from tests.e2e.live import CHROMIUM, CHROMIUM_ARGS, Http, ReelmProcess, sign_up_with_token, wait_for
+from tests.e2e.live import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    PHONE,
+    Http,
+    ReelmProcess,
+    sign_in,
+    sign_up_with_token,
+    wait_for,
+)
 from tests.e2e.test_accessibility import AXE
 from tests.e2e.test_feed import reel
 
-PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 800}}
 POPULAR = "Popular recent public videos (the same ranking for everyone)"
 
 
@@ -41,20 +49,6 @@ def _seed(base: str, tmp_path: Path) -> dict[str, list[str]]:
                 message=f"video {video_id} never became ready",
             )
     return made
-
-
-def _sign_in(browser: Browser, base: str, username: str, device: dict[str, Any], errors: list[str]) -> Page:
-    context = browser.new_context(base_url=base, **device)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-    page.goto("/login")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(base + "/")
-    return page
 
 
 def _open_feed(page: Page) -> None:
@@ -135,7 +129,7 @@ def test_why_not_interested_undo_and_turning_personalisation_off(
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = _sign_in(browser, base, "chooser", PHONE, errors)
+            page = sign_in(browser, base, "chooser", PHONE, errors)
 
             # --- a new account is asked for interests; "Not now" puts the prompt away for good ----------------
             _open_feed(page)

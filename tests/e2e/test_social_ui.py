@@ -16,13 +16,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import PASSWORD, make_clip
-from tests.e2e.live import CHROMIUM, CHROMIUM_ARGS, Http, ReelmProcess, sign_up_with_token, wait_for
+from tests.e2e.live import CHROMIUM, CHROMIUM_ARGS, DEVICES, Http, ReelmProcess, sign_up_with_token, wait_for
 from tests.e2e.test_feed import assert_plays, reel, video_js
-
-DEVICES: dict[str, dict[str, Any]] = {
-    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
-}
 
 
 def _signed_in(browser: Browser, base: str, username: str, device: dict[str, Any], errors: list[str]) -> Page:
