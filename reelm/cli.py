@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -51,7 +52,7 @@ def _worker_command(threads: int | None) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Migrate, then run the web server and a worker together until Ctrl-C."""
-    _manage("migrate", "--no-input", "--verbosity", "1")
+    _migrate_all("--verbosity", "1")
     children = [
         subprocess.Popen(_serve_command(args.bind, args.web_workers, args.threads)),
         subprocess.Popen(_worker_command(args.worker_threads)),
@@ -154,8 +155,19 @@ def _queue_option(text: str) -> tuple[str, int | None]:
         raise argparse.ArgumentTypeError(f"{text!r}: the threads after '=' must be a whole number, 1 or more") from None
 
 
+def _migrate_all(*options: str) -> None:
+    """The directory's database first, then each realm's: a realm's account rows refer to directory entries."""
+    _django()
+    from django.conf import settings
+
+    for alias in settings.DATABASES:
+        if len(settings.DATABASES) > 1:
+            print(f"Database {alias}:", flush=True)
+        _manage("migrate", "--no-input", "--database", alias, *options)
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
-    _manage("migrate", "--no-input")
+    _migrate_all()
     return 0
 
 
@@ -200,16 +212,18 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
         )
         return 2
     _django()
-    from django.db import IntegrityError, transaction
+    from django.db import IntegrityError
 
+    from reelm.accounts.models import User
     from reelm.accounts.services import user_create
+    from reelm.core import realms
     from reelm.core.errors import ReelmError
 
+    realm = args.realm or realms.default_realm()
     try:
-        with transaction.atomic():
-            user = user_create(username=username, password=password, email=args.email or "")
-            user.is_staff = user.is_superuser = True
-            user.save(update_fields=["is_staff", "is_superuser"])
+        user = user_create(username=username, password=password, email=args.email or "", realm=realm)
+        with realms.working_for(realm):
+            User.objects.filter(id=user.id).update(is_staff=True, is_superuser=True)
     except ReelmError as exc:
         print(f"reelm: {exc.message} Nothing was created.", file=sys.stderr)
         return 2
@@ -243,12 +257,32 @@ def cmd_manage(args: argparse.Namespace) -> int:
 def cmd_storage_migrate(args: argparse.Namespace) -> int:
     """Copy, verify, switch and purge, as asked; each step refuses rather than risk an object."""
     _django()
-    from reelm.storage import migration
-    from reelm.storage.base import StorageError
+    from reelm.core import realms
     from reelm.storage.console import Output
 
     out = Output()
+    if realms.configured():
+        try:
+            args.realm = realms.realm(args.realm or realms.default_realm()).name
+        except realms.RealmError as exc:
+            out.error(str(exc))
+            return 2
+        working_for: contextlib.AbstractContextManager[object] = realms.working_for(args.realm)
+    else:  # one database: the realms of REELM_REALM_STORAGE_URLS share it
+        args.realm = args.realm or "default"
+        working_for = contextlib.nullcontext()
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as cleanly as on Ctrl-C
+    try:
+        with working_for:
+            return _storage_command(args, out)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _storage_command(args: argparse.Namespace, out: Output) -> int:
+    from reelm.storage import migration
+    from reelm.storage.base import StorageError
+
     try:
         if args.keep_copies and not args.abort:
             out.error("--keep-copies goes with --abort")
@@ -276,8 +310,6 @@ def cmd_storage_migrate(args: argparse.Namespace) -> int:
             "(meanwhile the site keeps writing to both stores and reading from either)."
         )
         return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _storage_migrate(args: argparse.Namespace, out: Output) -> int:
@@ -349,8 +381,9 @@ def cmd_storage_status(args: argparse.Namespace) -> int:
     _django()
     from django.db import DatabaseError, connection
 
+    from reelm.core import realms
     from reelm.storage.console import Output
-    from reelm.storage.models import MigrationRun, ObjectState, StoreConfig
+    from reelm.storage.models import StoreConfig
     from reelm.storage.presence import alive_processes
     from reelm.storage.routing import current_route
 
@@ -363,14 +396,23 @@ def cmd_storage_status(args: argparse.Namespace) -> int:
             raise
         out.error("the database has no tables yet: run `reelm migrate`")
         return 1
-    realms = sorted({"default", *settings_realms(), *configs})
-    for realm in realms:
+    names = realms.realm_names() if realms.configured() else sorted({"default", *settings_realms(), *configs})
+    for realm in names:
         route = current_route(realm)
         reads = f"reads {route.new_url}, then {route.old_url}" if route.old_url else f"uses {route.primary_url}"
         out.say(f"realm {realm!r}: {route.phase} (v{route.version}), {reads}")
     alive = alive_processes()
-    names = ", ".join(f"{process.role} {process.name}" for process in alive)
-    out.say(f"{len(alive)} running processes report in" + (f": {names}" if names else ""))
+    running = ", ".join(f"{process.role} {process.name}" for process in alive)
+    out.say(f"{len(alive)} running processes report in" + (f": {running}" if running else ""))
+    for realm in realms.realm_names():
+        with realms.working_for(realm):
+            _storage_runs(out)
+    return 0
+
+
+def _storage_runs(out: Output) -> None:
+    from reelm.storage.models import MigrationRun, ObjectState
+
     for run in MigrationRun.objects.all()[:10]:
         counts = {state: run.items.filter(state=state).count() for state in ObjectState.values}
         out.say(
@@ -379,7 +421,6 @@ def cmd_storage_status(args: argparse.Namespace) -> int:
         out.say("  " + ", ".join(f"{count} {state}" for state, count in counts.items()))
         for item in run.items.filter(state=ObjectState.FAILED)[:10]:
             out.say(f"  failed: {item.key}: {item.error}")
-    return 0
 
 
 def cmd_feed_rebuild(args: argparse.Namespace) -> int:
@@ -394,6 +435,30 @@ def cmd_feed_rebuild(args: argparse.Namespace) -> int:
     with rebuild_progress(console) as progress:
         report = rebuild(progress)
     console.print(rebuild_table(report))
+    return 0
+
+
+def cmd_realm_list(args: argparse.Namespace) -> int:
+    _django()
+    from rich.console import Console
+
+    from reelm.residency.console import realm_list
+
+    realm_list(Console(), as_json=args.json)
+    return 0
+
+
+def cmd_realm_classify(args: argparse.Namespace) -> int:
+    _django()
+    from rich.console import Console
+
+    from reelm.core.scopes import classification_markdown
+    from reelm.residency.console import realm_classify
+
+    if args.markdown:
+        sys.stdout.write(classification_markdown())
+        return 0
+    realm_classify(Console(), as_json=args.json)
     return 0
 
 
@@ -484,6 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin = sub.add_parser("createadmin", help="create an operator account for the admin console at /admin/")
     admin.add_argument("--username", help="the account's username")
     admin.add_argument("--email", help="the account's e-mail address")
+    admin.add_argument("--realm", help="the realm the account lives in and administers (default: the default realm)")
     admin.add_argument(
         "--password-stdin",
         action="store_true",
@@ -510,7 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate_store.add_argument(
         "--to", required=True, metavar="URL", help="the new store (file://, s3://, gs://, az://)"
     )
-    migrate_store.add_argument("--realm", default="default", help="the realm to move (default: 'default')")
+    migrate_store.add_argument("--realm", help="the realm to move (default: the default realm)")
     migrate_store.add_argument(
         "--concurrency", type=_positive, default=8, metavar="N", help="objects copied at once (default 8)"
     )
@@ -545,6 +611,23 @@ def build_parser() -> argparse.ArgumentParser:
     migrate_store.set_defaults(func=cmd_storage_migrate)
     status = storage_sub.add_parser("status", help="show each realm's store and the recorded migration runs")
     status.set_defaults(func=cmd_storage_status)
+
+    realm = sub.add_parser("realm", help="the realms this deployment keeps its data in")
+    realm_sub = realm.add_subparsers(dest="realm_command", required=True, metavar="REALM_COMMAND")
+    realm_list = realm_sub.add_parser("list", help="each realm's database, store, queue, countries and accounts")
+    realm_list.add_argument("--json", action="store_true", help="print JSON rather than a table")
+    realm_list.set_defaults(func=cmd_realm_list)
+    classify = realm_sub.add_parser(
+        "classify",
+        help="every model, where its rows live and what of it may leave its realm",
+        description="Every model declares its scope: the directory, realm-protected (never leaves its home "
+        "realm), realm-public (may be replicated read-only into other realms, less its protected fields), or "
+        "every database (schema bookkeeping). docs/realms.md holds the same table.",
+    )
+    classify_format = classify.add_mutually_exclusive_group()
+    classify_format.add_argument("--json", action="store_true", help="print JSON rather than a table")
+    classify_format.add_argument("--markdown", action="store_true", help="print the table of docs/realms.md")
+    classify.set_defaults(func=cmd_realm_classify)
 
     feed = sub.add_parser("feed", help="the For You recommender")
     feed_sub = feed.add_subparsers(dest="feed_command", required=True, metavar="FEED_COMMAND")

@@ -5,8 +5,12 @@ Every knob an operator may turn is a ``REELM_*`` variable; nothing else in the c
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -207,3 +211,120 @@ def cache_settings(url: str, *, directory: Path, queue_url: str = "", name: str 
             "redis://host:6379/1 beside redis://host:6379/0 for the queue"
         )
     return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+
+
+#: Short: a session key and a token carry their realm's name.
+REALM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,11}$")
+#: The one realm of a deployment that configures none.
+SINGLE_REALM = "default"
+
+
+@dataclass(frozen=True)
+class RealmConfig:
+    """One realm (a cell): its database, object store, queue, and the countries whose sign-ups it takes."""
+
+    name: str
+    database_url: str
+    storage_url: str
+    queue_url: str
+    countries: tuple[str, ...] = ()
+
+    @property
+    def alias(self) -> str:
+        """Its name among Django's databases."""
+        return "default" if self.name == SINGLE_REALM else f"realm_{self.name}"
+
+
+@dataclass(frozen=True)
+class RealmsConfig:
+    realms: dict[str, RealmConfig]
+    default: str
+    #: False when the operator configured no realms: one realm on the one database, as before realms existed.
+    configured: bool = False
+    countries: dict[str, str] = field(default_factory=dict)
+
+
+def _realms_source(raw: str, name: str) -> tuple[dict[str, Any], str]:
+    """The realm table from ``raw``: inline JSON, or the path of a JSON or TOML file."""
+    text = raw.strip()
+    if text.startswith("{"):
+        try:
+            return json.loads(text), f"{name} (JSON)"
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{name} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"{name} must be inline JSON or the path of a .toml or .json file; {str(path)!r} is no file")
+    try:
+        if path.suffix.lower() == ".toml":
+            return tomllib.loads(path.read_text()), str(path)
+        return json.loads(path.read_text()), str(path)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} cannot be read: {exc}") from None
+
+
+def realms_settings(
+    raw: str, *, directory: Path, database_url: str, storage_url: str, queue_url: str, name: str = "REELM_REALMS"
+) -> RealmsConfig:
+    """The realms ``raw`` (``REELM_REALMS``) names, checked. Unset: the one realm ``default`` on ``database_url``,
+    ``storage_url`` and ``queue_url``; set, those three settings keep the directory and the deployment's own tables.
+
+    ``{"default": "global", "realms": {"eu": {"database": "sqlite:///eu.sqlite3", "storage": "file:///srv/eu",
+    "queue": "sqlite:///eu-queue.sqlite3", "countries": ["DE", "FR"]}, ...}}``
+    """
+    if not raw.strip():
+        only = RealmConfig(SINGLE_REALM, database_url, storage_url, queue_url)
+        return RealmsConfig({SINGLE_REALM: only}, SINGLE_REALM)
+    table, where = _realms_source(raw, name)
+    if not isinstance(table, dict) or not isinstance(table.get("realms"), dict) or not table["realms"]:
+        raise ConfigError(f"{where} must have a 'realms' table naming at least one realm")
+    unknown = set(table) - {"default", "realms"}
+    if unknown:
+        raise ConfigError(f"{where} has unknown keys {sorted(unknown)}; expected 'default' and 'realms'")
+    realms: dict[str, RealmConfig] = {}
+    countries: dict[str, str] = {}
+    seen: dict[str, dict[str, str]] = {"database": {}, "storage": {}, "queue": {}}
+    for realm, entry in table["realms"].items():
+        if not REALM_NAME.match(str(realm)) or realm == SINGLE_REALM:
+            raise ConfigError(
+                f"realm name {realm!r} in {where} must be 1–12 lower-case letters, digits or underscores, starting "
+                f"with a letter, and not {SINGLE_REALM!r}"
+            )
+        if not isinstance(entry, dict):
+            raise ConfigError(f"realm {realm!r} in {where} must be a table with database, storage and queue")
+        extra = set(entry) - {"database", "storage", "queue", "countries"}
+        if extra:
+            raise ConfigError(f"realm {realm!r} in {where} has unknown keys {sorted(extra)}")
+        for key in ("database", "storage", "queue"):
+            value = entry.get(key)
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"realm {realm!r} in {where} needs a {key} URL")
+            if value in seen[key]:
+                raise ConfigError(
+                    f"realms {seen[key][value]!r} and {realm!r} in {where} share the {key} {redacted(value)!r}; "
+                    "each realm needs its own"
+                )
+            seen[key][value] = realm
+        label = f"realm {realm!r} in {where}"
+        database_settings(entry["database"], directory=directory, name=f"the database of {label}")
+        queue_settings(entry["queue"], directory=directory, name=f"the queue of {label}")
+        for other, label_other in ((database_url, "REELM_DATABASE_URL"), (queue_url, "REELM_QUEUE_URL")):
+            if entry["database"] == other or entry["queue"] == other:
+                raise ConfigError(f"{label} uses {label_other}, which keeps the directory; give the realm its own")
+        codes = entry.get("countries", [])
+        if not isinstance(codes, list) or not all(
+            isinstance(c, str) and re.fullmatch(r"[A-Za-z]{2}", c) for c in codes
+        ):
+            raise ConfigError(f'{label}: countries must be a list of two-letter codes, as ["DE", "FR"]')
+        for code in codes:
+            code = code.upper()
+            if code in countries:
+                raise ConfigError(f"country {code} is given to both realm {countries[code]!r} and realm {realm!r}")
+            countries[code] = realm
+        realms[realm] = RealmConfig(
+            realm, entry["database"], entry["storage"], entry["queue"], tuple(c.upper() for c in codes)
+        )
+    default = table.get("default", next(iter(realms)))
+    if default not in realms:
+        raise ConfigError(f"the default realm {default!r} in {where} is not one of {sorted(realms)}")
+    return RealmsConfig(realms, default, configured=True, countries=countries)

@@ -17,6 +17,7 @@ from reelm.config import (
     env_map,
     env_str,
     queue_settings,
+    realms_settings,
     secret_key,
 )
 
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",  # serves the API docs' assets locally instead of from a CDN
     "reelm.core",
+    "reelm.directory",
     "reelm.accounts",
     "reelm.relations",
     "reelm.storage",
@@ -46,6 +48,7 @@ INSTALLED_APPS = [
     "reelm.notifications",
     "reelm.events",
     "reelm.recommend",
+    "reelm.residency",
     "reelm.site",
 ]
 
@@ -87,13 +90,22 @@ TEMPLATES = [
 #: The database: sqlite:///reelm.sqlite3 in the data directory (embedded default) or postgresql://user:pass@host/db.
 REELM_DATABASE_URL = env_str("REELM_DATABASE_URL", f"sqlite:///{DATA_DIR / 'reelm.sqlite3'}")
 DATABASES = {"default": database_settings(REELM_DATABASE_URL, directory=DATA_DIR)}
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Tests use a file (one per test process) rather than an in-memory database, so tests that run threads
-    # get real, separate connections with WAL and the busy timeout, as the web server and worker do.
-    DATABASES["default"]["TEST"] = {"NAME": env_str("REELM_TEST_DB", str(DATA_DIR / f"test-{os.getpid()}.sqlite3"))}
-elif os.environ.get("REELM_TEST_DB"):
-    # On PostgreSQL the test database is test_<name> unless named here (for test runs that must not share one).
-    DATABASES["default"]["TEST"] = {"NAME": os.environ["REELM_TEST_DB"]}
+
+
+def _test_database(alias: str, database: dict[str, object]) -> None:
+    suffix = "" if alias == "default" else f"-{alias}"
+    if str(database["ENGINE"]).endswith("sqlite3"):
+        # Tests use a file (one per test process) rather than an in-memory database, so tests that run threads
+        # get real, separate connections with WAL and the busy timeout, as the web server and worker do.
+        named = os.environ.get("REELM_TEST_DB")
+        path = f"{named.removesuffix('.sqlite3')}{suffix}.sqlite3" if named else str(DATA_DIR / f"test-{os.getpid()}")
+        database["TEST"] = {"NAME": path if named else f"{path}{suffix}.sqlite3"}
+    elif os.environ.get("REELM_TEST_DB"):
+        # On PostgreSQL the test database is test_<name> unless named here (for test runs that must not share one).
+        database["TEST"] = {"NAME": os.environ["REELM_TEST_DB"] + suffix.replace("-", "_")}
+
+
+_test_database("default", DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
@@ -195,6 +207,31 @@ RECOMMEND_INDEX_WARM = env_bool("REELM_INDEX_WARM", True)
 QUEUE_STORAGE = queue_settings(REELM_QUEUE_URL, directory=DATA_DIR)
 #: Every queue runs its tasks inline, in the process that queues them (tests, debugging).
 QUEUE_IMMEDIATE = env_bool("REELM_QUEUE_IMMEDIATE", False)
+
+#: Realms (docs/realms.md): unset, one realm on the database, store and queue above; set (inline JSON, or the path
+#: of a TOML or JSON file), each realm names its own, and REELM_DATABASE_URL keeps only the directory.
+REELM_REALMS = realms_settings(
+    env_str("REELM_REALMS", ""),
+    directory=DATA_DIR,
+    database_url=REELM_DATABASE_URL,
+    storage_url=REELM_STORAGE_URL,
+    queue_url=REELM_QUEUE_URL,
+)
+#: The key of the directory's e-mail hashes; unset, one derived from the secret key (set it before changing that).
+REELM_DIRECTORY_KEY = env_str("REELM_DIRECTORY_KEY", "")
+if REELM_REALMS.configured:
+    DATABASE_ROUTERS = ["reelm.core.realms.RealmRouter"]
+    SESSION_ENGINE = "reelm.accounts.sessions"
+    AUTHENTICATION_BACKENDS = ["reelm.accounts.backends.RealmBackend"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+        "reelm.accounts.middleware.RealmMiddleware",
+    )
+    for _realm in REELM_REALMS.realms.values():
+        DATABASES[_realm.alias] = database_settings(
+            _realm.database_url, directory=DATA_DIR, name=f"the database of realm {_realm.name!r}"
+        )
+        _test_database(_realm.alias, DATABASES[_realm.alias])
 
 LOGGING = {
     "version": 1,

@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from reelm.accounts.models import AccessToken, User
+from reelm.core import realms
+from reelm.directory.services import entry_release, entry_release_all, entry_sync
 
 
 @admin.register(User)
@@ -22,6 +28,23 @@ class UserAdmin(BaseUserAdmin):
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
+
+    # The form checked the directory (User.clean). The admin saves in a transaction on the realm's database, and
+    # no transaction spans two databases: the directory follows once the account's change is committed.
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        account_id, handle, email, realm = obj.id, obj.username, obj.email, realms.current_realm()
+        realms.on_commit(lambda: entry_sync(account_id=account_id, handle=handle, email=email, realm=realm))
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        account_id = obj.id
+        super().delete_model(request, obj)
+        realms.on_commit(lambda: entry_release(account_id))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        ids = list(queryset.values_list("id", flat=True))
+        super().delete_queryset(request, queryset)
+        realms.on_commit(lambda: entry_release_all(ids))
 
 
 @admin.register(AccessToken)

@@ -20,6 +20,7 @@ def account_create(request: HttpRequest, payload: SignupIn) -> Status[UserOut]:
         password=payload.password,
         email=payload.email,
         display_name=payload.display_name,
+        country=payload.country,
     )
     return Status(201, UserOut.of(user))
 

@@ -3,17 +3,36 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
 from reelm.core.ids import uuid7
 from reelm.core.models import OwnedModel
+from reelm.core.scopes import Scope, scoped
 
 username_validator = RegexValidator(
     r"^[A-Za-z0-9_.]{2,30}$", "Use 2–30 letters, digits, underscores or dots.", code="invalid_username"
 )
 
 
+@scoped(
+    Scope.PUBLIC,
+    "an account's public profile; its credentials and e-mail stay home",
+    protected_fields=(
+        "password",
+        "email",
+        "last_login",
+        "first_name",
+        "last_name",
+        "is_staff",
+        "is_superuser",
+        "groups",
+        "user_permissions",
+        "date_joined",
+    ),
+    replicated_when="always (a private account's videos stay home all the same)",
+)
 class User(AbstractUser):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     username = models.CharField(
@@ -36,6 +55,21 @@ class User(AbstractUser):
     class Meta:
         indexes = [models.Index(fields=["username"])]
 
+    def clean(self) -> None:
+        """Handles and e-mail addresses are unique across every realm, whatever their case: the directory says."""
+        super().clean()
+        from reelm.directory.selectors import entry_for_email, entry_for_handle
+
+        errors = {}
+        holder = entry_for_handle(self.username) if self.username else None
+        if holder is not None and holder.account_id != self.id:
+            errors["username"] = "That username is taken."
+        holder = entry_for_email(self.email) if self.email else None
+        if holder is not None and holder.account_id != self.id:
+            errors["email"] = "That e-mail address is already used by another account."
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def owner_ref(self) -> Any:
         """Accounts own themselves."""
@@ -46,6 +80,7 @@ class User(AbstractUser):
         return self.display_name or self.username
 
 
+@scoped(Scope.PROTECTED, "API credentials")
 class AccessToken(OwnedModel):
     """A personal access token for API clients. Only a hash is stored; the secret is shown once."""
 

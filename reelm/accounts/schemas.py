@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from ninja import Schema
+from ninja import Field, Schema
 
 from reelm.accounts.models import AccessToken, User
 from reelm.accounts.selectors import avatar_url
@@ -40,6 +40,11 @@ class SignupIn(Schema):
     password: str
     email: str = ""
     display_name: str = ""
+    country: str = Field(
+        "",
+        pattern=r"^([A-Za-z]{2})?$",
+        description="Two letters (ISO 3166-1): where the account lives, which chooses its home realm.",
+    )
 
 
 class ProfileIn(Schema):

@@ -13,15 +13,16 @@ from typing import BinaryIO
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from reelm.accounts.models import AccessToken, User
+from reelm.core import realms
 from reelm.core.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMedia
 from reelm.core.ids import uuid7
 from reelm.core.prepared import PreparedInstances
 from reelm.core.timing import phase
+from reelm.directory.services import Taken, entry_release, entry_reserve
 from reelm.storage.registry import media_store
 
 TOKEN_PREFIX = "reelm_"
@@ -34,15 +35,35 @@ def _validation_message(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
-def user_create(*, username: str, password: str, email: str = "", display_name: str = "") -> User:
-    user = User(username=username, email=email, display_name=display_name or username)
+def user_create(
+    *, username: str, password: str, email: str = "", display_name: str = "", country: str = "", realm: str = ""
+) -> User:
+    """A new account, at home in ``realm`` or else in the realm the operator gives ``country`` (two letters).
+
+    The directory reserves its handle and e-mail first, across every realm; its rows are then written in its
+    realm, and a failure there gives the reservation back."""
+    home = realm or realms.realm_for_country(country)
+    email = email.strip()
+    user = User(id=uuid7(), username=username, email=email, display_name=display_name or username)
     try:
+        realms.realm(home)
         user.full_clean(exclude=["password"])
         validate_password(password, user)
+    except realms.RealmError as exc:
+        raise InvalidInput(str(exc), code="invalid_account") from exc
     except ValidationError as exc:
         raise InvalidInput(_validation_message(exc), code="invalid_account") from exc
     user.set_password(password)
-    user.save()
+    try:
+        entry_reserve(account_id=user.id, handle=username, email=email, realm=home)
+    except Taken as exc:
+        raise InvalidInput(str(exc), code="invalid_account") from exc
+    try:
+        with realms.working_for(home), realms.atomic():
+            user.save(force_insert=True)
+    except BaseException:
+        entry_release(user.id)
+        raise
     return user
 
 
@@ -84,7 +105,7 @@ def avatar_set(*, user: User, upload: BinaryIO | File) -> User:
     user.avatar_key = key
     user.save(update_fields=["avatar_key"])
     if old_key:
-        transaction.on_commit(lambda: media_store().delete(old_key))
+        realms.on_commit(lambda: media_store().delete(old_key))
     return user
 
 
@@ -102,7 +123,10 @@ def token_create(*, user: User, name: str) -> IssuedToken:
     name = name.strip()
     if not name or len(name) > 60:
         raise InvalidInput("Give the token a name of 1–60 characters.")
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    # With realms, the secret names its realm (never a dot in a urlsafe token): the request it comes with is then
+    # looked up in that realm alone.
+    realm = f"{realms.current_realm()}." if realms.configured() else ""
+    secret = TOKEN_PREFIX + realm + secrets.token_urlsafe(32)
     token = AccessToken.objects.create(
         owner=user, name=name, prefix=secret[: len(TOKEN_PREFIX) + 6], token_hash=hash_token(secret)
     )
@@ -117,6 +141,12 @@ def token_revoke(*, user: User, token_id: uuid.UUID | str) -> AccessToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
     return token
+
+
+def token_realm(secret: str) -> str | None:
+    """The configured realm a token's secret names, if any."""
+    name, dot, _rest = secret.removeprefix(TOKEN_PREFIX).partition(".")
+    return name if secret.startswith(TOKEN_PREFIX) and dot and name in realms.config().realms else None
 
 
 def token_authenticate(secret: str) -> User | None:

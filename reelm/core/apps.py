@@ -1,5 +1,8 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
+
+from reelm.core import realms
 
 
 class CoreConfig(AppConfig):
@@ -10,3 +13,5 @@ class CoreConfig(AppConfig):
         from reelm.core.sqlite import statistics_refresh_after_migrate
 
         post_migrate.connect(statistics_refresh_after_migrate, sender=self, dispatch_uid="core-sqlite-statistics")
+        if realms.configured():
+            connection_created.connect(realms.guard_connection, dispatch_uid="core-one-realm-per-transaction")

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from django.db import transaction
+from reelm.core import realms
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ def emit(event: Event) -> None:
     if _inline:
         _deliver(event)
     else:
-        transaction.on_commit(lambda: _deliver(event))
+        realms.on_commit(lambda: _deliver(event))
 
 
 def _deliver(event: Event) -> None:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.filebased import FileBasedCache
 
+from reelm.core import realms
+
 #: Entries kept before a cull (Django's default is 300).
 MAX_ENTRIES = 100_000
 #: Seconds between two looks at the whole directory, per process.
@@ -134,10 +136,9 @@ def generation_bump(key: str) -> None:
     """Retire what was cached under ``key``'s stamp: now, and again once the current transaction commits (a reader
     between the two saw the data before the commit and may have cached it under the stamp set now)."""
     from django.core.cache import cache
-    from django.db import transaction
 
     def bump() -> None:
         cache.set(key, time.time_ns(), timeout=None)
 
     bump()
-    transaction.on_commit(bump)
+    realms.on_commit(bump)

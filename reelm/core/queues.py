@@ -1,7 +1,8 @@
 """The named task queues, declared once: ``transcode`` and ``recommend``.
 
-Each is a huey instance on the one REELM_QUEUE_URL: huey keys a queue's tasks by its name, so one SQLite file or one
-Redis database holds them all. ``reelm worker`` consumes every queue, or those named with ``--queue``.
+Each is a huey instance per realm on the realm's queue URL (REELM_QUEUE_URL without realms): huey keys a queue's
+tasks by its name, so one SQLite file or one Redis database holds them all. ``reelm worker`` consumes every queue
+of every realm, or the queues named with ``--queue``.
 """
 
 from __future__ import annotations
@@ -21,80 +22,120 @@ from huey.api import Huey
 from huey.consumer import Consumer
 from huey.utils import load_class
 
+from reelm.config import queue_settings
+from reelm.core import realms
+
 log = logging.getLogger(__name__)
 
 
+class RealmTask:
+    """A task registered with each realm's queue: calling it queues it in the queue of the realm being worked for,
+    and the worker runs it working for that realm."""
+
+    def __init__(self, fn: Callable[..., Any], per_realm: dict[str, Any]) -> None:
+        self.call_local = fn
+        self.per_realm = per_realm
+        functools.update_wrapper(self, fn)
+
+    def _here(self) -> Any:
+        return self.per_realm[realms.current_realm()]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._here()(*args, **kwargs)
+
+    def schedule(self, *args: Any, **kwargs: Any) -> Any:
+        return self._here().schedule(*args, **kwargs)
+
+
 class TaskQueue:
-    """One named queue, with djhuey's decorators: ``db_task``, ``db_periodic_task`` and ``on_startup``."""
+    """One named queue, kept in each realm's queue storage, with djhuey's decorators: ``db_task``,
+    ``db_periodic_task`` and ``on_startup``."""
 
     def __init__(self, name: str, purpose: str) -> None:
         self.name = name
         self.purpose = purpose
-        self._huey: Huey | None = None
+        self._hueys: dict[str, Huey] = {}
         self._lock = threading.Lock()
 
     @property
-    def huey(self) -> Huey:
+    def hueys(self) -> dict[str, Huey]:
+        """Each realm's huey for this queue (one, named as before realms, where none are configured)."""
         # Built on first use, once the settings are loaded: the command line lists the queues before that.
         with self._lock:
-            if self._huey is None:
-                storage = dict(settings.QUEUE_STORAGE)
-                huey_class = load_class(storage.pop("huey_class"))
-                self._huey = huey_class(
-                    f"reelm.{self.name}", results=False, immediate=settings.QUEUE_IMMEDIATE, **storage
-                )
-            return self._huey
+            if not self._hueys:
+                for realm in realms.config().realms.values():
+                    if realms.configured():
+                        storage = queue_settings(realm.queue_url, directory=settings.DATA_DIR)
+                        name = f"reelm.{realm.name}.{self.name}"
+                    else:
+                        storage, name = dict(settings.QUEUE_STORAGE), f"reelm.{self.name}"
+                    huey_class = load_class(storage.pop("huey_class"))
+                    self._hueys[realm.name] = huey_class(
+                        name, results=False, immediate=settings.QUEUE_IMMEDIATE, **storage
+                    )
+            return self._hueys
 
     @property
     def immediate(self) -> bool:
-        return bool(self.huey.immediate)
+        return all(huey.immediate for huey in self.hueys.values())
 
     @immediate.setter
     def immediate(self, value: bool) -> None:
-        self.huey.immediate = value
+        for huey in self.hueys.values():
+            huey.immediate = value
 
     def pending_count(self) -> int:
-        return int(self.huey.pending_count())
+        return sum(int(huey.pending_count()) for huey in self.hueys.values())
 
-    def _closing_connections(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """A worker thread keeps its database connection between tasks: drop it before and after each task if
-        it is broken or past its age, as Django does around a request. Inline tasks share their caller's."""
+    def _wrapped(self, fn: Callable[..., Any], realm: str, huey: Huey) -> Callable[..., Any]:
+        """Work for ``realm``; and, in a worker, drop the thread's database connections before and after the task
+        if broken or past their age, as Django does around a request. Inline tasks share their caller's."""
 
         @functools.wraps(fn)
         def inner(*args: Any, **kwargs: Any) -> Any:
-            if not self.huey.immediate:
+            if not huey.immediate:
                 close_old_connections()
             try:
-                return fn(*args, **kwargs)
+                with realms.working_for(realm):
+                    return fn(*args, **kwargs)
             finally:
-                if not self.huey.immediate:
+                if not huey.immediate:
                     close_old_connections()
 
         return inner
 
-    def db_task(self, **options: Any) -> Callable[[Callable[..., Any]], Any]:
+    def db_task(self, **options: Any) -> Callable[[Callable[..., Any]], RealmTask]:
         """``huey.task`` for a task that uses the database; ``call_local`` runs the function itself."""
 
-        def decorator(fn: Callable[..., Any]) -> Any:
-            wrapper = self.huey.task(**options)(self._closing_connections(fn))
-            wrapper.call_local = fn
-            return wrapper
+        def decorator(fn: Callable[..., Any]) -> RealmTask:
+            per_realm = {
+                realm: huey.task(**options)(self._wrapped(fn, realm, huey)) for realm, huey in self.hueys.items()
+            }
+            return RealmTask(fn, per_realm)
 
         return decorator
 
-    def db_periodic_task(self, schedule: Any, **options: Any) -> Callable[[Callable[..., Any]], Any]:
-        """``huey.periodic_task`` for a task that uses the database."""
+    def db_periodic_task(self, schedule: Any, **options: Any) -> Callable[[Callable[..., Any]], RealmTask]:
+        """``huey.periodic_task`` for a task that uses the database: each realm runs it on its own rows."""
 
-        def decorator(fn: Callable[..., Any]) -> Any:
-            wrapper = self.huey.periodic_task(schedule, **options)(self._closing_connections(fn))
-            wrapper.call_local = fn
-            return wrapper
+        def decorator(fn: Callable[..., Any]) -> RealmTask:
+            per_realm = {
+                realm: huey.periodic_task(schedule, **options)(self._wrapped(fn, realm, huey))
+                for realm, huey in self.hueys.items()
+            }
+            return RealmTask(fn, per_realm)
 
         return decorator
 
     def on_startup(self, name: str | None = None) -> Callable[[Callable[[], None]], Callable[[], None]]:
-        """Run the function in each of this queue's worker threads as it starts."""
-        return self.huey.on_startup(name)
+        """Run the function in each of this queue's worker threads as it starts, working for the thread's realm."""
+
+        def decorator(fn: Callable[[], None]) -> Callable[[], None]:
+            for realm, huey in self.hueys.items():
+                huey.on_startup(name)(self._wrapped(fn, realm, huey))
+            return fn
+
+        return decorator
 
 
 TRANSCODE = TaskQueue("transcode", "video transcodes, the recovery of stalled ones, the database's nightly upkeep")
@@ -156,13 +197,15 @@ def consume(threads: dict[str, int]) -> None:
 
     handled = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
     previous = {signum: signal.signal(signum, on_signal) for signum in handled}
-    consumers = [
-        _SharedSignalsConsumer(QUEUES[name].huey, workers=count, **CONSUMER_OPTIONS) for name, count in threads.items()
-    ]
+    consumers = []
     try:
-        for name, consumer in zip(threads, consumers, strict=True):
-            consumer.start()
-            log.info("consuming queue %s with %d thread(s)", name, threads[name])
+        for name, count in threads.items():
+            for realm, huey in QUEUES[name].hueys.items():
+                consumer = _SharedSignalsConsumer(huey, workers=count, **CONSUMER_OPTIONS)
+                consumers.append(consumer)
+                consumer.start()
+                where = f" of realm {realm}" if realms.configured() else ""
+                log.info("consuming queue %s%s with %d thread(s)", name, where, count)
         while not wake.wait(HEALTH_CHECK_SECONDS):
             for consumer in consumers:
                 consumer.check_worker_health()  # a thread that died is replaced

@@ -12,10 +12,13 @@ from typing import Any
 
 from django.db import connections
 
+from reelm.core import realms
 
-def statistics_refresh(using: str = "default") -> bool:
-    """Refresh the planner's statistics of every table of the ``using`` database; False if it is not SQLite."""
-    connection = connections[using]
+
+def statistics_refresh(using: str | None = None) -> bool:
+    """Refresh the planner's statistics of every table of the ``using`` database (by default the realm's); False
+    if it is not SQLite."""
+    connection = connections[using or realms.current_alias()]
     if connection.vendor != "sqlite":
         return False
     with connection.cursor() as cursor:

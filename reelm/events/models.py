@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from reelm.core.models import OwnedModel
+from reelm.core.scopes import Scope, scoped
 
 
 class WatchEventKind(models.TextChoices):
@@ -16,6 +17,7 @@ class WatchEventKind(models.TextChoices):
     SHARE = "share", "Share"
 
 
+@scoped(Scope.PROTECTED, "watch behaviour")
 class WatchEvent(OwnedModel):
     """Append-only: ``owner`` (the viewer) did ``kind`` on ``video``. Times are milliseconds as the client
     measured them; ``client_at`` is the client's clock, ``created_at`` the server's."""

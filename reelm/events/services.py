@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, timedelta
 
-from django.db import transaction
 from django.utils import timezone
 
 from reelm.accounts.models import User
-from reelm.core import bus
+from reelm.core import bus, realms
 from reelm.core.errors import ReelmError
 from reelm.core.timing import phase
 from reelm.events.models import WatchEvent
@@ -36,7 +35,7 @@ def watch_events_record(*, viewer: User, events: list[WatchEventIn]) -> tuple[in
     are dropped and reported, never stored. Refuses the whole batch past ``EVENTS_PER_MINUTE``."""
     if len(events) > BATCH_MAX:
         raise ReelmError(f"At most {BATCH_MAX} events per request.", code="batch_too_large")
-    with phase("store"), transaction.atomic():
+    with phase("store"), realms.atomic():
         # Sliding one-minute window, counted in the database so every web process shares it.
         recent = WatchEvent.objects.filter(owner=viewer, created_at__gte=timezone.now() - timedelta(minutes=1))
         if recent.count() + len(events) > EVENTS_PER_MINUTE:

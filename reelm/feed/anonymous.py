@@ -12,8 +12,8 @@ import hashlib
 from collections.abc import Callable
 
 from django.core.cache import cache
-from django.db import connection
 
+from reelm.core import realms
 from reelm.core.cache import generation as current_generation
 from reelm.core.cache import generation_bump
 
@@ -23,7 +23,7 @@ _PREFIX = "feed:anonymous:"
 
 def _database() -> str:
     # Never share pages between databases (parallel test processes, say).
-    return hashlib.sha256(str(connection.settings_dict["NAME"]).encode()).hexdigest()[:16]
+    return hashlib.sha256(str(realms.connection().settings_dict["NAME"]).encode()).hexdigest()[:16]
 
 
 def _generation_key() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from reelm.core.models import OwnedModel
+from reelm.core.scopes import Scope, scoped
 
 
 class NotificationKind(models.TextChoices):
@@ -16,6 +17,7 @@ class NotificationKind(models.TextChoices):
     MENTION = "mention", "Mention"
 
 
+@scoped(Scope.PROTECTED, "what an account is told, kept in its realm")
 class Notification(OwnedModel):
     """``actor`` did ``kind`` to ``owner`` (on ``video``/``comment`` where it applies). Deleting the video or
     comment deletes the notification with it."""

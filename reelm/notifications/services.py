@@ -10,10 +10,11 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from reelm.core import realms
 from reelm.notifications.models import Notification, NotificationKind
 from reelm.relations.selectors import blocked_between, muted_by
 
@@ -35,7 +36,7 @@ def notification_create(
     if kind == NotificationKind.LIKE and _unread(recipient_id, actor_id, kind, video_id=video_id).exists():
         return None
     try:
-        with transaction.atomic():
+        with realms.atomic():
             return Notification.objects.create(
                 owner_id=recipient_id, actor_id=actor_id, kind=kind, video_id=video_id, comment_id=comment_id
             )

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from django.utils import timezone
 
+from reelm.core import realms
 from reelm.core.ids import uuid7_floor
 from reelm.recommend.models import VideoSignal
 from reelm.recommend.ranker import DIM, normalise, vector_from
@@ -115,10 +116,8 @@ class VideoIndex:
 
     def refresh(self, *, force: bool = False) -> None:
         """Build on first use; afterwards pull the vectors that changed since the last pull."""
-        from django.db import connection
-
         now = time.monotonic()
-        database = str(connection.settings_dict["NAME"])
+        database = str(realms.connection().settings_dict["NAME"])
         if database != self._database:  # another database (tests): start over
             with self._lock:
                 self._index, self._database = None, database
@@ -231,24 +230,24 @@ class VideoIndex:
         return slot
 
 
-_index: VideoIndex | None = None
+_indexes: dict[str, VideoIndex] = {}
 _index_lock = threading.Lock()
 
 
 def video_index() -> VideoIndex:
-    """This process's index (built on first use)."""
-    global _index
+    """This process's index of the realm being worked for (built on first use): each realm ranks its own rows."""
+    realm = realms.current_realm()
     with _index_lock:
-        if _index is None:
-            _index = VideoIndex()
-        return _index
+        found = _indexes.get(realm)
+        if found is None:
+            found = _indexes[realm] = VideoIndex()
+        return found
 
 
 def video_index_reset() -> None:
-    """Forget this process's index (tests; the next search builds it again)."""
-    global _index
+    """Forget this process's indexes (tests; the next search builds them again)."""
     with _index_lock:
-        _index = None
+        _indexes.clear()
 
 
 def warm_in_background() -> None:
@@ -261,13 +260,13 @@ def warm_in_background() -> None:
         return
 
     def warm() -> None:
-        from django.db import connection
-
-        try:
-            video_index().refresh(force=True)
-        except Exception:
-            log.exception("building the video index failed; the next request tries again")
-        finally:
-            connection.close()
+        for realm in realms.realm_names():
+            with realms.working_for(realm):
+                try:
+                    video_index().refresh(force=True)
+                except Exception:
+                    log.exception("building the video index of realm %s failed; the next request tries again", realm)
+                finally:
+                    realms.connection().close()
 
     threading.Thread(target=warm, name="video-index-warm", daemon=True).start()

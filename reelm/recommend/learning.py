@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
+from reelm.core import realms
 from reelm.recommend import ranker
 from reelm.recommend.features import Stats, item_for, tag_affinity_of
 from reelm.recommend.index import video_index
@@ -66,7 +67,7 @@ def video_signal_ensure(video_id: uuid.UUID) -> VideoSignal:
         hints.append(ranker.normalise(np.mean(np.stack(author), axis=0)))
     vector = ranker.cold_video_vector(video_id.hex, hints)
     try:
-        with transaction.atomic():
+        with realms.atomic():
             return VideoSignal.objects.create(
                 video_id=video_id, owner_id=video.owner_id, vector=ranker.vector_bytes(vector)
             )
@@ -145,7 +146,7 @@ def learn(user: Any, impressions: Sequence[Impression], *, explicit: bool = Fals
         tags[video_id].append(name)
     vectors, stats = video_signals(ids)
     served = served_recall(user.id)
-    with transaction.atomic():
+    with realms.atomic():
         taste = Taste.objects.select_for_update().filter(owner_id=user.id).first() or taste_get(user)
         vector = taste_vector(taste)
         if vector is None:
@@ -227,7 +228,7 @@ def learn_action(user: Any, video_id: uuid.UUID, action: str) -> None:
 def learn_follow(user: Any, followee_id: uuid.UUID) -> None:
     """Following a creator is the strongest word on them: their affinity becomes at least the follow label's."""
     try:
-        with transaction.atomic():
+        with realms.atomic():
             taste = Taste.objects.select_for_update().filter(owner_id=user.id).first() or taste_get(user)
             key = followee_id.hex
             taste.author_affinity[key] = max(taste.author_affinity.get(key, 0.0), FOLLOW_AFFINITY)

@@ -7,8 +7,10 @@ from __future__ import annotations
 from django.db import models
 
 from reelm.core.models import OwnedModel, UUIDModel
+from reelm.core.scopes import Scope, scoped
 
 
+@scoped(Scope.PROTECTED, "a viewer's taste vector and feed settings")
 class Taste(OwnedModel):
     """One per account: the vector the feed is ranked for, the account's feed settings and what it engages with."""
 
@@ -50,6 +52,7 @@ class Taste(OwnedModel):
         return f"taste of {self.owner_id}"
 
 
+@scoped(Scope.PROTECTED, "a video's vector and counters, learnt from this realm's watch events")
 class VideoSignal(OwnedModel):
     """One per video that has a vector (``owner`` is the video's author): its vector and what viewers did with
     it. ``updated_at`` lets every process pull just the vectors that moved into its nearest-neighbour index."""
@@ -72,6 +75,7 @@ class NotInterestedScope(models.TextChoices):
     HASHTAG = "hashtag", "This hashtag"
 
 
+@scoped(Scope.PROTECTED, 'a viewer\'s "not interested" choices')
 class NotInterested(OwnedModel):
     """``owner`` asked not to see ``target`` (a video id, an account id, or a hashtag name) in For You again."""
 
@@ -87,6 +91,7 @@ class NotInterested(OwnedModel):
         return f"{self.owner_id} not interested in {self.scope} {self.target}"
 
 
+@scoped(Scope.PROTECTED, "pairs of videos watched together, learnt from this realm's events")
 class CoEngagement(UUIDModel):
     """Viewers who finished ``video`` also finished ``neighbour`` (cosine over completions, from the last
     rebuild). Derived from many accounts' events, so owned by none."""
@@ -102,6 +107,7 @@ class CoEngagement(UUIDModel):
         return f"{self.video_id} ~ {self.neighbour_id}"
 
 
+@scoped(Scope.PROTECTED, "the ranker's weights, learnt from this realm's events")
 class ModelState(UUIDModel):
     """A learned model's weights (``name`` = "ranker"), saved after every online update so a restart loses
     nothing; ``version`` tells each process when to reload."""

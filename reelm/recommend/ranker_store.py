@@ -8,9 +8,9 @@ import threading
 import time
 
 from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 
+from reelm.core import realms
 from reelm.recommend.models import ModelState
 from reelm.recommend.ranker import Ranker
 
@@ -75,7 +75,7 @@ def ranker_train(rows: list[list[tuple[str, float]]], labels: list[float]) -> in
         if _ranker_save_if_unchanged(state.version, _learned(state, rows, labels)):
             break
     else:
-        with transaction.atomic():
+        with realms.atomic():
             state = ModelState.objects.select_for_update().get(name=RANKER)
             _ranker_save_if_unchanged(state.version, _learned(state, rows, labels))  # locked: nobody else saves
     cache.set(RANKER_VERSION_KEY, state.version + 1, None)

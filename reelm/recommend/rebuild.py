@@ -22,6 +22,7 @@ from django.db.models.constants import OnConflict
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from reelm.core import realms
 from reelm.core.ids import uuid7, uuid7_floor
 from reelm.events.models import WatchEvent
 from reelm.recommend import ranker
@@ -288,7 +289,7 @@ def _save_videos(
         params = [
             (b, now, v) for b, v in zip(signals.values("vector", blobs), signals.values("video", updates), strict=True)
         ]
-        with transaction.atomic():
+        with realms.atomic():
             signals.execute_many("UPDATE {table} SET {vector} = %s, {updated_at} = %s WHERE {video} = %s", params)
             VideoSignal.objects.bulk_create(created, ignore_conflicts=True)
         progress("saving video vectors", min(start + WRITE_CHUNK, total), total)
@@ -313,7 +314,7 @@ def _save_users(user_ids: list[uuid.UUID], vectors: np.ndarray, progress: Progre
                 created.append(Taste(owner_id=user_id, vector=vector))
         # Only the vector: ``updated_at`` stays the viewer's last activity, which expiry reads.
         params = list(zip(tastes.values("vector", blobs), tastes.values("owner", updates), strict=True))
-        with transaction.atomic():
+        with realms.atomic():
             tastes.execute_many("UPDATE {table} SET {vector} = %s WHERE {owner} = %s", params)
             Taste.objects.bulk_create(created, ignore_conflicts=True)
         progress("saving user vectors", min(start + WRITE_CHUNK, total), total)

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import HttpRequest
 
+from reelm.core import realms
 from reelm.core.languages import MAX_PREFERRED, accept_languages, clean_language
 from reelm.core.prepared import PreparedInstances
 from reelm.recommend import ranker
@@ -23,7 +24,7 @@ def taste_get(user: Any) -> Taste:
     for taste in _taste_of(user.id):
         return taste
     try:
-        with transaction.atomic():
+        with realms.atomic():
             return Taste.objects.create(owner_id=user.id)
     except IntegrityError:  # made by a concurrent request
         return Taste.objects.get(owner_id=user.id)

@@ -21,11 +21,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from reelm.core import realms
 from reelm.core.ids import uuid7_ceiling, uuid7_floor, uuid7_time_ms
 from reelm.feed.feeds import BadCursor, FeedPage, page_limit
 from reelm.relations.selectors import hidden_author_ids
@@ -190,7 +190,7 @@ def _micros(when: datetime) -> int:
 
 def _key(name: str) -> str:
     # A ranking is read from one database: another one's (a parallel test process's, say) must never be used.
-    database = hashlib.sha256(str(connection.settings_dict["NAME"]).encode()).hexdigest()[:16]
+    database = hashlib.sha256(str(realms.connection().settings_dict["NAME"]).encode()).hexdigest()[:16]
     return f"{CACHE_PREFIX}{database}:{name}"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import models
 
 from reelm.core.models import OwnedModel
+from reelm.core.scopes import Scope, scoped
 
 
 class FollowStatus(models.TextChoices):
@@ -16,6 +17,11 @@ class FollowStatus(models.TextChoices):
     PENDING = "pending", "Pending"
 
 
+@scoped(
+    Scope.PUBLIC,
+    "who follows whom is shown on profiles",
+    replicated_when="to the followed account's realm",
+)
 class Follow(OwnedModel):
     """``owner`` follows ``followee``. A follow of a private account waits as ``pending`` until approved."""
 
@@ -37,6 +43,7 @@ class Follow(OwnedModel):
         return f"{self.owner_id} → {self.followee_id} ({self.status})"
 
 
+@scoped(Scope.PROTECTED, "whom an account blocked")
 class Block(OwnedModel):
     """``owner`` blocked ``blocked``: the two see nothing of each other, whoever blocked whom."""
 
@@ -54,6 +61,7 @@ class Block(OwnedModel):
         return f"{self.owner_id} ⊘ {self.blocked_id}"
 
 
+@scoped(Scope.PROTECTED, "whom an account muted")
 class Mute(OwnedModel):
     """``owner`` muted ``muted``: its videos leave the owner's feeds and it sends the owner no notifications."""
 

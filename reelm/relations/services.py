@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import uuid
 
-from django.db import transaction
 from django.db.models import F
 
 from reelm.accounts.models import User
-from reelm.core import bus
+from reelm.core import bus, realms
 from reelm.core.errors import Forbidden, InvalidInput, NotFound
 from reelm.relations.models import Block, Follow, FollowStatus, Mute
 from reelm.relations.selectors import blocked_between, relations_changed
@@ -33,7 +32,7 @@ def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
     nothing. Returns the follow and whether it was created."""
     if follower.id == followee.id:
         raise InvalidInput("You cannot follow yourself.", code="self_follow")
-    with transaction.atomic():
+    with realms.atomic():
         if blocked_between(follower.id, followee.id):
             raise Forbidden("You cannot follow this account.", code="blocked")
         # Read privacy inside the transaction, not from a possibly stale instance.
@@ -50,7 +49,7 @@ def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
 
 def follow_delete(*, follower: User, followee: User) -> bool:
     """Unfollow, or withdraw a pending request. Returns whether anything was removed."""
-    with transaction.atomic():
+    with realms.atomic():
         follow = Follow.objects.filter(owner=follower, followee=followee).first()
         if follow is None:
             return False
@@ -74,7 +73,7 @@ def _pending_request(*, account: User, request_id: uuid.UUID | str) -> Follow:
 
 
 def follow_request_approve(*, account: User, request_id: uuid.UUID | str) -> Follow:
-    with transaction.atomic():
+    with realms.atomic():
         follow = _pending_request(account=account, request_id=request_id)
         if Follow.objects.filter(id=follow.id, status=FollowStatus.PENDING).update(status=FollowStatus.ACCEPTED):
             _count_follow(follower_id=follow.owner_id, followee_id=account.id, delta=1)
@@ -85,7 +84,7 @@ def follow_request_approve(*, account: User, request_id: uuid.UUID | str) -> Fol
 
 
 def follow_request_decline(*, account: User, request_id: uuid.UUID | str) -> None:
-    with transaction.atomic():
+    with realms.atomic():
         follow = _pending_request(account=account, request_id=request_id)
         Follow.objects.filter(id=follow.id, status=FollowStatus.PENDING).delete()
         bus.emit(bus.FollowDeclined(follower_id=follow.owner_id, followee_id=account.id))
@@ -93,7 +92,7 @@ def follow_request_decline(*, account: User, request_id: uuid.UUID | str) -> Non
 
 def account_privacy_set(*, user: User, is_private: bool) -> User:
     """Make an account private or public. Going public approves every pending request, as TikTok does."""
-    with transaction.atomic():
+    with realms.atomic():
         User.objects.filter(id=user.id).update(is_private=is_private)
         follower_ids: list[uuid.UUID] = []
         if not is_private:
@@ -121,7 +120,7 @@ def block_create(*, blocker: User, blocked: User) -> tuple[Block, bool]:
     Returns the block and whether it was created."""
     if blocker.id == blocked.id:
         raise InvalidInput("You cannot block yourself.", code="self_block")
-    with transaction.atomic():
+    with realms.atomic():
         made, created = Block.objects.get_or_create(owner=blocker, blocked=blocked)
         if created:
             follow_delete(follower=blocker, followee=blocked)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 from typing import Any, Protocol
 
-from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
+
+from reelm.core import realms
 
 TOKENIZE = "tokenize='unicode61 remove_diacritics 2', prefix='2 3'"
 
@@ -148,7 +149,7 @@ class SqliteBackend:
             f"WHERE {fts} MATCH %s AND EXISTS ({subquery}) "
             f"ORDER BY bm25({fts}, {weights}), d.{column} DESC LIMIT %s"
         )
-        with connection.cursor() as cursor:
+        with realms.connection().cursor() as cursor:
             cursor.execute(sql, [expression, *params, limit])
             return [row[0] for row in cursor.fetchall()]
 
@@ -303,13 +304,13 @@ class PostgresBackend:
             f"WHERE d.document @@ q AND EXISTS ({subquery}) "
             f"ORDER BY ts_rank({_PG_WEIGHTS}, d.document, q) DESC, d.{column} DESC LIMIT %s"
         )
-        with connection.cursor() as cursor:
+        with realms.connection().cursor() as cursor:
             cursor.execute(sql, [tsquery, *params, limit])
             return [str(row[0]) for row in cursor.fetchall()]
 
 
 def backend(vendor: str | None = None) -> SearchBackend:
-    vendor = vendor or connection.vendor
+    vendor = vendor or realms.connection().vendor
     if vendor == "sqlite":
         return SqliteBackend()
     if vendor == "postgresql":

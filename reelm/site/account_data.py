@@ -13,11 +13,12 @@ from pathlib import PurePosixPath
 from typing import IO, Any
 
 from django.contrib.auth.hashers import check_password
-from django.db import transaction
 from django.http import FileResponse
 
 from reelm.accounts.models import AccessToken, User
+from reelm.core import realms
 from reelm.core.errors import Forbidden
+from reelm.directory.services import entry_release
 from reelm.relations import services as relations
 from reelm.relations.models import Follow
 from reelm.social import services as social
@@ -134,13 +135,16 @@ def account_delete(*, user: User, password: str) -> None:
         raise Forbidden("The password is not right.", code="wrong_password")
     store = media_store()
     avatar_prefix = f"avatars/{user.id}/"  # taken now: deleting the row clears user.id
-    with transaction.atomic():
+    with realms.atomic():
         _undo_reactions(user)
         for video in Video.objects.filter(owner=user):
             video_delete(video=video, actor=user)
         AccessToken.objects.filter(owner=user).delete()
+        account_id = user.id
         user.delete()
-        transaction.on_commit(lambda: store.delete_prefix(avatar_prefix))
+        realms.on_commit(lambda: store.delete_prefix(avatar_prefix))
+        # Its handle and e-mail address are free again once the account is gone.
+        realms.on_commit(lambda: entry_release(account_id))
 
 
 def _undo_reactions(user: User) -> None:

@@ -7,10 +7,11 @@ import uuid
 
 from django.conf import settings
 from django.core import checks
-from django.db import connection
+from django.db import connections
 from rich.console import Console
 
 from reelm.config import redacted
+from reelm.core import realms
 
 console = Console()
 
@@ -21,16 +22,17 @@ def report(ok: bool, what: str, detail: str) -> bool:
     return ok
 
 
-def _storage() -> tuple[bool, str]:
+def _storage(realm: str | None = None) -> tuple[bool, str]:
     """List, write, read back and delete a small object, and say in one sentence what went wrong."""
     from reelm.storage.base import StorageError
     from reelm.storage.registry import media_store
 
+    setting = f"the store of realm {realm!r} in REELM_REALMS" if realm else "REELM_STORAGE_URL"
     # Every failure becomes a FAIL line, never a crash of ``reelm check``.
     try:
-        store = media_store()
+        store = media_store(realm)
     except Exception as exc:
-        return False, f"REELM_STORAGE_URL is not usable: {exc}"
+        return False, f"{setting} is not usable: {exc}"
     key = f"healthcheck/{uuid.uuid4()}"
     try:
         # A listing first: a missing bucket or container answers it with its own error code, while a write into
@@ -52,9 +54,10 @@ def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def _database() -> tuple[bool, str]:
+def _database(alias: str = "default", setting: str = "REELM_DATABASE_URL") -> tuple[bool, str]:
     """Connect; on failure, say which server or file could not be reached and why."""
-    db = settings.DATABASES["default"]
+    connection = connections[alias]
+    db = settings.DATABASES[alias]
     if connection.vendor == "sqlite":
         where = f"SQLite file {db['NAME']}"
     else:
@@ -67,7 +70,7 @@ def _database() -> tuple[bool, str]:
             if connection.vendor == "sqlite"
             else "is the server running and reachable, and are the user, password and database name right?"
         )
-        return False, f"cannot use the {where} (REELM_DATABASE_URL); {hint} ({_first_line(exc)})"
+        return False, f"cannot use the {where} ({setting}); {hint} ({_first_line(exc)})"
     return True, f"{where} answers"
 
 
@@ -107,15 +110,51 @@ def _cache() -> tuple[bool, str]:
     return True, f"{where} answers"
 
 
+def _realm_checks() -> list[bool]:
+    """Where realms are configured: the directory's database, then each realm's database, store and queue."""
+    from reelm.core.queues import QUEUES
+
+    config = realms.config()
+    results = []
+    listed = ", ".join(
+        f"{r.name} ({', '.join(r.countries) or 'no countries'}{', default' if r.name == config.default else ''})"
+        for r in config.realms.values()
+    )
+    results.append(report(True, "realms", f"{len(config.realms)}: {listed}"))
+    ok, detail = _database(realms.DIRECTORY_ALIAS, "REELM_DATABASE_URL, the directory")
+    results.append(report(ok, "directory database", detail))
+    for realm in config.realms.values():
+        setting = f"the database of realm {realm.name!r} in REELM_REALMS"
+        ok, detail = _database(realm.alias, setting)
+        results.append(report(ok, f"realm {realm.name}: database", detail))
+        ok, detail = _storage(realm.name)
+        results.append(report(ok, f"realm {realm.name}: object storage", detail))
+        try:
+            waiting = sum(int(queue.hueys[realm.name].pending_count()) for queue in QUEUES.values())
+            ok, detail = True, f"{redacted(realm.queue_url)} answers, {waiting} tasks waiting"
+        except Exception as exc:
+            ok, detail = (
+                False,
+                f"cannot reach the task queue {redacted(realm.queue_url)}; is it running? ({_first_line(exc)})",
+            )
+        results.append(report(ok, f"realm {realm.name}: task queue", detail))
+    return results
+
+
 def run_checks() -> bool:
     results = []
     problems = [m for m in checks.run_checks() if m.level >= checks.ERROR]
     results.append(report(not problems, "Django configuration", "; ".join(map(str, problems)) or "valid"))
-    for what, check in (("database", _database), ("task queue", _queue), ("cache", _cache)):
-        ok, detail = check()
-        results.append(report(ok, what, detail))
-    storage_ok, storage_detail = _storage()
-    results.append(report(storage_ok, "object storage", storage_detail))
+    if realms.configured():
+        results.extend(_realm_checks())
+        ok, detail = _cache()
+        results.append(report(ok, "cache", detail))
+    else:
+        for what, check in (("database", _database), ("task queue", _queue), ("cache", _cache)):
+            ok, detail = check()
+            results.append(report(ok, what, detail))
+        storage_ok, storage_detail = _storage()
+        results.append(report(storage_ok, "object storage", storage_detail))
     try:
         from reelm.transcode.ffmpeg import ffmpeg_path
 

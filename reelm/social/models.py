@@ -8,9 +8,11 @@ from __future__ import annotations
 from django.db import models
 
 from reelm.core.models import OwnedModel
+from reelm.core.scopes import Scope, scoped
 from reelm.videos.models import Video
 
 
+@scoped(Scope.PROTECTED, "who liked what is behaviour; only the count crosses")
 class Like(OwnedModel):
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="likes")
 
@@ -21,6 +23,7 @@ class Like(OwnedModel):
         return f"{self.owner_id} ♥ {self.video_id}"
 
 
+@scoped(Scope.PROTECTED, "what an account saved")
 class Bookmark(OwnedModel):
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="bookmarks")
 
@@ -32,6 +35,7 @@ class Bookmark(OwnedModel):
         return f"{self.owner_id} ⚑ {self.video_id}"
 
 
+@scoped(Scope.PUBLIC, "a comment under a video", replicated_when="on a public video")
 class Comment(OwnedModel):
     """``owner`` wrote it. Replies are one level deep: ``parent`` is always a top-level comment."""
 
@@ -55,6 +59,7 @@ class Comment(OwnedModel):
         return self.body[:60]
 
 
+@scoped(Scope.PROTECTED, "who liked a comment; only the count crosses")
 class CommentLike(OwnedModel):
     comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="likes")
 

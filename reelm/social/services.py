@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import unicodedata
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import F
 
 from reelm.accounts.models import User
-from reelm.core import bus
+from reelm.core import bus, realms
 from reelm.core.errors import Forbidden, InvalidInput, NotFound
 from reelm.social.models import Bookmark, Comment, CommentLike, Like
 from reelm.videos.models import Video
@@ -21,9 +21,9 @@ from reelm.videos.models import Video
 
 
 def _add(model: type[Like] | type[Bookmark], counter: str, *, user: User, video: Video) -> bool:
-    with transaction.atomic():
+    with realms.atomic():
         try:
-            with transaction.atomic():
+            with realms.atomic():
                 model.objects.create(owner=user, video=video)
         except IntegrityError:
             return False  # already there: idempotent
@@ -32,7 +32,7 @@ def _add(model: type[Like] | type[Bookmark], counter: str, *, user: User, video:
 
 
 def _remove(model: type[Like] | type[Bookmark], counter: str, *, user: User, video: Video) -> bool:
-    with transaction.atomic():
+    with realms.atomic():
         removed, _ = model.objects.filter(owner=user, video=video).delete()
         if removed:
             Video.objects.filter(id=video.id).update(**{counter: F(counter) - removed})
@@ -41,7 +41,7 @@ def _remove(model: type[Like] | type[Bookmark], counter: str, *, user: User, vid
 
 def like_create(*, user: User, video: Video) -> bool:
     """Like a video the caller has already checked ``user`` may see. Returns whether a like was added."""
-    with transaction.atomic():
+    with realms.atomic():
         added = _add(Like, "like_count", user=user, video=video)
         if added:
             _reacted(user, video, "like", added=True)
@@ -49,7 +49,7 @@ def like_create(*, user: User, video: Video) -> bool:
 
 
 def like_delete(*, user: User, video: Video) -> bool:
-    with transaction.atomic():
+    with realms.atomic():
         removed = _remove(Like, "like_count", user=user, video=video)
         if removed:
             _reacted(user, video, "like", added=False)
@@ -57,7 +57,7 @@ def like_delete(*, user: User, video: Video) -> bool:
 
 
 def bookmark_create(*, user: User, video: Video) -> bool:
-    with transaction.atomic():
+    with realms.atomic():
         added = _add(Bookmark, "bookmark_count", user=user, video=video)
         if added:
             _reacted(user, video, "bookmark", added=True)
@@ -65,7 +65,7 @@ def bookmark_create(*, user: User, video: Video) -> bool:
 
 
 def bookmark_delete(*, user: User, video: Video) -> bool:
-    with transaction.atomic():
+    with realms.atomic():
         removed = _remove(Bookmark, "bookmark_count", user=user, video=video)
         if removed:
             _reacted(user, video, "bookmark", added=False)
@@ -102,7 +102,7 @@ def comment_create(*, author: User, video: Video, body: str, parent: Comment | N
             raise NotFound("No such comment on this video.")
         if parent.parent_id is not None:
             parent = Comment.objects.get(id=parent.parent_id)
-    with transaction.atomic():
+    with realms.atomic():
         comment = Comment.objects.create(owner=author, video=video, parent=parent, body=text)
         Video.objects.filter(id=video.id).update(comment_count=F("comment_count") + 1)
         bus.emit(
@@ -123,7 +123,7 @@ def comment_delete(*, actor: User, comment: Comment) -> int:
     comments went."""
     if actor.id not in (comment.owner_id, comment.video.owner_id) and not actor.is_staff:
         raise Forbidden("Only the comment's author or the video's author can delete it.")
-    with transaction.atomic():
+    with realms.atomic():
         _, per_model = Comment.objects.filter(id=comment.id).delete()
         removed = per_model.get(Comment._meta.label, 0)
         if removed:
@@ -137,7 +137,7 @@ def comment_pin(*, actor: User, comment: Comment, pinned: bool = True) -> Commen
         raise Forbidden("Only the video's author can pin comments.")
     if comment.parent_id is not None:
         raise InvalidInput("Only top-level comments can be pinned.", code="pin_reply")
-    with transaction.atomic():
+    with realms.atomic():
         if pinned:
             Comment.objects.filter(video_id=comment.video_id, pinned=True).exclude(id=comment.id).update(pinned=False)
         Comment.objects.filter(id=comment.id).update(pinned=pinned)
@@ -146,9 +146,9 @@ def comment_pin(*, actor: User, comment: Comment, pinned: bool = True) -> Commen
 
 
 def comment_like_create(*, user: User, comment: Comment) -> bool:
-    with transaction.atomic():
+    with realms.atomic():
         try:
-            with transaction.atomic():
+            with realms.atomic():
                 CommentLike.objects.create(owner=user, comment=comment)
         except IntegrityError:
             return False
@@ -157,7 +157,7 @@ def comment_like_create(*, user: User, comment: Comment) -> bool:
 
 
 def comment_like_delete(*, user: User, comment: Comment) -> bool:
-    with transaction.atomic():
+    with realms.atomic():
         removed, _ = CommentLike.objects.filter(owner=user, comment=comment).delete()
         if removed:
             Comment.objects.filter(id=comment.id).update(like_count=F("like_count") - removed)

@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
+from reelm.core import realms
 from reelm.storage import presence, registry
 from reelm.storage.base import ObjectInfo, ObjectNotFound, ObjectStore, hashing
 from reelm.storage.location import overlap, same_location
@@ -41,7 +41,7 @@ from reelm.storage.models import (
 from reelm.storage.preflight import PreflightFailed, is_probe, store_probe, stores_apart
 from reelm.storage.presence import ProcessAnswer, processes_check
 from reelm.storage.pump import pumped
-from reelm.storage.routing import PROPAGATION_SECONDS, configured_url, forget_routes
+from reelm.storage.routing import PROPAGATION_SECONDS, configured_url, forget_routes, load_route
 
 DEFAULT_CONCURRENCY = 8
 #: How long the copier waits for a copy to finish before looking again (results are recorded as they finish).
@@ -113,14 +113,20 @@ def stores_distinct(source_url: str, target_url: str, *, realm: str) -> None:
 
 
 def _other_realms_urls(realm: str) -> Iterator[tuple[str, str]]:
-    realms = {DEFAULT_REALM, *settings.REELM_REALM_STORAGE_URLS}
-    for config in StoreConfig.objects.exclude(realm=realm):
-        realms.discard(config.realm)
-        yield config.realm, config.primary_url
-        if config.other_url:
-            yield config.realm, config.other_url
-    for other in sorted(realms - {realm}):
-        yield other, configured_url(other)
+    """Every store another realm uses or is moving to (each realm's own database says, where realms are set)."""
+    if realms.configured():
+        names = set(realms.realm_names())
+    else:
+        names = {
+            DEFAULT_REALM,
+            *settings.REELM_REALM_STORAGE_URLS,
+            *StoreConfig.objects.values_list("realm", flat=True),
+        }
+    for other in sorted(names - {realm}):
+        route = load_route(other)
+        yield other, route.primary_url
+        if route.other_url:
+            yield other, route.other_url
 
 
 def _openable(url: str) -> None:
@@ -171,7 +177,7 @@ def _config_save(config: StoreConfig, **changes: str) -> None:
     # This process follows at once (and again after commit, in case it read the row meanwhile); others within
     # ROUTE_TTL.
     forget_routes()
-    transaction.on_commit(forget_routes)
+    realms.on_commit(forget_routes)
 
 
 def run_for(realm: str, target_url: str) -> MigrationRun | None:
@@ -212,7 +218,7 @@ def migration_begin(*, realm: str = DEFAULT_REALM, target_url: str) -> Migration
             raise MigrationError(f"{target_url} already is the store of realm {realm!r}")
         stores_distinct(source_url, target_url, realm=realm)
         target_preflight(source_url, target_url)
-    with transaction.atomic():
+    with realms.atomic():
         config = config_get(realm)
         if config is None:
             config = StoreConfig(realm=realm, primary_url=configured_url(realm), changed_at=timezone.now())
@@ -440,7 +446,7 @@ def _write_outcomes(outcomes: list[Outcome]) -> None:
             row.source_etag, row.target_etag = outcome.source_etag, outcome.target_etag
         elif outcome.state == ObjectState.PENDING:
             row.size, row.source_etag, row.sha256, row.target_etag = outcome.size, outcome.source_etag, "", ""
-    with transaction.atomic():
+    with realms.atomic():
         MigrationObject.objects.bulk_update(
             rows.values(), ["state", "error", "updated_at", "attempts", "size", "sha256", "source_etag", "target_etag"]
         )
@@ -709,7 +715,7 @@ def migration_switch(
             "refusing to switch: the stores differ "
             f"({_differences(comparison)}); run `reelm storage migrate --to {run.target_url}` again"
         )
-    with transaction.atomic():
+    with realms.atomic():
         _config_save(config, phase=StorePhase.SWITCHED, primary_url=run.target_url, other_url=run.source_url)
         run.state, run.switched_at = RunState.SWITCHED, timezone.now()
         run.save()
@@ -780,7 +786,7 @@ def migration_purge(
             f"kept {len(kept)} old objects whose copy changed or vanished after the comparison (first: {kept[0]}); "
             f"run `reelm storage migrate --to {run.target_url} --purge-old` again"
         )
-    with transaction.atomic():
+    with realms.atomic():
         _config_save(config, phase=StorePhase.STEADY, other_url="")
         run.state, run.purged_at = RunState.PURGED, timezone.now()
         run.save()
@@ -859,12 +865,12 @@ def migration_abort(
     report = AbortReport(config.phase)
     if run.state == RunState.SWITCHED:
         if config.phase == StorePhase.SWITCHED:
-            with transaction.atomic():
+            with realms.atomic():
                 _config_save(config, phase=StorePhase.MIGRATING, primary_url=run.source_url, other_url=run.target_url)
             progress.stage("waiting until every process writes to both stores again")
             sleep(PROPAGATION_SECONDS)
         report.copied_back = _copy_back(new, old, concurrency=concurrency, progress=progress)
-    with transaction.atomic():
+    with realms.atomic():
         _config_save(config, phase=StorePhase.STEADY, primary_url=run.source_url, other_url="")
         run.state, run.aborted_at = RunState.ABORTED, timezone.now()
         run.save()

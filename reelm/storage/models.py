@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 
 from reelm.core.models import UUIDModel
+from reelm.core.scopes import Scope, scoped
 
 DEFAULT_REALM = "default"
 
@@ -20,6 +21,7 @@ class StorePhase(models.TextChoices):
     SWITCHED = "switched", "Switched: the new store is primary, reads fall back to the old one until purge"
 
 
+@scoped(Scope.PROTECTED, "the realm's own object store")
 class StoreConfig(UUIDModel):
     realm = models.CharField(max_length=64, unique=True, default=DEFAULT_REALM)
     #: The store that holds everything: the old store while migrating, the new one once switched.
@@ -46,6 +48,7 @@ class RunState(models.TextChoices):
     ABORTED = "aborted", "Aborted: the realm went back to the old store"
 
 
+@scoped(Scope.PROTECTED, "a move of the realm's media between stores")
 class MigrationRun(UUIDModel):
     realm = models.CharField(max_length=64, default=DEFAULT_REALM)
     source_url = models.CharField(max_length=1000)
@@ -77,6 +80,7 @@ class ObjectState(models.TextChoices):
     GONE = "gone", "Deleted from the source during the migration"
 
 
+@scoped(Scope.PROTECTED, "the objects of a move of the realm's media")
 class MigrationObject(UUIDModel):
     run = models.ForeignKey(MigrationRun, on_delete=models.CASCADE, related_name="items")
     key = models.CharField(max_length=1024)
@@ -100,6 +104,7 @@ class MigrationObject(UUIDModel):
         return f"{self.key} ({self.state})"
 
 
+@scoped(Scope.DIRECTORY, "a deployment-wide request that every process try a store (no user data)")
 class StoreCheck(UUIDModel):
     """A request from ``reelm storage migrate`` that every running process try the store at ``url``."""
 
@@ -112,6 +117,7 @@ class StoreCheck(UUIDModel):
         return f"check of {self.url}"
 
 
+@scoped(Scope.DIRECTORY, "the deployment's running processes and their answers (no user data)")
 class StoreProcess(UUIDModel):
     """A running web or worker process, as it last reported itself, and its answer to the latest store check."""
 

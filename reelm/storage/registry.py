@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from obstore.store import AzureStore, LocalStore, S3Store
 
+from reelm.core import realms
 from reelm.storage.base import ObjectStore, validate_key
 from reelm.storage.breaker import breakers_reset
 from reelm.storage.obstore_backend import ObstoreObjectStore
@@ -251,7 +252,8 @@ class _StoreCache:
 _cached = _StoreCache()
 
 
-def media_store(realm: str = "default") -> ObjectStore:
-    """The store that holds every video, image and original upload of ``realm``: the configured one, or, while
-    ``reelm storage migrate`` moves the realm, a store that routes between the old and the new one."""
-    return RoutingStore(realm, _cached)
+def media_store(realm: str | None = None) -> ObjectStore:
+    """The store that holds every video, image and original upload of ``realm`` (by default the realm being worked
+    for): the configured one, or, while ``reelm storage migrate`` moves the realm, a store that routes between the
+    old and the new one."""
+    return RoutingStore(realm or realms.current_realm(), _cached)

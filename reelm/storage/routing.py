@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -13,6 +14,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.db import DatabaseError
 
+from reelm.core import realms
 from reelm.storage.base import ObjectInfo, ObjectNotFound, ObjectStore, StorageError, WriteResult
 from reelm.storage.breaker import StoreUnavailable, breaker_for
 from reelm.storage.pump import pumped
@@ -49,6 +51,8 @@ class Route:
 
 def configured_url(realm: str) -> str:
     """The store the settings name for ``realm`` (used until a migration records another in the database)."""
+    if realms.configured():
+        return realms.realm(realm).storage_url
     if realm == "default":
         return str(settings.REELM_STORAGE_URL)
     urls: dict[str, str] = settings.REELM_REALM_STORAGE_URLS
@@ -73,17 +77,19 @@ def current_route(realm: str) -> Route:
         cached = _routes.get(realm)
     if cached and now - cached[0] < ROUTE_TTL:
         return cached[1]
-    route = _load_route(realm, cached[1] if cached else None)
+    route = load_route(realm, cached[1] if cached else None)
     with _lock:
         _routes[realm] = (now, route)
     return route
 
 
-def _load_route(realm: str, last_known: Route | None) -> Route:
+def load_route(realm: str, last_known: Route | None = None) -> Route:
+    """``realm``'s route as its database says now (``last_known`` if the database cannot say)."""
     from reelm.storage.models import StoreConfig  # models need the app registry; this module must not
 
     try:
-        row = StoreConfig.objects.filter(realm=realm).first()
+        with realms.working_for(realm) if realms.configured() else contextlib.nullcontext():
+            row = StoreConfig.objects.filter(realm=realm).first()
     except (DatabaseError, RuntimeError) as exc:
         # No table yet (before the first `reelm migrate`), a broken transaction, or no database access allowed
         # here (pytest-django): keep the last route this process knew, or the configured store.

@@ -4,6 +4,7 @@ from django.db import models
 
 from reelm.core.languages import VIDEO_LANGUAGE_CHOICES
 from reelm.core.models import OwnedModel, UUIDModel
+from reelm.core.scopes import Scope, scoped
 from reelm.videos.states import VideoState
 
 
@@ -13,6 +14,23 @@ class Visibility(models.TextChoices):
     PRIVATE = "private", "Private"
 
 
+@scoped(
+    Scope.PUBLIC,
+    "a video and its media; private and followers-only ones stay home",
+    protected_fields=(
+        "source_key",
+        "source_size",
+        "source_sha256",
+        "source_container",
+        "source_codecs",
+        "failure_reason",
+        "attempt_prefix",
+        "attempt_token",
+        "attempts",
+        "lease_until",
+    ),
+    replicated_when="public and ready",
+)
 class Video(OwnedModel):
     caption = models.TextField(max_length=2200, blank=True)
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
@@ -69,6 +87,7 @@ class Video(OwnedModel):
         return self.state == VideoState.READY
 
 
+@scoped(Scope.PUBLIC, "a hashtag's name", replicated_when="with a video that carries it (matched by name)")
 class Hashtag(UUIDModel):
     """Shared across accounts: not owned by anyone."""
 
@@ -78,6 +97,7 @@ class Hashtag(UUIDModel):
         return f"#{self.name}"
 
 
+@scoped(Scope.PUBLIC, "a video's hashtags", replicated_when="with its video")
 class VideoHashtag(OwnedModel):
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="hashtag_links")
     hashtag = models.ForeignKey(Hashtag, on_delete=models.CASCADE, related_name="video_links")
@@ -88,6 +108,7 @@ class VideoHashtag(OwnedModel):
         indexes = [models.Index(fields=["hashtag", "-video"], name="videohashtag_tag_newest")]
 
 
+@scoped(Scope.PUBLIC, "an account named in a caption", replicated_when="with its video")
 class Mention(OwnedModel):
     """``owner`` wrote the caption; ``mentioned`` is the account named in it."""
 

@@ -9,11 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 
 from reelm.accounts.models import User
 from reelm.accounts.selectors import users_by_usernames
-from reelm.core import bus
+from reelm.core import bus, realms
 from reelm.core.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge, UnsupportedMedia
 from reelm.core.ids import uuid7
 from reelm.core.languages import clean_language
@@ -86,7 +85,7 @@ def video_create(
     store = media_store()
     written = store.put_file(key, upload_path)
     try:
-        with transaction.atomic():
+        with realms.atomic():
             video = Video.objects.create(
                 id=video_id,
                 owner=owner,
@@ -103,7 +102,7 @@ def video_create(
                 height=media.height,
             )
             _link_caption(video)
-            transaction.on_commit(lambda: transcode_enqueue(video.id))
+            realms.on_commit(lambda: transcode_enqueue(video.id))
     except BaseException:
         store.delete(key)  # nothing left behind for a rejected or failed upload
         raise
@@ -162,7 +161,7 @@ def video_update(
 ) -> Video:
     if editor.id != video.owner_id:
         raise Forbidden("Only the author can edit this video.")
-    with transaction.atomic():
+    with realms.atomic():
         if caption is not None:
             video.caption = clean_caption(caption)
         if visibility is not None:
@@ -181,7 +180,7 @@ def video_delete(*, video: Video, actor: User) -> None:
     prefixes = [f"videos/{video.id}/", f"originals/{video.id}/"]
     video.delete()
     store = media_store()
-    transaction.on_commit(lambda: [store.delete_prefix(prefix) for prefix in prefixes])
+    realms.on_commit(lambda: [store.delete_prefix(prefix) for prefix in prefixes])
 
 
 def video_retry(*, video: Video) -> Video:
@@ -197,6 +196,6 @@ def video_retry(*, video: Video) -> Video:
     )
     if not updated:
         raise Conflict("The video is no longer failed.")
-    transaction.on_commit(lambda: transcode_enqueue(video.id))
+    realms.on_commit(lambda: transcode_enqueue(video.id))
     video.refresh_from_db()
     return video

@@ -177,10 +177,8 @@ def test_player_controls_layout_and_comments_panel(
             page.keyboard.press("ArrowDown")
             expect(page.locator(reel(1))).to_have_class("reel active")
             page.wait_for_function(f"() => !{video_js(1)}.paused && {video_js(1)}.muted === false")
-            page.keyboard.press("ArrowUp")
-            expect(page.locator(reel(0))).to_have_class("reel active")
-            page.locator(f"{reel(0)} button.mute").tap()
-            page.wait_for_function(f"() => {video_js(0)}.muted === true")
+            page.locator(f"{reel(1)} button.mute").tap()
+            page.wait_for_function(f"() => {video_js(1)}.muted === true")
             assert _stored_sound(page) == "off"
             page.reload()
             expect(page.locator("#feed .reel")).to_have_count(3)

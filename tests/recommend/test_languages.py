@@ -6,10 +6,12 @@ from __future__ import annotations
 import importlib
 import re
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 
 from reelm.accounts.models import User
@@ -146,7 +148,7 @@ def test_the_migration_marks_stored_languages_as_chosen(viewer: User) -> None:
     none = account()
     taste_get(none)
     migration = importlib.import_module("reelm.recommend.migrations.0003_taste_languages_chosen")
-    migration.mark_stored_languages_chosen(apps, None)
+    migration.mark_stored_languages_chosen(apps, SimpleNamespace(connection=connection))  # as migrate calls it
     assert taste_get(viewer).languages_chosen
     assert not taste_get(none).languages_chosen, "no languages: still guessed at the next sign-in"
     sign_in(none, GERMAN_BROWSER)

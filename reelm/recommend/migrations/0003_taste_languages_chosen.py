@@ -7,7 +7,7 @@ def mark_stored_languages_chosen(apps, schema_editor):
     """Languages stored before this migration came from the settings page or from the signup prefill, which cannot
     be told apart now: keep them all as chosen, so no sign-in replaces what a viewer may have picked."""
     Taste = apps.get_model("recommend", "Taste")
-    Taste.objects.exclude(languages=[]).update(languages_chosen=True)
+    Taste.objects.using(schema_editor.connection.alias).exclude(languages=[]).update(languages_chosen=True)
 
 
 class Migration(migrations.Migration):

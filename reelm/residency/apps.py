@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ResidencyConfig(AppConfig):
+    name = "reelm.residency"
+    label = "residency"
