@@ -131,10 +131,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _django()
     from django.utils.module_loading import autodiscover_modules
 
+    from reelm.core import realms
     from reelm.core.queues import consume
     from reelm.storage.presence import presence_start
 
     autodiscover_modules("tasks")  # every app's tasks, each registered on its queue
+    if not realms.configured() and not args.queue:
+        threads.pop("gateway", None)  # one realm sends nothing to another
     presence_start("worker")
     consume(threads)
     return 0
@@ -462,6 +465,16 @@ def cmd_realm_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_realm_gateway(args: argparse.Namespace) -> int:
+    _django()
+    from rich.console import Console
+
+    from reelm.residency.console import realm_gateway
+
+    realm_gateway(Console(), as_json=args.json)
+    return 0
+
+
 def settings_realms() -> list[str]:
     from django.conf import settings
 
@@ -628,6 +641,15 @@ def build_parser() -> argparse.ArgumentParser:
     classify_format.add_argument("--json", action="store_true", help="print JSON rather than a table")
     classify_format.add_argument("--markdown", action="store_true", help="print the table of docs/realms.md")
     classify.set_defaults(func=cmd_realm_classify)
+
+    gateway = realm_sub.add_parser(
+        "gateway",
+        help="what crossed between realms: per pair of realms and kind of message, how many, how big, how late",
+        description="Every message from one realm to another passes the gateway, which refuses any field of "
+        "protected scope. This shows each flow as the sending realm logged it and as the receiving realm counted it.",
+    )
+    gateway.add_argument("--json", action="store_true", help="print JSON rather than a table")
+    gateway.set_defaults(func=cmd_realm_gateway)
 
     feed = sub.add_parser("feed", help="the For You recommender")
     feed_sub = feed.add_subparsers(dest="feed_command", required=True, metavar="FEED_COMMAND")

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs' assets locally instead of from a CDN
     "reelm.core",
     "reelm.directory",
+    "reelm.gateway",
     "reelm.accounts",
     "reelm.relations",
     "reelm.storage",
@@ -205,6 +206,8 @@ RECOMMEND_INDEX_WARM = env_bool("REELM_INDEX_WARM", True)
 
 #: huey's storage for REELM_QUEUE_URL; every named queue of ``reelm.core.queues`` lives in it, keyed by its name.
 QUEUE_STORAGE = queue_settings(REELM_QUEUE_URL, directory=DATA_DIR)
+#: Tests only: a gateway drain kills its own process after this many messages took effect (0: never).
+REELM_TEST_GATEWAY_KILL_AT = env_int("REELM_TEST_GATEWAY_KILL_AT", 0)
 #: Every queue runs its tasks inline, in the process that queues them (tests, debugging).
 QUEUE_IMMEDIATE = env_bool("REELM_QUEUE_IMMEDIATE", False)
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
+from reelm.core import realms
 from reelm.core.ids import uuid7
 from reelm.core.models import OwnedModel
 from reelm.core.scopes import Scope, scoped
@@ -30,6 +31,7 @@ username_validator = RegexValidator(
         "groups",
         "user_permissions",
         "date_joined",
+        "replicated_at",
     ),
     replicated_when="always (a private account's videos stay home all the same)",
 )
@@ -48,6 +50,10 @@ class User(AbstractUser):
     is_private = models.BooleanField(
         default=False, help_text="Only approved followers see a private account's videos and follow lists."
     )
+    #: The realm that holds the account; a row of another realm here is a read-only replica of its public profile.
+    home_realm = models.CharField(max_length=12, default=realms.current_realm, editable=False, db_index=True)
+    #: When the replicated state was sent (None on the home realm's own row): older messages are ignored.
+    replicated_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Kept by reelm.social's services with F() updates; accepted follows only.
     follower_count = models.PositiveIntegerField(default=0, editable=False)
     following_count = models.PositiveIntegerField(default=0, editable=False)
@@ -74,6 +80,11 @@ class User(AbstractUser):
     def owner_ref(self) -> Any:
         """Accounts own themselves."""
         return self.id
+
+    @property
+    def is_replica(self) -> bool:
+        """A read-only copy of an account at home in another realm."""
+        return self.home_realm != realms.current_realm()
 
     @property
     def name(self) -> str:

@@ -44,7 +44,7 @@ def user_create(
     realm, and a failure there gives the reservation back."""
     home = realm or realms.realm_for_country(country)
     email = email.strip()
-    user = User(id=uuid7(), username=username, email=email, display_name=display_name or username)
+    user = User(id=uuid7(), username=username, email=email, display_name=display_name or username, home_realm=home)
     try:
         realms.realm(home)
         user.full_clean(exclude=["password"])

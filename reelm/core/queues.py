@@ -1,4 +1,4 @@
-"""The named task queues, declared once: ``transcode`` and ``recommend``.
+"""The named task queues, declared once: ``transcode``, ``recommend`` and ``gateway``.
 
 Each is a huey instance per realm on the realm's queue URL (REELM_QUEUE_URL without realms): huey keys a queue's
 tasks by its name, so one SQLite file or one Redis database holds them all. ``reelm worker`` consumes every queue
@@ -140,7 +140,8 @@ class TaskQueue:
 
 TRANSCODE = TaskQueue("transcode", "video transcodes, the recovery of stalled ones, the database's nightly upkeep")
 RECOMMEND = TaskQueue("recommend", "the recommender's lessons, viewers' candidate pools and the nightly refit")
-QUEUES: dict[str, TaskQueue] = {queue.name: queue for queue in (TRANSCODE, RECOMMEND)}
+GATEWAY = TaskQueue("gateway", "messages from this realm to the others (only where realms are configured)")
+QUEUES: dict[str, TaskQueue] = {queue.name: queue for queue in (TRANSCODE, RECOMMEND, GATEWAY)}
 
 
 def set_immediate(value: bool) -> None:

@@ -14,6 +14,7 @@ import uuid
 from django.db.models import F
 
 from reelm.accounts.models import User
+from reelm.accounts.replication import account_replicate
 from reelm.core import bus, realms
 from reelm.core.errors import Forbidden, InvalidInput, NotFound
 from reelm.relations.models import Block, Follow, FollowStatus, Mute
@@ -25,6 +26,7 @@ from reelm.relations.selectors import blocked_between, relations_changed
 def _count_follow(*, follower_id: uuid.UUID, followee_id: uuid.UUID, delta: int) -> None:
     User.objects.filter(id=follower_id).update(following_count=F("following_count") + delta)
     User.objects.filter(id=followee_id).update(follower_count=F("follower_count") + delta)
+    account_replicate([follower_id, followee_id])  # update() sends no signal: the new counts go out here
 
 
 def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
@@ -105,6 +107,7 @@ def account_privacy_set(*, user: User, is_private: bool) -> User:
                 relations_changed(follower_ids)
                 User.objects.filter(id__in=follower_ids).update(following_count=F("following_count") + 1)
                 User.objects.filter(id=user.id).update(follower_count=F("follower_count") + len(follower_ids))
+        account_replicate([user.id, *follower_ids])
         # An update() sends no signal: the page cache and notifications hear of it here.
         bus.emit(bus.AccountPrivacyChanged(account_id=user.id, is_private=is_private, approved=tuple(follower_ids)))
     user.refresh_from_db(fields=["is_private", "follower_count", "following_count"])

@@ -84,3 +84,85 @@ def realm_classify(console: Console, *, as_json: bool) -> None:
             row["replicated_when"] or "—",
         )
     console.print(table)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def gateway_rows(*, recent: int = 10_000) -> list[dict[str, Any]]:
+    """Every flow through the gateway, per sending realm, receiving realm and kind: messages and bytes sent,
+    delivered, waiting and failing, as the receiver counts them too, and the delay from send to delivery (over
+    the last ``recent`` delivered messages of the flow)."""
+    from django.db.models import Count, Q, Sum
+
+    from reelm.gateway.models import InboxReceipt, OutboxMessage
+
+    received: dict[tuple[str, str, str], int] = {}
+    for target in realms.realm_names():
+        with realms.working_for(target):
+            for row in InboxReceipt.objects.values("source", "kind").annotate(n=Count("message_id")):
+                received[(row["source"], target, row["kind"])] = row["n"]
+    rows = []
+    for source in realms.realm_names():
+        with realms.working_for(source):
+            flows = OutboxMessage.objects.values("target", "kind").annotate(
+                sent=Count("id"),
+                bytes=Sum("size"),
+                delivered=Count("id", filter=Q(delivered_at__isnull=False)),
+                failing=Count("id", filter=Q(delivered_at__isnull=True, attempts__gt=0)),
+            )
+            for flow in flows.order_by("target", "kind"):
+                done = OutboxMessage.objects.filter(target=flow["target"], kind=flow["kind"]).exclude(delivered_at=None)
+                lags = [
+                    (delivered - created).total_seconds()
+                    for created, delivered in done.order_by("-id").values_list("created_at", "delivered_at")[:recent]
+                    if delivered is not None
+                ]
+                p50, p99 = _percentile(lags, 0.5), _percentile(lags, 0.99)
+                rows.append(
+                    {
+                        "from": source,
+                        "to": flow["target"],
+                        "kind": flow["kind"],
+                        "sent": flow["sent"],
+                        "bytes": flow["bytes"] or 0,
+                        "delivered": flow["delivered"],
+                        "waiting": flow["sent"] - flow["delivered"],
+                        "failing": flow["failing"],
+                        "received": received.get((source, flow["target"], flow["kind"]), 0),
+                        "lag_p50_s": round(p50, 3) if p50 is not None else None,
+                        "lag_p99_s": round(p99, 3) if p99 is not None else None,
+                    }
+                )
+    return rows
+
+
+def realm_gateway(console: Console, *, as_json: bool) -> None:
+    rows = gateway_rows()
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    if not rows:
+        console.print("Nothing has crossed between realms." if realms.configured() else "One realm: nothing crosses.")
+        return
+    table = Table(title="What crossed between realms")
+    for column in ("from → to", "kind", "sent", "bytes", "delivered", "waiting", "failing", "received", "lag p50/p99"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        lag = "—" if row["lag_p50_s"] is None else f"{row['lag_p50_s']} s / {row['lag_p99_s']} s"
+        table.add_row(
+            f"{row['from']} → {row['to']}",
+            row["kind"],
+            str(row["sent"]),
+            str(row["bytes"]),
+            str(row["delivered"]),
+            str(row["waiting"]),
+            ("[red]" + str(row["failing"]) + "[/red]") if row["failing"] else "0",
+            str(row["received"]),
+            lag,
+        )
+    console.print(table)

@@ -135,12 +135,12 @@ def test_worker_help_lists_the_queues() -> None:
     result = _run("worker", "--help", env={"COLUMNS": "500"})
     assert result.returncode == 0
     assert "--queue NAME[=THREADS]" in result.stdout and "--threads" in result.stdout
-    for queue in ("transcode (video transcodes", "recommend (the recommender's"):
+    for queue in ("transcode (video transcodes", "recommend (the recommender's", "gateway (messages from this realm"):
         assert queue in result.stdout, result.stdout
     assert "REELM_WORKER_THREADS_<QUEUE>" in result.stdout
     overview = _run("--help", env={"COLUMNS": "500"}).stdout
-    assert "run a background worker on the task queues (transcode, recommend)" in overview
-    assert "a worker consuming every queue (transcode, recommend)" in overview
+    assert "run a background worker on the task queues (transcode, recommend, gateway)" in overview
+    assert "a worker consuming every queue (transcode, recommend, gateway)" in overview
 
 
 def test_worker_refuses_a_queue_that_does_not_exist(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,7 +67,8 @@ def test_each_database_holds_only_its_own_tables(deployment: Live) -> None:
 def test_accounts_live_in_the_realm_of_their_country(deployment: Live) -> None:
     _server, realms = deployment
     for realm in REALMS:
-        users = {row[0] for row in realms.rows(realm, "SELECT username FROM accounts_user")}
+        # Other realms hold read-only replicas (below); the accounts at home here are these.
+        users = {row[0] for row in realms.rows(realm, "SELECT username FROM accounts_user WHERE home_realm = ?", realm)}
         assert users == {name for name, home in HOME.items() if home == realm}, (realm, users)
     entries = dict(realms.rows(DIRECTORY, "SELECT handle, realm FROM directory_entry"))
     assert entries == HOME
@@ -201,3 +203,75 @@ def _cookie(name: str, value: str) -> object:
     return http.cookiejar.Cookie(
         0, name, value, None, False, "127.0.0.1", False, False, "/", True, False, None, False, None, None, {}
     )
+
+
+def _replicated(realms: Deployment, username: str, realm: str) -> tuple[Any, ...] | None:
+    found = realms.rows(
+        realm, "SELECT email, password, home_realm, display_name FROM accounts_user WHERE username = ?", username
+    )
+    return found[0] if found else None
+
+
+def test_public_profiles_are_replicated_and_what_stays_home_does(deployment: Live) -> None:
+    server, realms = deployment
+    wait_for(
+        lambda: all(_replicated(realms, name, realm) for name in HOME for realm in REALMS),
+        timeout=30,
+        interval=0.25,
+        message="profiles were not replicated into every realm",
+    )
+    for name, home in HOME.items():
+        for realm in REALMS:
+            email, password, home_realm, _display = _replicated(realms, name, realm) or ()
+            assert home_realm == home, (name, realm)
+            if realm == home:
+                assert email == f"{name}@example.org" and not password.startswith("!")
+            else:
+                # A replica has no address and can never sign in.
+                assert email == "" and password.startswith("!"), (name, realm)
+        # Every trace of the address and the password hash is in the home realm alone.
+        home_hash = _home_hash(realms, name, home)
+        for realm in REALMS:
+            raw = realms.everything(realm)
+            assert (f"{name}@example.org".encode() in raw) == (realm == home), (name, realm)
+            assert (home_hash.encode() in raw) == (realm == home), (name, realm)
+
+    # A change travels too; the replica in another realm follows.
+    session = Http(server.base_url)
+    session.login("bob", PASSWORD)
+    bob = Http(server.base_url, token=session.create_token("profile"))
+    changed = bob.request("PATCH", "/api/me", json_body={"display_name": "Bob from Boston"})
+    assert changed.status == 200, changed.body
+    wait_for(
+        lambda: all((_replicated(realms, "bob", r) or ())[3:] == ("Bob from Boston",) for r in REALMS),
+        timeout=30,
+        interval=0.25,
+        message="the new display name did not reach every realm",
+    )
+
+
+def _home_hash(realms: Deployment, name: str, home: str) -> str:
+    return str(realms.rows(home, "SELECT password FROM accounts_user WHERE username = ?", name)[0][0])
+
+
+def test_the_gateway_shows_every_flow(deployment: Live) -> None:
+    _server, realms = deployment
+    wait_for(
+        lambda: all(_replicated(realms, name, realm) for name in HOME for realm in REALMS),
+        timeout=30,
+        interval=0.25,
+        message="profiles were not replicated into every realm",
+    )
+    shown = subprocess.run(
+        [reelm_bin(), "realm", "gateway", "--json"], env=realms.env, capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0, shown.stderr
+    flows = {(row["from"], row["to"], row["kind"]): row for row in json.loads(shown.stdout)}
+    for source in REALMS:
+        for target in REALMS:
+            if source == target:
+                continue
+            row = flows[(source, target, "account.profile")]
+            assert row["sent"] >= 1 and row["bytes"] > 0 and row["failing"] == 0
+            assert row["received"] == row["delivered"] == row["sent"] - row["waiting"]
+            assert row["lag_p99_s"] is not None and row["lag_p99_s"] >= row["lag_p50_s"] >= 0

@@ -1,0 +1,83 @@
+"""The worker killed (SIGKILL) while it drains the outbox, in the one window that matters: a message has taken
+effect in its target realm and is not yet marked delivered at home. The next worker delivers everything, and
+that message once in effect."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.live import reelm_bin, start, wait_for
+from tests.realms.deployment import Deployment, three_realms
+
+UPDATES = 40
+KILL_AT = 25
+
+SCRIPT = f"""
+from reelm.accounts.services import profile_update, user_create
+from reelm.core import realms
+
+anna = user_create(username="anna", password="a long test passphrase 42", country="DE")
+with realms.working_for("eu"):
+    for i in range({UPDATES}):
+        profile_update(user=anna, bio=f"bio {{i}}")
+print("OK")
+"""
+
+
+@pytest.fixture
+def realms(tmp_path: Path) -> Iterator[Deployment]:
+    data = tmp_path / "data"
+    data.mkdir()
+    deployment = three_realms(data)
+    try:
+        yield deployment
+    finally:
+        deployment.drop()
+
+
+def _count(realms: Deployment, realm: str, sql: str) -> int:
+    return int(realms.rows(realm, sql)[0][0])
+
+
+def test_a_drain_killed_after_a_message_took_effect_delivers_it_once(realms: Deployment, tmp_path: Path) -> None:
+    subprocess.run([reelm_bin(), "migrate"], env=realms.env, check=True, capture_output=True, timeout=300)
+    made = subprocess.run(
+        [reelm_bin(), "manage", "shell", "-c", SCRIPT], env=realms.env, capture_output=True, text=True, timeout=300
+    )
+    assert made.returncode == 0 and "OK" in made.stdout, made.stderr[-3000:]
+    messages = _count(realms, "eu", "SELECT count(*) FROM gateway_outboxmessage")
+    assert messages == 2 * (UPDATES + 1)  # the sign-up and each update, to us and to global
+    assert _count(realms, "eu", "SELECT count(*) FROM gateway_outboxmessage WHERE delivered_at IS NULL") == messages
+
+    doomed = start(
+        "worker-killed",
+        ["worker", "--queue", "gateway=1"],
+        {**realms.env, "REELM_TEST_GATEWAY_KILL_AT": str(KILL_AT)},
+        tmp_path,
+    )
+    assert doomed.popen.wait(timeout=120) == -signal.SIGKILL, doomed.log_text()
+    received = sum(_count(realms, r, "SELECT count(*) FROM gateway_inboxreceipt") for r in ("us", "global"))
+    delivered = _count(realms, "eu", "SELECT count(*) FROM gateway_outboxmessage WHERE delivered_at IS NOT NULL")
+    # Killed in the window: one message took effect (its receipt is there) but is not marked delivered.
+    assert received == delivered + 1 and delivered == KILL_AT - 1, (received, delivered)
+
+    worker = start("worker", ["worker", "--queue", "gateway=1"], realms.env, tmp_path)
+    try:
+        wait_for(
+            lambda: _count(realms, "eu", "SELECT count(*) FROM gateway_outboxmessage WHERE delivered_at IS NULL") == 0,
+            timeout=90,
+            interval=0.25,
+            message="the outbox was not drained after the restart",
+        )
+    finally:
+        worker.stop()
+    for target in ("us", "global"):
+        assert _count(realms, target, "SELECT count(*) FROM gateway_inboxreceipt") == UPDATES + 1
+        bio = realms.rows(target, "SELECT bio FROM accounts_user WHERE username = 'anna'")
+        assert bio == [(f"bio {UPDATES - 1}",)], target
+    assert worker.log_text().count("(received before)") == 1, worker.log_text()[-3000:]
