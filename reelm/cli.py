@@ -465,6 +465,23 @@ def cmd_realm_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_realm_audit(args: argparse.Namespace) -> int:
+    _django()
+    from django.db import DatabaseError
+    from rich.console import Console
+
+    from reelm.residency.console import realm_audit
+
+    try:
+        return realm_audit(Console(), as_json=args.json)
+    except DatabaseError as exc:
+        print(
+            f"reelm: cannot read the databases ({exc}); has `reelm migrate` run since the last upgrade?",
+            file=sys.stderr,
+        )
+        return 2
+
+
 def cmd_realm_gateway(args: argparse.Namespace) -> int:
     _django()
     from rich.console import Console
@@ -642,6 +659,15 @@ def build_parser() -> argparse.ArgumentParser:
     classify_format.add_argument("--markdown", action="store_true", help="print the table of docs/realms.md")
     classify.set_defaults(func=cmd_realm_classify)
 
+    audit = realm_sub.add_parser(
+        "audit",
+        help="scan every realm's database and store for data outside its home realm (exit 1 if any)",
+        description="Reads every realm's tables and bucket and reports any protected row or object of an account "
+        "that lives in another realm, any replica carrying a protected field or of something that may not leave its "
+        "realm, any session of another realm and any directory entry that disagrees. A clean audit finds nothing.",
+    )
+    audit.add_argument("--json", action="store_true", help="print JSON rather than tables")
+    audit.set_defaults(func=cmd_realm_audit)
     gateway = realm_sub.add_parser(
         "gateway",
         help="what crossed between realms: per pair of realms and kind of message, how many, how big, how late",

@@ -14,20 +14,30 @@ from reelm.directory.services import entry_release, entry_release_all, entry_syn
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = ("username", "display_name", "email", "is_active", "is_staff", "date_joined", "last_login")
-    list_filter = ("is_active", "is_staff", "is_superuser", "is_private")
+    list_display = (
+        "username", "display_name", "email", "home_realm", "is_active", "is_staff", "date_joined", "last_login",
+    )  # fmt: skip
+    list_filter = ("home_realm", "is_active", "is_staff", "is_superuser", "is_private")
     search_fields = ("username", "display_name", "email")
     # Privacy and the follow counters change only through reelm.social's services, which keep them consistent.
     readonly_fields = (
-        "id", "avatar_key", "date_joined", "last_login", "is_private", "follower_count", "following_count",
+        "id", "home_realm", "avatar_key", "date_joined", "last_login", "is_private", "follower_count",
+        "following_count",
     )  # fmt: skip
     fieldsets = (
-        (None, {"fields": ("id", "username", "password")}),
+        (None, {"fields": ("id", "home_realm", "username", "password")}),
         ("Profile", {"fields": ("display_name", "email", "bio", "avatar_key")}),
         ("Social", {"fields": ("is_private", "follower_count", "following_count")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
+
+    # A replica of an account of another realm is that realm's to change: here it is read-only.
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return super().has_change_permission(request, obj) and not (obj is not None and obj.is_replica)
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and not (obj is not None and obj.is_replica)
 
     # The form checked the directory (User.clean). The admin saves in a transaction on the realm's database, and
     # no transaction spans two databases: the directory follows once the account's change is committed.

@@ -36,7 +36,7 @@ def account_replicate(account_ids: Iterable[uuid.UUID]) -> None:
         return
     here = realms.current_realm()
     for row in User.objects.filter(id__in=list(account_ids), home_realm=here).values(*PROFILE_FIELDS):
-        send("account.profile", **{**row, "id": str(row["id"])})
+        send("account.profile", **row)
 
 
 def account_forget(account_id: uuid.UUID, home_realm: str) -> None:

@@ -194,6 +194,7 @@ EVENTS: tuple[type[Event], ...] = (
 
 Handler = Callable[[Any], None]
 _subscribers: defaultdict[type[Event], list[Handler]] = defaultdict(list)
+_in_transaction: defaultdict[type[Event], list[Handler]] = defaultdict(list)
 _inline = False
 
 
@@ -209,6 +210,14 @@ def subscribe[E: Event](kind: type[E], handler: Callable[[E], None]) -> None:
         _subscribers[kind].append(handler)
 
 
+def subscribe_in_transaction[E: Event](kind: type[E], handler: Callable[[E], None]) -> None:
+    """Call ``handler(event)`` as ``kind`` is emitted, inside the emitter's transaction; an exception rolls the
+    change back. For what must commit with the change or not at all: a message to another realm's outbox."""
+    _known(kind)
+    if handler not in _in_transaction[kind]:
+        _in_transaction[kind].append(handler)
+
+
 def unsubscribe(kind: type[Event], handler: Handler) -> None:
     if handler in _subscribers[kind]:
         _subscribers[kind].remove(handler)
@@ -219,8 +228,11 @@ def subscribers(kind: type[Event]) -> list[Handler]:
 
 
 def emit(event: Event) -> None:
-    """Deliver ``event`` to its subscribers once the current transaction commits (at once outside one)."""
+    """Hand ``event`` to its in-transaction subscribers now, and to the others once the current transaction commits
+    (at once outside one)."""
     _known(type(event))
+    for handler in _in_transaction[type(event)]:
+        handler(event)
     if not _subscribers[type(event)]:
         return
     if _inline:

@@ -33,6 +33,9 @@ class Declaration:
     protected_fields: tuple[str, ...] = ()
     #: For a realm-public model: which rows may be replicated (the others stay home like protected rows).
     replicated_when: str = ""
+    #: Learnt from the realm's own data about any account's rows (its ``owner`` says whose row it describes, not
+    #: whose data it is): kept in the realm, about replicas too.
+    derived: bool = False
 
 
 _declared: dict[str, Declaration] = {}
@@ -55,14 +58,14 @@ def _label(model: type[models.Model]) -> str:
 
 
 def scoped(
-    scope: Scope, why: str, *, protected_fields: Iterable[str] = (), replicated_when: str = ""
+    scope: Scope, why: str, *, protected_fields: Iterable[str] = (), replicated_when: str = "", derived: bool = False
 ) -> Callable[[M], M]:
     """Declare where a model's rows live; ``why`` is the reason, shown in ``docs/realms.md``."""
 
     def declare(model: M) -> M:
         if protected_fields and scope is not Scope.PUBLIC:
             raise TypeError(f"{model.__name__}: only a realm-public model has protected fields of its own")
-        _declared[_label(model)] = Declaration(scope, why, tuple(protected_fields), replicated_when)
+        _declared[_label(model)] = Declaration(scope, why, tuple(protected_fields), replicated_when, derived)
         return model
 
     return declare

@@ -21,17 +21,22 @@ log = logging.getLogger("reelm.gateway")
 
 #: Messages delivered per target in one drain (the next drain takes the rest).
 BATCH = 500
+#: Attempts before a message is set aside as failing (``reelm realm gateway`` shows it), so one that cannot be
+#: applied does not hold back the others to its realm for ever.
+MAX_ATTEMPTS = 10
 
 
 def drain(*, batch: int = BATCH) -> int:
     """Deliver this realm's waiting messages; returns how many were delivered. A message that fails stops its
-    target's queue (messages to one realm keep their order) and is tried again by a later drain."""
+    target's queue (messages to one realm keep their order) and is tried again by a later drain, up to
+    ``MAX_ATTEMPTS`` times."""
     source = realms.current_realm()
     delivered = 0
     for target in realms.realm_names():
         if target == source:
             continue
-        waiting = list(OutboxMessage.objects.filter(target=target, delivered_at=None).order_by("id")[:batch])
+        queued = OutboxMessage.objects.filter(target=target, delivered_at=None, attempts__lt=MAX_ATTEMPTS)
+        waiting = list(queued.order_by("id")[:batch])
         for message in waiting:
             try:
                 applied = _apply(message, source)

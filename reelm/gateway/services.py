@@ -17,8 +17,10 @@ from reelm.gateway.models import OutboxMessage
 def send(name: str, *, to: Iterable[str] | None = None, **payload: Any) -> list[OutboxMessage]:
     """Queue a ``name`` message carrying ``payload`` for the realms ``to`` (default: every other realm)."""
     kind = kind_get(name)
-    kind.check(payload)
+    # As JSON, exactly as the receiving realm will read it: ids and times become strings.
     body = json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":"), sort_keys=True)
+    payload = json.loads(body)
+    kind.check(payload)
     if len(body.encode()) > MAX_BYTES:
         raise GatewayRefused(f"a {name} message of {len(body.encode())} bytes is over the gateway's {MAX_BYTES}")
     if not realms.configured():

@@ -14,6 +14,7 @@ from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from reelm.accounts.models import User
 from reelm.core import realms
 from reelm.notifications.models import Notification, NotificationKind
 from reelm.relations.selectors import blocked_between, muted_by
@@ -31,6 +32,8 @@ def notification_create(
     of the same video by the same actor is not repeated. Returns the new notification, or None."""
     if recipient_id == actor_id:
         return None
+    if realms.configured() and not User.objects.filter(id=recipient_id, home_realm=realms.current_realm()).exists():
+        return None  # a replica: the recipient's own realm tells them, when the cause reaches it
     if blocked_between(recipient_id, actor_id) or muted_by(recipient_id, actor_id):
         return None
     if kind == NotificationKind.LIKE and _unread(recipient_id, actor_id, kind, video_id=video_id).exists():

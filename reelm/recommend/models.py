@@ -52,7 +52,7 @@ class Taste(OwnedModel):
         return f"taste of {self.owner_id}"
 
 
-@scoped(Scope.PROTECTED, "a video's vector and counters, learnt from this realm's watch events")
+@scoped(Scope.PROTECTED, "a video's vector and counters, learnt from this realm's watch events", derived=True)
 class VideoSignal(OwnedModel):
     """One per video that has a vector (``owner`` is the video's author): its vector and what viewers did with
     it. ``updated_at`` lets every process pull just the vectors that moved into its nearest-neighbour index."""

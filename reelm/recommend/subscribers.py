@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 
 from reelm.accounts.models import User
-from reelm.core import bus
+from reelm.core import bus, realms
 from reelm.recommend.learning import learn_action, learn_follow, learn_from_events, video_signal_ensure
 from reelm.recommend.selectors import preferred_languages
 from reelm.videos.services import preferred_languages_register
 
 
 def _account(account_id: uuid.UUID) -> User | None:
-    return User.objects.filter(id=account_id).first()
+    """The account, if it lives in this realm: what another realm's account does here (a like that crossed) is
+    counted, but its taste is learnt in its own realm only."""
+    return User.objects.filter(id=account_id, home_realm=realms.current_realm()).first()
 
 
 def on_video_ready(event: bus.VideoReady) -> None:

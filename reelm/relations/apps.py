@@ -8,6 +8,7 @@ class RelationsConfig(AppConfig):
     verbose_name = "Relations"
 
     def ready(self) -> None:
+        from reelm.relations import replication  # noqa: F401  (declares its gateway kind)
         from reelm.relations.models import Block, Follow, Mute
         from reelm.relations.selectors import relation_saved_or_deleted
 

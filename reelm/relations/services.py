@@ -17,16 +17,12 @@ from reelm.accounts.models import User
 from reelm.accounts.replication import account_replicate
 from reelm.core import bus, realms
 from reelm.core.errors import Forbidden, InvalidInput, NotFound
+from reelm.relations.counts import count_follow
 from reelm.relations.models import Block, Follow, FollowStatus, Mute
+from reelm.relations.replication import follow_replicate
 from reelm.relations.selectors import blocked_between, relations_changed
 
 # --- follows -------------------------------------------------------------------------------------------------
-
-
-def _count_follow(*, follower_id: uuid.UUID, followee_id: uuid.UUID, delta: int) -> None:
-    User.objects.filter(id=follower_id).update(following_count=F("following_count") + delta)
-    User.objects.filter(id=followee_id).update(follower_count=F("follower_count") + delta)
-    account_replicate([follower_id, followee_id])  # update() sends no signal: the new counts go out here
 
 
 def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
@@ -42,10 +38,11 @@ def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
         status = FollowStatus.PENDING if is_private else FollowStatus.ACCEPTED
         follow, created = Follow.objects.get_or_create(owner=follower, followee=followee, defaults={"status": status})
         if created and follow.status == FollowStatus.ACCEPTED:
-            _count_follow(follower_id=follower.id, followee_id=followee.id, delta=1)
+            count_follow(follower_id=follower.id, followee_id=followee.id, delta=1)
         if created:
             pending = follow.status == FollowStatus.PENDING
             bus.emit(bus.FollowAdded(follower_id=follower.id, followee_id=followee.id, pending=pending))
+            follow_replicate(follower_id=follower.id, followee_id=followee.id)
     return follow, created
 
 
@@ -57,9 +54,10 @@ def follow_delete(*, follower: User, followee: User) -> bool:
             return False
         removed, _ = Follow.objects.filter(id=follow.id, status=follow.status).delete()
         if removed and follow.status == FollowStatus.ACCEPTED:
-            _count_follow(follower_id=follower.id, followee_id=followee.id, delta=-1)
+            count_follow(follower_id=follower.id, followee_id=followee.id, delta=-1)
         if removed:
             bus.emit(bus.FollowRemoved(follower_id=follower.id, followee_id=followee.id))
+            follow_replicate(follower_id=follower.id, followee_id=followee.id)
     return bool(removed)
 
 
@@ -78,9 +76,10 @@ def follow_request_approve(*, account: User, request_id: uuid.UUID | str) -> Fol
     with realms.atomic():
         follow = _pending_request(account=account, request_id=request_id)
         if Follow.objects.filter(id=follow.id, status=FollowStatus.PENDING).update(status=FollowStatus.ACCEPTED):
-            _count_follow(follower_id=follow.owner_id, followee_id=account.id, delta=1)
+            count_follow(follower_id=follow.owner_id, followee_id=account.id, delta=1)
             relations_changed([follow.owner_id])
         bus.emit(bus.FollowApproved(follower_id=follow.owner_id, followee_id=account.id))
+        follow_replicate(follower_id=follow.owner_id, followee_id=account.id)
         follow.status = FollowStatus.ACCEPTED
     return follow
 
@@ -90,6 +89,7 @@ def follow_request_decline(*, account: User, request_id: uuid.UUID | str) -> Non
         follow = _pending_request(account=account, request_id=request_id)
         Follow.objects.filter(id=follow.id, status=FollowStatus.PENDING).delete()
         bus.emit(bus.FollowDeclined(follower_id=follow.owner_id, followee_id=account.id))
+        follow_replicate(follower_id=follow.owner_id, followee_id=account.id)
 
 
 def account_privacy_set(*, user: User, is_private: bool) -> User:
@@ -108,6 +108,8 @@ def account_privacy_set(*, user: User, is_private: bool) -> User:
                 User.objects.filter(id__in=follower_ids).update(following_count=F("following_count") + 1)
                 User.objects.filter(id=user.id).update(follower_count=F("follower_count") + len(follower_ids))
         account_replicate([user.id, *follower_ids])
+        for follower_id in follower_ids:
+            follow_replicate(follower_id=follower_id, followee_id=user.id)
         # An update() sends no signal: the page cache and notifications hear of it here.
         bus.emit(bus.AccountPrivacyChanged(account_id=user.id, is_private=is_private, approved=tuple(follower_ids)))
     user.refresh_from_db(fields=["is_private", "follower_count", "following_count"])

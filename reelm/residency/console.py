@@ -166,3 +166,35 @@ def realm_gateway(console: Console, *, as_json: bool) -> None:
             lag,
         )
     console.print(table)
+
+
+def realm_audit(console: Console, *, as_json: bool) -> int:
+    """Print the audit; 1 if it found anything, else 0."""
+    from reelm.residency.audit import audit, findings_json
+
+    if as_json:
+        report = findings_json(audit())
+        console.print_json(json.dumps(report))
+        return 0 if report["clean"] else 1
+    with console.status("auditing…") as status:
+        scans = audit(lambda text: status.update(f"auditing {text}…"))
+    table = Table(title="Residency audit")
+    for column in ("realm", "rows read", "objects read", "findings"):
+        table.add_column(column, justify="left" if column == "realm" else "right")
+    for scan in scans:
+        found = len(scan.findings)
+        table.add_row(scan.realm, str(scan.rows), str(scan.objects), f"[red]{found}[/red]" if found else "0")
+    console.print(table)
+    findings = [f for scan in scans for f in scan.findings]
+    if not findings:
+        console.print(
+            "[green]Clean[/green]: every row and object is in its home realm, and nothing protected is elsewhere."
+        )
+        return 0
+    listed = Table(title="Findings")
+    for column in ("realm", "kind", "where", "what"):
+        listed.add_column(column, overflow="fold")
+    for finding in findings:
+        listed.add_row(finding.realm, finding.kind, finding.where, finding.detail)
+    console.print(listed)
+    return 1

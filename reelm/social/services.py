@@ -13,7 +13,7 @@ from django.db.models import F
 
 from reelm.accounts.models import User
 from reelm.core import bus, realms
-from reelm.core.errors import Forbidden, InvalidInput, NotFound
+from reelm.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from reelm.social.models import Bookmark, Comment, CommentLike, Like
 from reelm.videos.models import Video
 
@@ -97,6 +97,11 @@ def comment_create(*, author: User, video: Video, body: str, parent: Comment | N
     """Comment on a video ``author`` may see. Replies are one level deep: replying to a reply attaches the new
     comment to that reply's top-level comment."""
     text = clean_comment_body(body)
+    if video.owner.is_replica:
+        raise Conflict(
+            "This video comes from another region of this site; commenting across regions is not possible yet.",
+            code="other_realm",
+        )
     if parent is not None:
         if parent.video_id != video.id:
             raise NotFound("No such comment on this video.")

@@ -24,7 +24,15 @@ class VideoAdmin(admin.ModelAdmin):
         "duration",
         "created_at",
     )
-    list_filter = ("state", "visibility", "language")
+    list_filter = ("state", "visibility", "language", "owner__home_realm")
+
+    # A replica of another realm's video is that realm's to change: here it is read-only.
+    def has_change_permission(self, request: HttpRequest, obj: Video | None = None) -> bool:
+        return super().has_change_permission(request, obj) and not (obj is not None and obj.owner.is_replica)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Video | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and not (obj is not None and obj.owner.is_replica)
+
     search_fields = ("id", "caption", "owner__username", "failure_reason")
     list_select_related = ("owner",)
     readonly_fields = (

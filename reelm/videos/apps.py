@@ -11,8 +11,10 @@ class VideosConfig(AppConfig):
     label = "videos"
 
     def ready(self) -> None:
+        from reelm.videos import replication
         from reelm.videos.models import Video
 
+        replication.subscribe()
         post_save.connect(_video_changed, sender=Video, dispatch_uid="videos-changed-save")
         post_delete.connect(_video_changed, sender=Video, dispatch_uid="videos-changed-delete")
 

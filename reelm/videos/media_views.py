@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from reelm.accounts.auth import viewer
+from reelm.accounts.models import User
 from reelm.core.errors import NotFound
 from reelm.storage.http import serve_object
 from reelm.storage.registry import media_store
@@ -34,7 +35,7 @@ def video_media(request: HttpRequest, video_id: str, path: str) -> HttpResponse:
         cache = "public, max-age=31536000, immutable"  # attempt prefixes make every URL's content final
     else:
         cache = "private, no-store"
-    store = media_store()
+    store = media_store(video.owner.home_realm)  # a replica's media stay in its home realm's store
     if settings.REELM_MEDIA_DIRECT_ORIGINS and not path.endswith(".m3u8"):
         # Playlists stay here: their relative segment URIs must resolve against Reelm, which redirects each one.
         signed = store.signed_url(key, settings.REELM_MEDIA_URL_SECONDS)
@@ -56,9 +57,12 @@ def _redirect(url: str, public: bool) -> HttpResponse:
 def avatar_media(request: HttpRequest, path: str) -> HttpResponse:
     if not _AVATAR_RE.match(path):
         raise Http404("No such file")
+    home = User.objects.filter(id=path.partition("/")[0]).values_list("home_realm", flat=True).first()
+    if home is None:
+        raise Http404("No such file")
     return serve_object(
         request,
-        media_store(),
+        media_store(home),
         f"avatars/{path}",
         download_name="avatar.jpg",
         cache_control="public, max-age=86400",

@@ -28,8 +28,9 @@ class Visibility(models.TextChoices):
         "attempt_token",
         "attempts",
         "lease_until",
+        "replicated",
     ),
-    replicated_when="public and ready",
+    replicated_when="public and ready, by a public account",
 )
 class Video(OwnedModel):
     caption = models.TextField(max_length=2200, blank=True)
@@ -64,6 +65,8 @@ class Video(OwnedModel):
     renditions = models.JSONField(default=list, blank=True)
     preview_count = models.PositiveSmallIntegerField(default=0)
 
+    #: Whether other realms hold a replica (so that a change that makes it protected withdraws them).
+    replicated = models.BooleanField(default=False, editable=False)
     # Kept by reelm.social's services with F() updates in the transaction that adds or removes the row.
     like_count = models.PositiveIntegerField(default=0, editable=False)
     comment_count = models.PositiveIntegerField(default=0, editable=False)

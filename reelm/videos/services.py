@@ -168,9 +168,9 @@ def video_update(
             video.visibility = clean_visibility(visibility)
         if language is not None:
             video.language = clean_language(language)
-        video.save(update_fields=["caption", "visibility", "language", "updated_at"])
         if caption is not None:
-            _link_caption(video)
+            _link_caption(video)  # first: the save below sends other realms the video with its new links
+        video.save(update_fields=["caption", "visibility", "language", "updated_at"])
     return video
 
 

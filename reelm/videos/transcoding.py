@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from reelm.core import bus
+from reelm.core import bus, realms
 from reelm.core.ids import uuid7
 from reelm.storage.base import ObjectStore
 from reelm.storage.registry import media_store
@@ -190,7 +190,23 @@ def _renditions_json(outputs: ffmpeg.LadderOutputs, lowest: ffmpeg.Rendition) ->
 def _publish(video: Video, token: uuid.UUID, media: ffmpeg.MediaProbe, outputs: ffmpeg.LadderOutputs) -> None:
     lowest = min(outputs.renditions, key=lambda r: r.width * r.height)
     old_prefix = video.media_prefix
-    published = transition(
+    with realms.atomic():  # the state and the messages to other realms (a replica once public) commit together
+        published = _publish_state(video, token, media, outputs, lowest)
+        if published:
+            bus.emit(bus.VideoReady(video_id=video.id, owner_id=video.owner_id))
+    if not published:
+        log.warning("video %s: attempt %s lost its claim before publishing; discarding", video.id, token)
+        media_store().delete_prefix(video.attempt_prefix)
+        return
+    if old_prefix and old_prefix != video.attempt_prefix:
+        media_store().delete_prefix(old_prefix)
+    log.info("video %s ready (%d renditions)", video.id, len(outputs.renditions))
+
+
+def _publish_state(
+    video: Video, token: uuid.UUID, media: ffmpeg.MediaProbe, outputs: ffmpeg.LadderOutputs, lowest: Any
+) -> int:
+    return transition(
         _mine(video, token),
         VideoState.PROCESSING,
         VideoState.READY,
@@ -204,14 +220,6 @@ def _publish(video: Video, token: uuid.UUID, media: ffmpeg.MediaProbe, outputs: 
         preview_count=outputs.preview_count,
         failure_reason="",
     )
-    if not published:
-        log.warning("video %s: attempt %s lost its claim before publishing; discarding", video.id, token)
-        media_store().delete_prefix(video.attempt_prefix)
-        return
-    if old_prefix and old_prefix != video.attempt_prefix:
-        media_store().delete_prefix(old_prefix)
-    log.info("video %s ready (%d renditions)", video.id, len(outputs.renditions))
-    bus.emit(bus.VideoReady(video_id=video.id, owner_id=video.owner_id))
 
 
 def _finish_failed(video: Video, reason: str) -> None:

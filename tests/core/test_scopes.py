@@ -81,7 +81,7 @@ def test_what_must_never_leave_its_realm_is_declared_so() -> None:
     user = declaration(apps.get_model("accounts.User"))
     assert user is not None and {"email", "password", "last_login"} <= set(user.protected_fields)
     video = declaration(apps.get_model("videos.Video"))
-    assert video is not None and video.replicated_when == "public and ready"
+    assert video is not None and video.replicated_when == "public and ready, by a public account"
     assert scope_of(apps.get_model("directory.Entry")) is Scope.DIRECTORY
 
 

@@ -49,6 +49,17 @@ class Deployment:
         with sqlite3.connect(self.data / f"{database}.sqlite3") as db:
             return list(db.execute(sql, args))
 
+    def execute(self, database: str, sql: str, *args: object) -> None:
+        """A write of the test's own on one database, behind Reelm's back (to plant what an audit must find)."""
+        if self.postgres:
+            import psycopg
+
+            with psycopg.connect(self.urls[database]) as db:
+                db.execute(sql.replace("?", "%s"), args)  # type: ignore[arg-type]
+            return
+        with sqlite3.connect(self.data / f"{database}.sqlite3") as db:
+            db.execute(sql, args)
+
     def tables(self, database: str) -> set[str]:
         if self.postgres:
             query = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
@@ -56,9 +67,9 @@ class Deployment:
             query = "SELECT name FROM sqlite_master WHERE type = 'table'"
         return {str(row[0]) for row in self.rows(database, query)}
 
-    def video_id(self, video_id: str) -> str:
-        """How a UUID column stores ``video_id``: 32 hex digits in SQLite, the UUID itself in PostgreSQL."""
-        return video_id if self.postgres else video_id.replace("-", "")
+    def uuid_column(self, value: str) -> str:
+        """How a UUID column stores ``value``: 32 hex digits in SQLite, the UUID itself in PostgreSQL."""
+        return value if self.postgres else value.replace("-", "")
 
     def everything(self, database: str) -> bytes:
         """Every byte a database keeps: its files on SQLite (free pages too), every row as text on PostgreSQL."""

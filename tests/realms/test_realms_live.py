@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -157,30 +157,107 @@ def test_signing_up_on_the_page_asks_the_country_and_keeps_the_session_there(
     assert realms.rows("eu", "SELECT 1 FROM accounts_user WHERE username = 'elise'")
 
 
-def test_an_upload_is_transcoded_and_stored_in_its_realm(deployment: Live, tmp_path: Path) -> None:
-    server, realms = deployment
+@pytest.fixture(scope="module")
+def eu_video(deployment: Live, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A public video anna (eu) uploaded, transcoded by the eu worker."""
+    server, _realms = deployment
     session = Http(server.base_url)
     session.login("anna", PASSWORD)
     anna = Http(server.base_url, token=session.create_token("upload"))
-    clip = make_clip(tmp_path / "eu.mp4", size="320x568", duration=2)
-    uploaded = anna.upload(clip, caption="from Europe #realms", visibility="public")
+    clip = make_clip(tmp_path_factory.mktemp("clips") / "eu.mp4", size="320x568", duration=2)
+    uploaded = anna.upload(clip, caption="Sunrise over Europe #realms @bob", visibility="public")
     assert uploaded.status == 201, uploaded.body
-    video_id = uploaded.json()["id"]
+    video_id = str(uploaded.json()["id"])
     wait_for(
         lambda: anna.get(f"/api/videos/{video_id}").json()["state"] == "ready",
         timeout=120,
         interval=0.5,
         message=f"video {video_id} never became ready: {server.log_text()[-3000:]}",
     )
-    stored_id = realms.video_id(video_id)
+    return video_id
+
+
+def _video_rows(realms: Deployment, realm: str, video_id: str) -> list[tuple[Any, ...]]:
+    return realms.rows(
+        realm, "SELECT state, source_key, like_count FROM videos_video WHERE id = ?", realms.uuid_column(video_id)
+    )
+
+
+def test_an_upload_is_stored_at_home_and_replicated_without_its_upload(deployment: Live, eu_video: str) -> None:
+    _server, realms = deployment
+    wait_for(
+        lambda: all(_video_rows(realms, realm, eu_video) for realm in REALMS),
+        timeout=30,
+        interval=0.25,
+        message="the public video was not replicated into every realm",
+    )
     for realm in REALMS:
-        rows = realms.rows(realm, "SELECT state FROM videos_video WHERE id = ?", stored_id)
-        assert rows == ([("ready",)] if realm == "eu" else []), realm
+        ((state, source_key, _likes),) = _video_rows(realms, realm, eu_video)
+        assert state == "ready"
+        # Where the original upload is kept is the home realm's business alone.
+        assert bool(source_key) == (realm == "eu"), realm
         store = realms.store(realm)
-        keys = [p for p in store.rglob("*") if p.is_file() and video_id in str(p)] if store.exists() else []
+        keys = [p for p in store.rglob("*") if p.is_file() and eu_video in str(p)] if store.exists() else []
         assert bool(keys) == (realm == "eu"), (realm, keys[:3])
-    playlist = anna.get(f"/api/videos/{video_id}").json()["urls"]["hls"]
-    assert anna.get(playlist.removeprefix(server.base_url)).status == 200
+    tags = realms.rows("us", "SELECT h.name FROM videos_hashtag h JOIN videos_videohashtag l ON l.hashtag_id = h.id")
+    assert ("realms",) in tags
+
+
+def test_another_realm_finds_plays_and_likes_a_public_video(deployment: Live, eu_video: str) -> None:
+    server, realms = deployment
+    wait_for(lambda: bool(_video_rows(realms, "us", eu_video)), timeout=30, interval=0.25, message="no replica")
+    session = Http(server.base_url)
+    session.login("bob", PASSWORD)
+    bob = Http(server.base_url, token=session.create_token("viewer"))
+
+    # bob's requests work for us; the video is there as a replica, its media come from the eu store.
+    found = bob.get("/api/search?q=sunrise&type=videos").json()["videos"]
+    assert [v["id"] for v in found] == [eu_video] and found[0]["author"]["username"] == "anna"
+    shown = bob.get(f"/api/videos/{eu_video}").json()
+    playlist = bob.get(shown["urls"]["hls"].removeprefix(server.base_url))
+    assert playlist.status == 200 and b"#EXTM3U" in playlist.body
+    segment = next(line for line in playlist.body.decode().splitlines() if line and not line.startswith("#"))
+    base = shown["urls"]["hls"].removeprefix(server.base_url).rsplit("/", 1)[0]
+    variant = bob.get(f"{base}/{segment}")
+    assert variant.status == 200, segment
+
+    liked = bob.request("PUT", f"/api/videos/{eu_video}/like")
+    assert liked.status == 200, liked.body
+    # The like is bob's: it stays in us. The count is the video's: its home realm keeps it and tells the others.
+    bob_id = realms.rows("us", "SELECT id FROM accounts_user WHERE username = 'bob'")[0][0]
+    for realm in REALMS:
+        likes = realms.rows(realm, "SELECT count(*) FROM social_like WHERE owner_id = ?", bob_id)[0][0]
+        assert likes == (1 if realm == "us" else 0), realm
+    wait_for(
+        lambda: all(_video_rows(realms, realm, eu_video)[0][2] == 1 for realm in REALMS),
+        timeout=30,
+        interval=0.25,
+        message="the like was not counted in every realm",
+    )
+    # anna is told in her realm, and nowhere else.
+    wait_for(
+        lambda: realms.rows("eu", "SELECT count(*) FROM notifications_notification WHERE kind = 'like'")[0][0] == 1,
+        timeout=30,
+        interval=0.25,
+        message="anna was not notified of bob's like",
+    )
+    for realm in ("us", "global"):
+        assert realms.rows(realm, "SELECT count(*) FROM notifications_notification WHERE kind = 'like'")[0][0] == 0
+
+    # What does not cross yet is refused in plain words, never kept where the other side cannot see it.
+    comment = bob.post(f"/api/videos/{eu_video}/comments", json_body={"body": "Lovely!"})
+    assert comment.status == 409 and "another region" in comment.json()["error"]["message"], comment.body
+    assert realms.rows("us", "SELECT count(*) FROM social_comment")[0][0] == 0
+
+    # Taking it back counts down everywhere; liking twice counts once.
+    assert bob.request("PUT", f"/api/videos/{eu_video}/like").status == 200
+    assert bob.request("DELETE", f"/api/videos/{eu_video}/like").status == 200
+    wait_for(
+        lambda: all(_video_rows(realms, realm, eu_video)[0][2] == 0 for realm in REALMS),
+        timeout=30,
+        interval=0.25,
+        message="the like taken back was not counted down in every realm",
+    )
 
 
 def test_check_and_list_describe_the_realms(deployment: Live) -> None:
@@ -275,3 +352,177 @@ def test_the_gateway_shows_every_flow(deployment: Live) -> None:
             assert row["sent"] >= 1 and row["bytes"] > 0 and row["failing"] == 0
             assert row["received"] == row["delivered"] == row["sent"] - row["waiting"]
             assert row["lag_p99_s"] is not None and row["lag_p99_s"] >= row["lag_p50_s"] >= 0
+
+
+def _follow_state(realms: Deployment, realm: str, follower: str, followee: str) -> str | None:
+    found = realms.rows(
+        realm,
+        "SELECT f.status FROM social_follow f JOIN accounts_user a ON a.id = f.owner_id "
+        "JOIN accounts_user b ON b.id = f.followee_id WHERE a.username = ? AND b.username = ?",
+        follower,
+        followee,
+    )
+    return str(found[0][0]) if found else None
+
+
+def _counts(realms: Deployment, realm: str, name: str) -> tuple[int, int]:
+    found = realms.rows(realm, "SELECT follower_count, following_count FROM accounts_user WHERE username = ?", name)
+    return int(found[0][0]), int(found[0][1])
+
+
+def _signed_in(server: ReelmProcess, name: str) -> Http:
+    session = Http(server.base_url)
+    session.login(name, PASSWORD)
+    return Http(server.base_url, token=session.create_token(f"{name} follows"))
+
+
+def test_following_across_realms_counts_tells_and_feeds_both_sides(deployment: Live, eu_video: str) -> None:
+    server, realms = deployment
+    bob = _signed_in(server, "bob")
+    made = bob.post("/api/users/anna/follow")
+    assert made.status == 201 and made.json()["status"] == "accepted", made.body
+    # The follow is bob's (us) and is kept, counted and told in anna's realm (eu) as well.
+    wait_for(
+        lambda: _follow_state(realms, "eu", "bob", "anna") == "accepted",
+        timeout=30,
+        interval=0.25,
+        message="the follow did not reach anna's realm",
+    )
+    assert _follow_state(realms, "us", "bob", "anna") == "accepted"
+    assert _follow_state(realms, "global", "bob", "anna") is None
+    wait_for(
+        lambda: all(_counts(realms, r, "anna")[0] == 1 and _counts(realms, r, "bob")[1] == 1 for r in REALMS),
+        timeout=30,
+        interval=0.25,
+        message="the follow counts did not settle in every realm",
+    )
+    told = "SELECT count(*) FROM notifications_notification WHERE kind = 'follow'"
+    wait_for(lambda: realms.rows("eu", told)[0][0] == 1, timeout=30, interval=0.25, message="anna was not told")
+    assert realms.rows("us", told)[0][0] == 0 and realms.rows("global", told)[0][0] == 0
+    # bob's Following feed (in us) has anna's video (a replica), and anna's followers list (in eu) has bob.
+    following = bob.get("/api/feed/following").json()
+    assert eu_video in [item["id"] for item in following["items"]], following
+    anna = _signed_in(server, "anna")
+    assert [u["username"] for u in anna.get("/api/users/anna/followers").json()["items"]] == ["bob"]
+
+    # Unfollowing undoes it on both sides.
+    assert bob.request("DELETE", "/api/users/anna/follow").status in (200, 204)
+    wait_for(
+        lambda: (
+            _follow_state(realms, "eu", "bob", "anna") is None
+            and all(_counts(realms, r, "anna")[0] == 0 for r in REALMS)
+        ),
+        timeout=30,
+        interval=0.25,
+        message="the unfollow did not reach anna's realm",
+    )
+
+
+def test_a_private_account_approves_a_request_from_another_realm(deployment: Live) -> None:
+    server, realms = deployment
+    cleo = _signed_in(server, "cleo")
+    assert cleo.request("PATCH", "/api/me", json_body={"is_private": True}).status == 200
+    wait_for(
+        lambda: realms.rows("eu", "SELECT is_private FROM accounts_user WHERE username = 'cleo'")[0][0] in (1, True),
+        timeout=30,
+        interval=0.25,
+        message="cleo's privacy did not reach eu",
+    )
+    anna = _signed_in(server, "anna")
+    asked = anna.post("/api/users/cleo/follow")
+    assert asked.status == 201 and asked.json()["status"] == "pending", asked.body
+    wait_for(
+        lambda: len(cleo.get("/api/me/follow-requests").json()) == 1,
+        timeout=30,
+        interval=0.25,
+        message="cleo never saw anna's request",
+    )
+    (request,) = cleo.get("/api/me/follow-requests").json()
+    assert request["follower"]["username"] == "anna"
+    asking = "SELECT count(*) FROM notifications_notification WHERE kind = 'follow_request'"
+    assert realms.rows("global", asking)[0][0] == 1 and realms.rows("eu", asking)[0][0] == 0
+    assert cleo.post(f"/api/me/follow-requests/{request['id']}/approve").status == 200
+    wait_for(
+        lambda: _follow_state(realms, "eu", "anna", "cleo") == "accepted",
+        timeout=30,
+        interval=0.25,
+        message="the approval did not reach anna's realm",
+    )
+    wait_for(
+        lambda: _counts(realms, "eu", "anna")[1] == 1 and _counts(realms, "global", "cleo")[0] == 1,
+        timeout=30,
+        interval=0.25,
+        message="the approved follow was not counted on both sides",
+    )
+
+
+def test_staff_see_their_realm_and_cannot_change_another_realms_rows(deployment: Live) -> None:
+    server, realms = deployment
+    made = subprocess.run(
+        [reelm_bin(), "createadmin", "--realm", "eu", "--username", "eu_admin", "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=realms.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    admin = Http(server.base_url)
+    admin.login("eu_admin", PASSWORD)
+    # Tokens are protected: eu's staff list eu's alone (anna's), never bob's (us).
+    tokens = admin.get("/admin/accounts/accesstoken/")
+    assert tokens.status == 200 and b"realm test" in tokens.body and b"bob follows" not in tokens.body
+    # bob's public profile is here as a replica: it may be read, not changed or deleted.
+    bob_id = uuid.UUID(str(realms.rows("eu", "SELECT id FROM accounts_user WHERE username = 'bob'")[0][0]))
+    page = admin.get(f"/admin/accounts/user/{bob_id}/change/")
+    assert page.status == 200 and b'name="_save"' not in page.body
+    csrf = admin.cookie("csrftoken") or ""
+    referer = {"Referer": f"{server.base_url}/admin/"}
+    changed = admin.post(
+        f"/admin/accounts/user/{bob_id}/change/",
+        form={"username": "bobby", "csrfmiddlewaretoken": csrf},
+        headers=referer,
+    )
+    deleted = admin.post(
+        f"/admin/accounts/user/{bob_id}/delete/", form={"post": "yes", "csrfmiddlewaretoken": csrf}, headers=referer
+    )
+    assert changed.status == 403 and deleted.status == 403
+    assert realms.rows("us", "SELECT username FROM accounts_user WHERE id = ?", realms.uuid_column(str(bob_id))) == [
+        ("bob",)
+    ]
+
+
+def _audit(realms: Deployment) -> tuple[int, dict[str, Any]]:
+    ran = subprocess.run(
+        [reelm_bin(), "realm", "audit", "--json"], env=realms.env, capture_output=True, text=True, timeout=120
+    )
+    return ran.returncode, json.loads(ran.stdout)
+
+
+def test_the_audit_is_clean_and_finds_what_is_put_where_it_may_not_be(deployment: Live, eu_video: str) -> None:
+    """Last in this module: everything above happened (sign-ups, sessions, tokens, uploads, replicas, likes,
+    follows, requests, staff), and still every row and object is where it belongs."""
+    _server, realms = deployment
+    code, report = _audit(realms)
+    assert code == 0 and report["clean"], report["findings"]
+    assert all(row["rows"] > 0 for row in report["realms"])
+    assert next(row for row in report["realms"] if row["realm"] == "eu")["objects"] > 0
+
+    leak = realms.store("us") / "videos" / eu_video / "leak.ts"
+    realms.execute("us", "UPDATE accounts_user SET email = 'anna@example.org' WHERE username = 'anna'")
+    realms.execute("us", "INSERT INTO django_session VALUES ('eu-planted0000000000', 'x', '2099-01-01')")
+    leak.parent.mkdir(parents=True, exist_ok=True)
+    leak.write_bytes(b"a segment of a video of eu")
+    try:
+        code, report = _audit(realms)
+        assert code == 1 and not report["clean"]
+        found = {(f["realm"], f["kind"], f["where"]) for f in report["findings"]}
+        assert ("us", "protected-outside", "accounts_user @anna") in found, found
+        assert ("us", "protected-outside", "django_session") in found, found
+        assert ("us", "object-outside", f"videos/{eu_video}/leak.ts") in found, found
+        assert len(report["findings"]) == 3, report["findings"]
+    finally:
+        realms.execute("us", "UPDATE accounts_user SET email = '' WHERE username = 'anna'")
+        realms.execute("us", "DELETE FROM django_session WHERE session_key = 'eu-planted0000000000'")
+        leak.unlink()
+    assert _audit(realms)[0] == 0
