@@ -482,6 +482,16 @@ def cmd_realm_audit(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_realm_access(args: argparse.Namespace) -> int:
+    _django()
+    from rich.console import Console
+
+    from reelm.residency.console import realm_access_log
+
+    realm_access_log(Console(), as_json=args.json)
+    return 0
+
+
 def cmd_realm_gateway(args: argparse.Namespace) -> int:
     _django()
     from rich.console import Console
@@ -668,6 +678,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--json", action="store_true", help="print JSON rather than tables")
     audit.set_defaults(func=cmd_realm_audit)
+    access = realm_sub.add_parser(
+        "access",
+        help="the staff access log of every realm: emergency grants with their reasons, requests, refusals",
+    )
+    access.add_argument("--json", action="store_true", help="print JSON rather than a table")
+    access.set_defaults(func=cmd_realm_access)
     gateway = realm_sub.add_parser(
         "gateway",
         help="what crossed between realms: per pair of realms and kind of message, how many, how big, how late",

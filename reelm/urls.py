@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from reelm.accounts import views as account_views
 from reelm.api import api
 from reelm.core.views import favicon
+from reelm.residency import views as residency_views
 from reelm.site import views as site_views
 from reelm.videos import media_views
 from reelm.videos import views as video_views
@@ -44,6 +45,7 @@ urlpatterns = [
     path("", include("reelm.recommend.urls")),
     path("favicon.ico", favicon, name="favicon"),
     path("api/", api.urls),
+    path("admin/realm-access/", residency_views.realm_access, name="realm_access"),
     path("admin/", admin.site.urls),
 ]
 

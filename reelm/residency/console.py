@@ -198,3 +198,50 @@ def realm_audit(console: Console, *, as_json: bool) -> int:
         listed.add_row(finding.realm, finding.kind, finding.where, finding.detail)
     console.print(listed)
     return 1
+
+
+def access_rows(*, limit: int = 500) -> list[dict[str, Any]]:
+    """Each realm's staff access log, newest first: grants with their reasons, requests made under them, refusals."""
+    from reelm.residency.models import StaffAccess
+
+    rows = []
+    for realm in realms.realm_names():
+        with realms.working_for(realm):
+            for entry in StaffAccess.objects.all()[:limit]:
+                rows.append(
+                    {
+                        "realm": realm,
+                        "at": entry.created_at.isoformat(),
+                        "kind": entry.kind,
+                        "staff": entry.staff_username,
+                        "staff_realm": entry.staff_realm,
+                        "reason": entry.reason,
+                        "until": entry.expires_at.isoformat() if entry.expires_at else None,
+                        "request": f"{entry.method} {entry.path}".strip(),
+                    }
+                )
+    return sorted(rows, key=lambda row: row["at"], reverse=True)
+
+
+def realm_access_log(console: Console, *, as_json: bool) -> None:
+    rows = access_rows()
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    if not rows:
+        console.print("No staff of another realm has reached, or tried to reach, any realm's data.")
+        return
+    table = Table(title="Staff access across realms")
+    for column in ("realm", "at", "kind", "staff", "reason / request", "until"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        what = row["reason"] if row["kind"] != "use" else row["request"]
+        table.add_row(
+            row["realm"],
+            row["at"][:19],
+            row["kind"],
+            f"@{row['staff']} ({row['staff_realm']})",
+            what,
+            row["until"] or "—",
+        )
+    console.print(table)

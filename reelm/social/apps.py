@@ -7,6 +7,7 @@ class SocialConfig(AppConfig):
     verbose_name = "Social"
 
     def ready(self) -> None:
+        from reelm.social import replication  # noqa: F401  (declares its gateway kinds)
         from reelm.social.models import Bookmark, Like
         from reelm.videos.cards import viewer_marks_register
 

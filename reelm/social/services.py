@@ -15,7 +15,9 @@ from reelm.accounts.models import User
 from reelm.core import bus, realms
 from reelm.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from reelm.social.models import Bookmark, Comment, CommentLike, Like
+from reelm.social.replication import comment_added, comment_replicate, comment_withdraw, counted_here
 from reelm.videos.models import Video
+from reelm.videos.replication import video_replicate
 
 # --- likes and bookmarks -------------------------------------------------------------------------------------
 
@@ -97,11 +99,6 @@ def comment_create(*, author: User, video: Video, body: str, parent: Comment | N
     """Comment on a video ``author`` may see. Replies are one level deep: replying to a reply attaches the new
     comment to that reply's top-level comment."""
     text = clean_comment_body(body)
-    if video.owner.is_replica:
-        raise Conflict(
-            "This video comes from another region of this site; commenting across regions is not possible yet.",
-            code="other_realm",
-        )
     if parent is not None:
         if parent.video_id != video.id:
             raise NotFound("No such comment on this video.")
@@ -110,16 +107,10 @@ def comment_create(*, author: User, video: Video, body: str, parent: Comment | N
     with realms.atomic():
         comment = Comment.objects.create(owner=author, video=video, parent=parent, body=text)
         Video.objects.filter(id=video.id).update(comment_count=F("comment_count") + 1)
-        bus.emit(
-            bus.CommentAdded(
-                comment_id=comment.id,
-                author_id=author.id,
-                video_id=video.id,
-                video_owner_id=video.owner_id,
-                parent_id=parent.id if parent else None,
-                parent_author_id=parent.owner_id if parent else None,
-            )
-        )
+        comment_added(comment, video, parent)
+        comment_replicate([comment.id])
+        if counted_here(video):
+            video_replicate([video.id])  # the new count, to every realm
     return comment
 
 
@@ -133,6 +124,9 @@ def comment_delete(*, actor: User, comment: Comment) -> int:
         removed = per_model.get(Comment._meta.label, 0)
         if removed:
             Video.objects.filter(id=comment.video_id).update(comment_count=F("comment_count") - removed)
+            comment_withdraw(comment)
+            if counted_here(comment.video):
+                video_replicate([comment.video_id])
     return removed
 
 
@@ -151,6 +145,10 @@ def comment_pin(*, actor: User, comment: Comment, pinned: bool = True) -> Commen
 
 
 def comment_like_create(*, user: User, comment: Comment) -> bool:
+    if comment.owner.is_replica:
+        raise Conflict(
+            "This comment comes from another region of this site; liking it is not possible yet.", code="other_realm"
+        )
     with realms.atomic():
         try:
             with realms.atomic():

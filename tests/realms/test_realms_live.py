@@ -244,11 +244,6 @@ def test_another_realm_finds_plays_and_likes_a_public_video(deployment: Live, eu
     for realm in ("us", "global"):
         assert realms.rows(realm, "SELECT count(*) FROM notifications_notification WHERE kind = 'like'")[0][0] == 0
 
-    # What does not cross yet is refused in plain words, never kept where the other side cannot see it.
-    comment = bob.post(f"/api/videos/{eu_video}/comments", json_body={"body": "Lovely!"})
-    assert comment.status == 409 and "another region" in comment.json()["error"]["message"], comment.body
-    assert realms.rows("us", "SELECT count(*) FROM social_comment")[0][0] == 0
-
     # Taking it back counts down everywhere; liking twice counts once.
     assert bob.request("PUT", f"/api/videos/{eu_video}/like").status == 200
     assert bob.request("DELETE", f"/api/videos/{eu_video}/like").status == 200
@@ -456,10 +451,9 @@ def test_a_private_account_approves_a_request_from_another_realm(deployment: Liv
     )
 
 
-def test_staff_see_their_realm_and_cannot_change_another_realms_rows(deployment: Live) -> None:
-    server, realms = deployment
+def _createadmin(realms: Deployment, realm: str, username: str) -> None:
     made = subprocess.run(
-        [reelm_bin(), "createadmin", "--realm", "eu", "--username", "eu_admin", "--password-stdin"],
+        [reelm_bin(), "createadmin", "--realm", realm, "--username", username, "--password-stdin"],
         input=PASSWORD + "\n",
         env=realms.env,
         capture_output=True,
@@ -467,6 +461,11 @@ def test_staff_see_their_realm_and_cannot_change_another_realms_rows(deployment:
         timeout=60,
     )
     assert made.returncode == 0, made.stderr
+
+
+def test_staff_see_their_realm_and_cannot_change_another_realms_rows(deployment: Live) -> None:
+    server, realms = deployment
+    _createadmin(realms, "eu", "eu_admin")
     admin = Http(server.base_url)
     admin.login("eu_admin", PASSWORD)
     # Tokens are protected: eu's staff list eu's alone (anna's), never bob's (us).
@@ -490,6 +489,122 @@ def test_staff_see_their_realm_and_cannot_change_another_realms_rows(deployment:
     assert realms.rows("us", "SELECT username FROM accounts_user WHERE id = ?", realms.uuid_column(str(bob_id))) == [
         ("bob",)
     ]
+
+
+def test_comments_cross_with_their_video_and_replies_find_their_thread(deployment: Live, eu_video: str) -> None:
+    server, realms = deployment
+    bob = _signed_in(server, "bob")
+    anna = _signed_in(server, "anna")
+    made = bob.post(f"/api/videos/{eu_video}/comments", json_body={"body": "Lovely light, @anna!"})
+    assert made.status == 201, made.body
+    comment_id = made.json()["id"]
+    stored = realms.uuid_column(comment_id)
+    # bob's comment is kept in us (his realm) and shown in every realm under the video.
+    wait_for(
+        lambda: all(
+            realms.rows(r, "SELECT count(*) FROM social_comment WHERE id = ?", stored)[0][0] == 1 for r in REALMS
+        ),
+        timeout=30,
+        interval=0.25,
+        message="the comment did not reach every realm",
+    )
+    wait_for(
+        lambda: all(_video_rows_comments(realms, r, eu_video) == 1 for r in REALMS),
+        timeout=30,
+        interval=0.25,
+        message="the comment was not counted in every realm",
+    )
+    told = "SELECT count(*) FROM notifications_notification WHERE kind = 'comment'"
+    wait_for(lambda: realms.rows("eu", told)[0][0] == 1, timeout=30, interval=0.25, message="anna was not told")
+    assert realms.rows("us", told)[0][0] == 0
+    # anna answers in eu; bob is told in us, and sees the thread there.
+    reply = anna.post(f"/api/videos/{eu_video}/comments", json_body={"body": "Thank you!", "parent_id": comment_id})
+    assert reply.status == 201, reply.body
+    replied = "SELECT count(*) FROM notifications_notification WHERE kind = 'reply'"
+    wait_for(lambda: realms.rows("us", replied)[0][0] == 1, timeout=30, interval=0.25, message="bob was not told")
+    thread = bob.get(f"/api/videos/{eu_video}/comments").json()["items"]
+    assert [c["body"] for c in thread] == ["Lovely light, @anna!"] and thread[0]["reply_count"] == 1
+    # The video's author takes bob's comment down (with its reply): it goes everywhere, bob's own copy too.
+    assert anna.request("DELETE", f"/api/comments/{comment_id}").status in (200, 204)
+    wait_for(
+        lambda: (
+            all(realms.rows(r, "SELECT count(*) FROM social_comment")[0][0] == 0 for r in REALMS)
+            and all(_video_rows_comments(realms, r, eu_video) == 0 for r in REALMS)
+        ),
+        timeout=30,
+        interval=0.25,
+        message="the comment taken down did not go from every realm",
+    )
+
+
+def _video_rows_comments(realms: Deployment, realm: str, video_id: str) -> int:
+    found = realms.rows(realm, "SELECT comment_count FROM videos_video WHERE id = ?", realms.uuid_column(video_id))
+    return int(found[0][0]) if found else -1
+
+
+def _access_log(realms: Deployment, realm: str) -> list[tuple[Any, ...]]:
+    return realms.rows(realm, "SELECT kind, staff_username, staff_realm, path FROM residency_staffaccess ORDER BY id")
+
+
+def test_emergency_access_needs_a_reason_is_logged_where_it_reaches_and_expires(deployment: Live) -> None:
+    server, realms = deployment
+    staff = "us_admin"
+    _createadmin(realms, "us", staff)
+    admin = Http(server.base_url)
+    admin.login(staff, PASSWORD)
+    # Without a grant: refused, and the refusal is kept in eu (whose data was asked for), nowhere else.
+    refused = admin.get("/admin/accounts/accesstoken/?realm=eu")
+    assert refused.status == 403 and b"No access to realm eu" in refused.body
+    assert [row[:3] for row in _access_log(realms, "eu")] == [("denied", staff, "us")]
+    assert _access_log(realms, "us") == [] and _access_log(realms, "global") == []
+    # Its own realm's tokens, as before: bob's, never anna's.
+    own = admin.get("/admin/accounts/accesstoken/")
+    assert b"bob follows" in own.body and b"realm test" not in own.body
+
+    page = admin.get("/admin/realm-access/")
+    assert page.status == 200
+    csrf = admin.cookie("csrftoken") or ""
+    referer = {"Referer": f"{server.base_url}/admin/realm-access/"}
+    short = admin.post(
+        "/admin/realm-access/",
+        form={"realm": "eu", "reason": "because", "minutes": "10", "csrfmiddlewaretoken": csrf},
+        headers=referer,
+    )
+    assert short.status == 200 and b"at least 20 characters" in short.body
+    granted = admin.post(
+        "/admin/realm-access/",
+        form={
+            "realm": "eu",
+            "reason": "Notice 42: a court order about anna's tokens",
+            "minutes": "10",
+            "csrfmiddlewaretoken": csrf,
+        },
+        headers=referer,
+    )
+    assert granted.status == 200, granted.body[:500]  # followed to the admin of eu
+    tokens = admin.get("/admin/accounts/accesstoken/")
+    assert b"realm test" in tokens.body and b"bob follows" not in tokens.body  # eu's, while the grant holds
+    kinds = [row[0] for row in _access_log(realms, "eu")]
+    assert kinds[:2] == ["denied", "grant"] and kinds.count("use") >= 2
+    grant = realms.rows("eu", "SELECT reason FROM residency_staffaccess WHERE kind = 'grant'")
+    assert grant == [("Notice 42: a court order about anna's tokens",)]
+    # The grant runs out: the next request is refused and logged, and the admin is back in us.
+    realms.execute("eu", "UPDATE residency_staffaccess SET expires_at = '2000-01-01 00:00:00' WHERE kind = 'grant'")
+    expired = admin.get("/admin/accounts/accesstoken/")
+    assert expired.status == 403
+    assert [row[0] for row in _access_log(realms, "eu")][-1] == "denied"
+    back = admin.get("/admin/accounts/accesstoken/")
+    assert back.status == 200 and b"bob follows" in back.body
+    assert _access_log(realms, "us") == []
+    shown = subprocess.run(
+        [reelm_bin(), "realm", "access", "--json"], env=realms.env, capture_output=True, text=True, timeout=60
+    )
+    entries = json.loads(shown.stdout)
+    assert {(e["realm"], e["kind"], e["staff"]) for e in entries} >= {
+        ("eu", "grant", "us_admin"),
+        ("eu", "denied", "us_admin"),
+        ("eu", "use", "us_admin"),
+    }
 
 
 def _audit(realms: Deployment) -> tuple[int, dict[str, Any]]:
