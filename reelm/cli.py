@@ -441,65 +441,33 @@ def cmd_feed_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_realm_list(args: argparse.Namespace) -> int:
-    _django()
-    from rich.console import Console
-
-    from reelm.residency.console import realm_list
-
-    realm_list(Console(), as_json=args.json)
-    return 0
-
-
-def cmd_realm_classify(args: argparse.Namespace) -> int:
-    _django()
-    from rich.console import Console
-
-    from reelm.core.scopes import classification_markdown
-    from reelm.residency.console import realm_classify
-
-    if args.markdown:
-        sys.stdout.write(classification_markdown())
-        return 0
-    realm_classify(Console(), as_json=args.json)
-    return 0
-
-
-def cmd_realm_audit(args: argparse.Namespace) -> int:
+def cmd_realm(args: argparse.Namespace) -> int:
+    """``reelm realm list|classify|audit|access|gateway``: each prints a table, or JSON with ``--json``."""
     _django()
     from django.db import DatabaseError
     from rich.console import Console
 
-    from reelm.residency.console import realm_audit
+    from reelm.core.scopes import classification_markdown
+    from reelm.residency import console
 
+    if args.realm_command == "classify" and args.markdown:
+        sys.stdout.write(classification_markdown())
+        return 0
+    show = {
+        "list": console.realm_list,
+        "classify": console.realm_classify,
+        "audit": console.realm_audit,
+        "access": console.realm_access_log,
+        "gateway": console.realm_gateway,
+    }[args.realm_command]
     try:
-        return realm_audit(Console(), as_json=args.json)
+        return int(show(Console(), as_json=args.json) or 0)
     except DatabaseError as exc:
         print(
             f"reelm: cannot read the databases ({exc}); has `reelm migrate` run since the last upgrade?",
             file=sys.stderr,
         )
         return 2
-
-
-def cmd_realm_access(args: argparse.Namespace) -> int:
-    _django()
-    from rich.console import Console
-
-    from reelm.residency.console import realm_access_log
-
-    realm_access_log(Console(), as_json=args.json)
-    return 0
-
-
-def cmd_realm_gateway(args: argparse.Namespace) -> int:
-    _django()
-    from rich.console import Console
-
-    from reelm.residency.console import realm_gateway
-
-    realm_gateway(Console(), as_json=args.json)
-    return 0
 
 
 def settings_realms() -> list[str]:
@@ -653,10 +621,10 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(func=cmd_storage_status)
 
     realm = sub.add_parser("realm", help="the realms this deployment keeps its data in")
+    realm.set_defaults(func=cmd_realm)
     realm_sub = realm.add_subparsers(dest="realm_command", required=True, metavar="REALM_COMMAND")
     realm_list = realm_sub.add_parser("list", help="each realm's database, store, queue, countries and accounts")
     realm_list.add_argument("--json", action="store_true", help="print JSON rather than a table")
-    realm_list.set_defaults(func=cmd_realm_list)
     classify = realm_sub.add_parser(
         "classify",
         help="every model, where its rows live and what of it may leave its realm",
@@ -667,7 +635,6 @@ def build_parser() -> argparse.ArgumentParser:
     classify_format = classify.add_mutually_exclusive_group()
     classify_format.add_argument("--json", action="store_true", help="print JSON rather than a table")
     classify_format.add_argument("--markdown", action="store_true", help="print the table of docs/realms.md")
-    classify.set_defaults(func=cmd_realm_classify)
 
     audit = realm_sub.add_parser(
         "audit",
@@ -677,13 +644,11 @@ def build_parser() -> argparse.ArgumentParser:
         "realm, any session of another realm and any directory entry that disagrees. A clean audit finds nothing.",
     )
     audit.add_argument("--json", action="store_true", help="print JSON rather than tables")
-    audit.set_defaults(func=cmd_realm_audit)
     access = realm_sub.add_parser(
         "access",
         help="the staff access log of every realm: emergency grants with their reasons, requests, refusals",
     )
     access.add_argument("--json", action="store_true", help="print JSON rather than a table")
-    access.set_defaults(func=cmd_realm_access)
     gateway = realm_sub.add_parser(
         "gateway",
         help="what crossed between realms: per pair of realms and kind of message, how many, how big, how late",
@@ -691,7 +656,6 @@ def build_parser() -> argparse.ArgumentParser:
         "protected scope. This shows each flow as the sending realm logged it and as the receiving realm counted it.",
     )
     gateway.add_argument("--json", action="store_true", help="print JSON rather than a table")
-    gateway.set_defaults(func=cmd_realm_gateway)
 
     feed = sub.add_parser("feed", help="the For You recommender")
     feed_sub = feed.add_subparsers(dest="feed_command", required=True, metavar="FEED_COMMAND")

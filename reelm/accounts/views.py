@@ -11,7 +11,6 @@ from django.shortcuts import redirect, render
 from reelm.accounts.forms import SignupForm
 from reelm.core import realms
 from reelm.core.errors import InvalidInput
-from reelm.directory.selectors import home_realm
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -23,7 +22,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
             return render(request, "accounts/signup.html", {"form": form})
         # The session is kept in the new account's realm: this request works for it from here on.
-        realms.bind(home_realm(user.id))
+        realms.bind(user.home_realm)
         # Signing in guesses the new account's languages from its browser (recommend's user_logged_in receiver):
         # a guess, not a choice, as the viewer has not seen the feed settings page yet.
         login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])

@@ -14,7 +14,7 @@ from django.db import connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from reelm.config import RealmConfig, RealmsConfig
-from reelm.core.scopes import Scope, declaration, scope_of_label
+from reelm.core.scopes import Scope, scope_of, scope_of_label
 
 #: The database alias of the directory (and of everything when no realms are configured).
 DIRECTORY_ALIAS = "default"
@@ -96,19 +96,12 @@ def unbind(token: Any) -> None:
     _current.reset(token)
 
 
-def _scope(model: type[models.Model]) -> Scope:
-    found = declaration(model)
-    if found is None:
-        raise RealmError(f"{model._meta.label} declares no scope, so no realm can hold it")
-    return found.scope
-
-
 class RealmRouter:
     """Installed only when realms are configured (one database needs no router). Directory rows go to the directory's database; realm rows to the database of the realm being worked for.
     A row read from one realm's database is never written to another's."""
 
     def db_for_read(self, model: type[models.Model], **hints: Any) -> str:
-        if _scope(model) is Scope.DIRECTORY:
+        if scope_of(model) is Scope.DIRECTORY:
             return DIRECTORY_ALIAS
         instance = hints.get("instance")
         if instance is not None and instance._state.db:
@@ -116,7 +109,7 @@ class RealmRouter:
         return current_alias()
 
     def db_for_write(self, model: type[models.Model], **hints: Any) -> str:
-        if _scope(model) is Scope.DIRECTORY:
+        if scope_of(model) is Scope.DIRECTORY:
             return DIRECTORY_ALIAS
         alias = current_alias()
         instance = hints.get("instance")

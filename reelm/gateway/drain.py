@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from reelm.core import realms
-from reelm.gateway.kinds import Delivery, GatewayRefused, kind_get
+from reelm.gateway.kinds import Delivery, kind_get
 from reelm.gateway.models import InboxReceipt, OutboxMessage
 
 log = logging.getLogger("reelm.gateway")
@@ -92,6 +92,3 @@ def _apply(message: OutboxMessage, source: str) -> bool:
                 return False
             raise
     return True
-
-
-__all__ = ["BATCH", "GatewayRefused", "drain"]

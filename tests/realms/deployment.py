@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.e2e.live import child_env
+from tests.conftest import PASSWORD
+from tests.e2e.live import Http, child_env
 
 REALMS = ("us", "eu", "global")
 COUNTRIES = {"us": ["US", "CA"], "eu": ["DE", "FR"], "global": []}
@@ -122,3 +123,10 @@ def three_realms(data: Path, **extra: str) -> Deployment:
     backends = {"REELM_DATABASE_URL": urls[DIRECTORY]} if urls else {}
     env = child_env(data, REELM_REALMS=str(data / "realms.toml"), **backends, **extra)
     return Deployment(data, env, urls)
+
+
+def signed_in(base_url: str, username: str) -> Http:
+    """A client holding a fresh token of ``username``, made through a signed-in session (as its owner would)."""
+    session = Http(base_url)
+    session.login(username, PASSWORD)
+    return Http(base_url, token=session.create_token(f"{username} test client"))

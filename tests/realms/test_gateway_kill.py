@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.e2e.live import reelm_bin, start, wait_for
-from tests.realms.deployment import REALMS, Deployment, three_realms
+from tests.realms.deployment import REALMS, Deployment
 
 UPDATES = 40
 KILL_AT = 25
@@ -27,17 +24,6 @@ with realms.working_for("eu"):
         profile_update(user=anna, bio=f"bio {{i}}")
 print("OK")
 """
-
-
-@pytest.fixture
-def realms(tmp_path: Path) -> Iterator[Deployment]:
-    data = tmp_path / "data"
-    data.mkdir()
-    deployment = three_realms(data)
-    try:
-        yield deployment
-    finally:
-        deployment.drop()
 
 
 def _count(realms: Deployment, realm: str, sql: str) -> int:

@@ -24,26 +24,20 @@ from tests.e2e.live import (
     wait_for,
 )
 from tests.e2e.test_feed import assert_plays
-from tests.realms.deployment import REALMS, Deployment, three_realms
+from tests.realms.deployment import REALMS, Deployment, signed_in
 
 PEOPLE = {"eva": ("DE", "eu", PHONE), "sam": ("US", "us", DESKTOP)}
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[tuple[ReelmProcess, Deployment]]:
-    data = tmp_path / "data"
-    data.mkdir()
-    realms = three_realms(data)
+def live(realms: Deployment, tmp_path: Path) -> Iterator[tuple[ReelmProcess, Deployment]]:
+    server = start_server(
+        "reelm-realms", "run", realms.env, tmp_path, "--web-workers", "1", "--threads", "4", "--worker-threads", "1"
+    )
     try:
-        server = start_server(
-            "reelm-realms", "run", realms.env, tmp_path, "--web-workers", "1", "--threads", "4", "--worker-threads", "1"
-        )
-        try:
-            yield server, realms
-        finally:
-            server.stop()
+        yield server, realms
     finally:
-        realms.drop()
+        server.stop()
 
 
 def _upload(server: ReelmProcess, name: str, country: str, clip: Path) -> str:
@@ -51,9 +45,7 @@ def _upload(server: ReelmProcess, name: str, country: str, clip: Path) -> str:
         "/api/accounts", json_body={"username": name, "password": PASSWORD, "country": country}
     )
     assert made.status == 201, made.body
-    session = Http(server.base_url)
-    session.login(name, PASSWORD)
-    client = Http(server.base_url, token=session.create_token("browser test"))
+    client = signed_in(server.base_url, name)
     uploaded = client.upload(clip, caption=f"{name}'s view #realms", visibility="public")
     assert uploaded.status == 201, uploaded.body
     video_id = str(uploaded.json()["id"])

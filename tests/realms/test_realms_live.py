@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import PASSWORD, make_clip
 from tests.e2e.live import Http, ReelmProcess, reelm_bin, start_server, wait_for
-from tests.realms.deployment import DIRECTORY, REALMS, Deployment, three_realms
+from tests.realms.deployment import DIRECTORY, REALMS, Deployment, signed_in, three_realms
 
 COUNTRY = {"anna": "DE", "bob": "US", "cleo": ""}
 HOME = {"anna": "eu", "bob": "us", "cleo": "global"}
@@ -161,9 +161,7 @@ def test_signing_up_on_the_page_asks_the_country_and_keeps_the_session_there(
 def eu_video(deployment: Live, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A public video anna (eu) uploaded, transcoded by the eu worker."""
     server, _realms = deployment
-    session = Http(server.base_url)
-    session.login("anna", PASSWORD)
-    anna = Http(server.base_url, token=session.create_token("upload"))
+    anna = signed_in(server.base_url, "anna")
     clip = make_clip(tmp_path_factory.mktemp("clips") / "eu.mp4", size="320x568", duration=2)
     uploaded = anna.upload(clip, caption="Sunrise over Europe #realms @bob", visibility="public")
     assert uploaded.status == 201, uploaded.body
@@ -206,9 +204,7 @@ def test_an_upload_is_stored_at_home_and_replicated_without_its_upload(deploymen
 def test_another_realm_finds_plays_and_likes_a_public_video(deployment: Live, eu_video: str) -> None:
     server, realms = deployment
     wait_for(lambda: bool(_video_rows(realms, "us", eu_video)), timeout=30, interval=0.25, message="no replica")
-    session = Http(server.base_url)
-    session.login("bob", PASSWORD)
-    bob = Http(server.base_url, token=session.create_token("viewer"))
+    bob = signed_in(server.base_url, "bob")
 
     # bob's requests work for us; the video is there as a replica, its media come from the eu store.
     found = bob.get("/api/search?q=sunrise&type=videos").json()["videos"]
@@ -309,9 +305,7 @@ def test_public_profiles_are_replicated_and_what_stays_home_does(deployment: Liv
             assert (home_hash.encode() in raw) == (realm == home), (name, realm)
 
     # A change travels too; the replica in another realm follows.
-    session = Http(server.base_url)
-    session.login("bob", PASSWORD)
-    bob = Http(server.base_url, token=session.create_token("profile"))
+    bob = signed_in(server.base_url, "bob")
     changed = bob.request("PATCH", "/api/me", json_body={"display_name": "Bob from Boston"})
     assert changed.status == 200, changed.body
     wait_for(
@@ -365,15 +359,9 @@ def _counts(realms: Deployment, realm: str, name: str) -> tuple[int, int]:
     return int(found[0][0]), int(found[0][1])
 
 
-def _signed_in(server: ReelmProcess, name: str) -> Http:
-    session = Http(server.base_url)
-    session.login(name, PASSWORD)
-    return Http(server.base_url, token=session.create_token(f"{name} follows"))
-
-
 def test_following_across_realms_counts_tells_and_feeds_both_sides(deployment: Live, eu_video: str) -> None:
     server, realms = deployment
-    bob = _signed_in(server, "bob")
+    bob = signed_in(server.base_url, "bob")
     made = bob.post("/api/users/anna/follow")
     assert made.status == 201 and made.json()["status"] == "accepted", made.body
     # The follow is bob's (us) and is kept, counted and told in anna's realm (eu) as well.
@@ -397,7 +385,7 @@ def test_following_across_realms_counts_tells_and_feeds_both_sides(deployment: L
     # bob's Following feed (in us) has anna's video (a replica), and anna's followers list (in eu) has bob.
     following = bob.get("/api/feed/following").json()
     assert eu_video in [item["id"] for item in following["items"]], following
-    anna = _signed_in(server, "anna")
+    anna = signed_in(server.base_url, "anna")
     assert [u["username"] for u in anna.get("/api/users/anna/followers").json()["items"]] == ["bob"]
 
     # Unfollowing undoes it on both sides.
@@ -415,7 +403,7 @@ def test_following_across_realms_counts_tells_and_feeds_both_sides(deployment: L
 
 def test_a_private_account_approves_a_request_from_another_realm(deployment: Live) -> None:
     server, realms = deployment
-    cleo = _signed_in(server, "cleo")
+    cleo = signed_in(server.base_url, "cleo")
     assert cleo.request("PATCH", "/api/me", json_body={"is_private": True}).status == 200
     wait_for(
         lambda: realms.rows("eu", "SELECT is_private FROM accounts_user WHERE username = 'cleo'")[0][0] in (1, True),
@@ -423,7 +411,7 @@ def test_a_private_account_approves_a_request_from_another_realm(deployment: Liv
         interval=0.25,
         message="cleo's privacy did not reach eu",
     )
-    anna = _signed_in(server, "anna")
+    anna = signed_in(server.base_url, "anna")
     asked = anna.post("/api/users/cleo/follow")
     assert asked.status == 201 and asked.json()["status"] == "pending", asked.body
     wait_for(
@@ -470,7 +458,7 @@ def test_staff_see_their_realm_and_cannot_change_another_realms_rows(deployment:
     admin.login("eu_admin", PASSWORD)
     # Tokens are protected: eu's staff list eu's alone (anna's), never bob's (us).
     tokens = admin.get("/admin/accounts/accesstoken/")
-    assert tokens.status == 200 and b"realm test" in tokens.body and b"bob follows" not in tokens.body
+    assert tokens.status == 200 and b"realm test" in tokens.body and b"bob test client" not in tokens.body
     # bob's public profile is here as a replica: it may be read, not changed or deleted.
     bob_id = uuid.UUID(str(realms.rows("eu", "SELECT id FROM accounts_user WHERE username = 'bob'")[0][0]))
     page = admin.get(f"/admin/accounts/user/{bob_id}/change/")
@@ -493,8 +481,8 @@ def test_staff_see_their_realm_and_cannot_change_another_realms_rows(deployment:
 
 def test_comments_cross_with_their_video_and_replies_find_their_thread(deployment: Live, eu_video: str) -> None:
     server, realms = deployment
-    bob = _signed_in(server, "bob")
-    anna = _signed_in(server, "anna")
+    bob = signed_in(server.base_url, "bob")
+    anna = signed_in(server.base_url, "anna")
     made = bob.post(f"/api/videos/{eu_video}/comments", json_body={"body": "Lovely light, @anna!"})
     assert made.status == 201, made.body
     comment_id = made.json()["id"]
@@ -559,7 +547,7 @@ def test_emergency_access_needs_a_reason_is_logged_where_it_reaches_and_expires(
     assert _access_log(realms, "us") == [] and _access_log(realms, "global") == []
     # Its own realm's tokens, as before: bob's, never anna's.
     own = admin.get("/admin/accounts/accesstoken/")
-    assert b"bob follows" in own.body and b"realm test" not in own.body
+    assert b"bob test client" in own.body and b"realm test" not in own.body
 
     page = admin.get("/admin/realm-access/")
     assert page.status == 200
@@ -583,7 +571,7 @@ def test_emergency_access_needs_a_reason_is_logged_where_it_reaches_and_expires(
     )
     assert granted.status == 200, granted.body[:500]  # followed to the admin of eu
     tokens = admin.get("/admin/accounts/accesstoken/")
-    assert b"realm test" in tokens.body and b"bob follows" not in tokens.body  # eu's, while the grant holds
+    assert b"realm test" in tokens.body and b"bob test client" not in tokens.body  # eu's, while the grant holds
     kinds = [row[0] for row in _access_log(realms, "eu")]
     assert kinds[:2] == ["denied", "grant"] and kinds.count("use") >= 2
     grant = realms.rows("eu", "SELECT reason FROM residency_staffaccess WHERE kind = 'grant'")
@@ -594,7 +582,7 @@ def test_emergency_access_needs_a_reason_is_logged_where_it_reaches_and_expires(
     assert expired.status == 403
     assert [row[0] for row in _access_log(realms, "eu")][-1] == "denied"
     back = admin.get("/admin/accounts/accesstoken/")
-    assert back.status == 200 and b"bob follows" in back.body
+    assert back.status == 200 and b"bob test client" in back.body
     assert _access_log(realms, "us") == []
     shown = subprocess.run(
         [reelm_bin(), "realm", "access", "--json"], env=realms.env, capture_output=True, text=True, timeout=60

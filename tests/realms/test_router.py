@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from tests.e2e.live import reelm_bin
-from tests.realms.deployment import Deployment, three_realms
+from tests.realms.deployment import Deployment
 
 SCRIPT = r"""
 import json, uuid
@@ -64,17 +60,6 @@ with realms.working_for("eu"):
 out["waiting"] = {name: huey.pending_count() for name, huey in TRANSCODE.hueys.items()}
 print("RESULT " + json.dumps(out))
 """
-
-
-@pytest.fixture
-def realms(tmp_path: Path) -> Iterator[Deployment]:
-    data = tmp_path / "data"
-    data.mkdir()
-    deployment = three_realms(data)
-    try:
-        yield deployment
-    finally:
-        deployment.drop()
 
 
 def test_rows_stay_in_their_realm_and_no_transaction_spans_two(realms: Deployment) -> None:
