@@ -208,6 +208,8 @@ RECOMMEND_INDEX_WARM = env_bool("REELM_INDEX_WARM", True)
 QUEUE_STORAGE = queue_settings(REELM_QUEUE_URL, directory=DATA_DIR)
 #: Tests only: a gateway drain kills its own process after this many messages took effect (0: never).
 REELM_TEST_GATEWAY_KILL_AT = env_int("REELM_TEST_GATEWAY_KILL_AT", 0)
+#: Tests only: with the above, only a drain of this realm's outbox counts (empty: any realm's).
+REELM_TEST_GATEWAY_KILL_FROM = env_str("REELM_TEST_GATEWAY_KILL_FROM", "")
 #: Every queue runs its tasks inline, in the process that queues them (tests, debugging).
 QUEUE_IMMEDIATE = env_bool("REELM_QUEUE_IMMEDIATE", False)
 

@@ -46,7 +46,7 @@ def drain(*, batch: int = BATCH) -> int:
                 )
                 log.warning("gateway: %s %s → %s failed, will retry: %s", message.kind, source, target, exc)
                 break
-            _stop_here_for_tests(delivered + 1)
+            _stop_here_for_tests(source, delivered + 1)
             OutboxMessage.objects.filter(id=message.id).update(delivered_at=timezone.now(), attempts=F("attempts") + 1)
             delivered += 1
             log.info(
@@ -61,10 +61,11 @@ def drain(*, batch: int = BATCH) -> int:
     return delivered
 
 
-def _stop_here_for_tests(applied: int) -> None:
+def _stop_here_for_tests(source: str, applied: int) -> None:
     """``REELM_TEST_GATEWAY_KILL_AT=N``: the process kills itself after the Nth message took effect in its target
-    and before it is marked delivered here, the window where only the receipt prevents a second effect."""
-    if applied == settings.REELM_TEST_GATEWAY_KILL_AT:
+    and before it is marked delivered here, the window where only the receipt prevents a second effect;
+    ``REELM_TEST_GATEWAY_KILL_FROM=REALM`` counts only the drains of that realm's outbox."""
+    if applied == settings.REELM_TEST_GATEWAY_KILL_AT and settings.REELM_TEST_GATEWAY_KILL_FROM in ("", source):
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -131,7 +131,8 @@ def test_likes_from_another_realm_are_counted_once_when_the_drain_is_killed(real
     doomed = start(
         "worker-killed",
         ["worker", "--queue", "gateway=1"],
-        {**realms.env, "REELM_TEST_GATEWAY_KILL_AT": str(LIKES_KILL_AT)},
+        # us's drain: eu's, sending back the new counts meanwhile, must not be the one that dies.
+        {**realms.env, "REELM_TEST_GATEWAY_KILL_AT": str(LIKES_KILL_AT), "REELM_TEST_GATEWAY_KILL_FROM": "us"},
         tmp_path,
     )
     assert doomed.popen.wait(timeout=120) == -signal.SIGKILL, doomed.log_text()
